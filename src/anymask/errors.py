@@ -1,0 +1,13 @@
+"""The error types anymask raises for bad input; each message is one line naming the file and the problem."""
+
+
+class AnymaskError(Exception):
+    """Base class: a problem with the user's input or environment, reported as one line."""
+
+
+class CheckpointError(AnymaskError):
+    """A checkpoint file is missing, truncated, foreign or does not match the variant."""
+
+
+class ModelDownloadError(AnymaskError):
+    """A model could not be downloaded (offline, bad URL, checksum mismatch)."""

@@ -1,0 +1,92 @@
+"""Projected multi-head attention (SAM's `Attention`) and its rotary-position variant for memory attention."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .position import axial_rotations, rotate
+
+
+class Attention(nn.Module):
+    """Attention with separate q/k/v projections to `embedding_dim // downsample_rate` channels."""
+
+    def __init__(
+        self,
+        embedding_dim: int,
+        num_heads: int,
+        downsample_rate: int = 1,
+        kv_in_dim: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.embedding_dim = embedding_dim
+        self.internal_dim = embedding_dim // downsample_rate
+        self.num_heads = num_heads
+        if self.internal_dim % num_heads:
+            raise ValueError("num_heads must divide the internal dimension")
+        kv_dim = kv_in_dim if kv_in_dim is not None else embedding_dim
+        self.q_proj = nn.Linear(embedding_dim, self.internal_dim)
+        self.k_proj = nn.Linear(kv_dim, self.internal_dim)
+        self.v_proj = nn.Linear(kv_dim, self.internal_dim)
+        self.out_proj = nn.Linear(self.internal_dim, embedding_dim)
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens, channels = x.shape
+        return x.reshape(batch, tokens, self.num_heads, channels // self.num_heads).transpose(1, 2)
+
+    def merge_heads(self, x: torch.Tensor) -> torch.Tensor:
+        batch, heads, tokens, per_head = x.shape
+        return x.transpose(1, 2).reshape(batch, tokens, heads * per_head)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        q = self.split_heads(self.q_proj(q))
+        k = self.split_heads(self.k_proj(k))
+        v = self.split_heads(self.v_proj(v))
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.out_proj(self.merge_heads(out))
+
+
+class RoPEAttention(Attention):
+    """Attention whose queries and keys are rotated by 2-D axial RoPE over a square token grid.
+
+    With `repeat_keys`, the keys hold several grids (one per memory frame) and the rotation repeats
+    for each; the last `num_k_exclude_rope` keys (object pointers) are not rotated.
+    """
+
+    def __init__(self, *args, rope_theta: float = 10000.0, repeat_keys: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rope_theta = rope_theta
+        self.repeat_keys = repeat_keys
+        self._rotations: dict[tuple, torch.Tensor] = {}
+
+    def rotations(self, tokens: int, device: torch.device) -> torch.Tensor:
+        key = (tokens, device)
+        if key not in self._rotations:
+            side = int(math.isqrt(tokens))
+            if side * side != tokens:
+                raise ValueError(f"RoPE attention needs a square token grid, got {tokens} tokens")
+            dim = self.internal_dim // self.num_heads
+            self._rotations[key] = axial_rotations(dim, side, side, self.rope_theta).to(device)
+        return self._rotations[key]
+
+    def forward(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_k_exclude_rope: int = 0
+    ) -> torch.Tensor:
+        q = self.split_heads(self.q_proj(q))
+        k = self.split_heads(self.k_proj(k))
+        v = self.split_heads(self.v_proj(v))
+        rotations = self.rotations(q.shape[-2], q.device)
+        q = rotate(q, rotations)
+        num_rope = k.shape[-2] - num_k_exclude_rope
+        if num_rope > 0:
+            if num_rope != q.shape[-2] and not self.repeat_keys:
+                raise ValueError("keys and queries differ in length but repeat_keys is off")
+            repeats = num_rope // q.shape[-2]
+            key_rotations = rotations.repeat(repeats, 1) if repeats > 1 else rotations
+            rotated = rotate(k[:, :, :num_rope], key_rotations)
+            k = torch.cat([rotated, k[:, :, num_rope:]], dim=2) if num_k_exclude_rope else rotated
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.out_proj(self.merge_heads(out))

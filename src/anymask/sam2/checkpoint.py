@@ -1,0 +1,76 @@
+"""Loading official checkpoint files: safe unpickling, variant inference from shapes, strict key check."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from ..errors import CheckpointError
+from .config import SAM2Config, TRUNKS, VARIANTS
+from .model import SAM2Model, build_model
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The `model` state dict of an official checkpoint (`{"model": state_dict}`), loaded without running pickled code."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights_only" in reason or "Unsupported global" in reason:
+            reason = "it contains pickled code, which anymask refuses to run"
+        elif "central directory" in reason or "zip" in reason.lower() or isinstance(exc, EOFError):
+            reason = "the file is truncated or not a PyTorch checkpoint"
+        raise CheckpointError(f"{path}: cannot read checkpoint ({reason})") from None
+    state = payload.get("model") if isinstance(payload, dict) else None
+    if state is None and isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        state = payload
+    if not isinstance(state, dict) or not state:
+        raise CheckpointError(f"{path}: not a SAM 2 checkpoint (expected a dict with a 'model' state dict)")
+    return state
+
+
+def infer_config(state: dict[str, torch.Tensor], source: str = "checkpoint") -> SAM2Config:
+    """Which official variant a state dict belongs to, from its tensor shapes."""
+    patch = state.get("image_encoder.trunk.patch_embed.proj.weight")
+    if patch is None:
+        raise CheckpointError(f"{source}: not a SAM 2 checkpoint (no Hiera patch embedding)")
+    embed_dim = patch.shape[0]
+    depth = len({k.split(".")[3] for k in state if k.startswith("image_encoder.trunk.blocks.")})
+    size = next((s for s, t in TRUNKS.items() if t.embed_dim == embed_dim and t.depth == depth), None)
+    if size is None:
+        raise CheckpointError(
+            f"{source}: unknown SAM 2 variant (trunk width {embed_dim}, {depth} blocks)"
+        )
+    version = "2.1" if "no_obj_embed_spatial" in state else "2"
+    return VARIANTS[f"sam{version}-{size}"]
+
+
+def load_state_dict_strict(model: SAM2Model, state: dict[str, torch.Tensor], source: str) -> None:
+    """Copy weights in; any missing, unexpected or mis-shaped key is a one-line CheckpointError."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if missing or unexpected or wrong:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+            if keys:
+                more = f" (+{len(keys) - 3} more)" if len(keys) > 3 else ""
+                parts.append(f"{label} keys {', '.join(keys[:3])}{more}")
+        raise CheckpointError(f"{source}: does not match {model.config.name}: {'; '.join(parts)}")
+    model.load_state_dict(state, strict=True)
+
+
+def load_checkpoint(path: str | Path, config: SAM2Config | None = None) -> SAM2Model:
+    """Build the right variant for an official checkpoint file and load it strictly (CPU, fp32, eval)."""
+    state = read_state_dict(path)
+    config = config or infer_config(state, str(path))
+    model = build_model(config)
+    load_state_dict_strict(model, state, str(path))
+    return model

@@ -1,0 +1,57 @@
+"""Memory attention: the current frame's features attend to memories of past frames and object pointers."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import RoPEAttention
+
+
+class MemoryAttentionLayer(nn.Module):
+    """Pre-norm RoPE self-attention, RoPE cross-attention to memory, then a ReLU MLP."""
+
+    def __init__(self, d_model: int = 256, memory_dim: int = 64, dim_feedforward: int = 2048) -> None:
+        super().__init__()
+        self.self_attn = RoPEAttention(d_model, num_heads=1)
+        self.cross_attn_image = RoPEAttention(d_model, num_heads=1, repeat_keys=True, kv_in_dim=memory_dim)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.norm3 = nn.LayerNorm(d_model)
+
+    def forward(
+        self, tgt: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor, num_k_exclude_rope: int
+    ) -> torch.Tensor:
+        normed = self.norm1(tgt)
+        tgt = tgt + self.self_attn(normed, normed, normed)
+        normed = self.norm2(tgt)
+        tgt = tgt + self.cross_attn_image(
+            normed, memory + memory_pos, memory, num_k_exclude_rope=num_k_exclude_rope
+        )
+        normed = self.norm3(tgt)
+        return tgt + self.linear2(F.relu(self.linear1(normed)))
+
+
+class MemoryAttention(nn.Module):
+    """`num_layers` memory-attention layers and a final LayerNorm; inputs are batch-first (B, N, C)."""
+
+    def __init__(self, d_model: int = 256, memory_dim: int = 64, num_layers: int = 4) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(MemoryAttentionLayer(d_model, memory_dim) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(
+        self,
+        current: torch.Tensor,
+        current_pos: torch.Tensor,
+        memory: torch.Tensor,
+        memory_pos: torch.Tensor,
+        num_obj_ptr_tokens: int = 0,
+    ) -> torch.Tensor:
+        output = current + 0.1 * current_pos
+        for layer in self.layers:
+            output = layer(output, memory, memory_pos, num_obj_ptr_tokens)
+        return self.norm(output)

@@ -1,0 +1,132 @@
+"""SAM2Model: every network part under its official name, plus image encoding and prompt decoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import SAM2Config
+from .layers import MLP
+from .mask_decoder import DecoderOutput, MaskDecoder
+from .memory_attention import MemoryAttention
+from .memory_encoder import MemoryEncoder
+from .neck import ImageEncoder
+from .prompt_encoder import PromptEncoder
+
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+@dataclass
+class ImageFeatures:
+    """What one encoded image gives the decoder and the tracker (all float32, batch first)."""
+
+    embedding: torch.Tensor  # (B, 256, 64, 64), stride 16, before the no-memory embedding
+    high_res: tuple[torch.Tensor, torch.Tensor]  # stride 4 (B, 32, 256, 256), stride 8 (B, 64, 128, 128)
+    embedding_pos: torch.Tensor  # (B, 256, 64, 64) sine positions of the stride-16 map
+
+    def to(self, device: torch.device | str) -> "ImageFeatures":
+        return ImageFeatures(
+            self.embedding.to(device),
+            (self.high_res[0].to(device), self.high_res[1].to(device)),
+            self.embedding_pos.to(device),
+        )
+
+
+class SAM2Model(nn.Module):
+    """The SAM 2 / 2.1 network. Parameter names match the official checkpoints one to one."""
+
+    def __init__(self, config: SAM2Config) -> None:
+        super().__init__()
+        self.config = config
+        hidden, mem = config.hidden_dim, config.memory_dim
+        self.image_encoder = ImageEncoder(config)
+        self.memory_attention = MemoryAttention(hidden, mem, config.memory_attention_layers)
+        self.memory_encoder = MemoryEncoder(hidden, mem)
+        self.maskmem_tpos_enc = nn.Parameter(torch.zeros(config.num_maskmem, 1, 1, mem))
+        self.no_mem_embed = nn.Parameter(torch.zeros(1, 1, hidden))
+        self.no_mem_pos_enc = nn.Parameter(torch.zeros(1, 1, hidden))
+        self.no_obj_ptr = nn.Parameter(torch.zeros(1, hidden))
+        if config.no_obj_embed_spatial:
+            self.no_obj_embed_spatial = nn.Parameter(torch.zeros(1, mem))
+        else:
+            self.no_obj_embed_spatial = None
+        self.sam_prompt_encoder = PromptEncoder(hidden, config.embedding_size, config.image_size)
+        self.sam_mask_decoder = MaskDecoder(
+            hidden,
+            dynamic_multimask_via_stability=config.dynamic_multimask_via_stability,
+            stability_delta=config.dynamic_multimask_stability_delta,
+            stability_thresh=config.dynamic_multimask_stability_thresh,
+        )
+        self.obj_ptr_proj = MLP(hidden, hidden, hidden, 3)
+        if config.proj_tpos_enc_in_obj_ptrs:
+            self.obj_ptr_tpos_proj: nn.Module = nn.Linear(hidden, mem)
+        else:
+            self.obj_ptr_tpos_proj = nn.Identity()
+        self.mask_downsample = nn.Conv2d(1, 1, kernel_size=4, stride=4)
+        self.precision = "fp32"
+
+    @property
+    def device(self) -> torch.device:
+        return self.no_mem_embed.device
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        return PRECISIONS[self.precision]
+
+    def set_precision(self, precision: str) -> "SAM2Model":
+        """fp32, or bf16: the image encoder's weights and activations in bfloat16 (outputs stay float32)."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.precision = precision
+        self.image_encoder.to(PRECISIONS[precision])
+        return self
+
+    @torch.no_grad()
+    def encode_image(self, images: torch.Tensor) -> ImageFeatures:
+        """images: (B, 3, 1024, 1024) normalised float -> decoder-ready features."""
+        backbone = self.image_encoder(images.to(self.device, self.compute_dtype))
+        stride4, stride8, stride16 = (f.float() for f in backbone.feature_maps)
+        high_res = self.sam_mask_decoder.project_high_res(stride4, stride8)
+        return ImageFeatures(stride16, high_res, backbone.position_maps[-1].float())
+
+    def image_embedding_without_memory(self, features: ImageFeatures) -> torch.Tensor:
+        """The stride-16 map with the learned no-memory embedding added (SAM on a single image)."""
+        return features.embedding + self.no_mem_embed.view(1, -1, 1, 1)
+
+    def downscale_mask_prompt(self, mask: torch.Tensor) -> torch.Tensor:
+        """Resize a (B, 1, H, W) mask prompt to the prompt encoder's 256x256 when needed."""
+        if tuple(mask.shape[-2:]) == self.sam_prompt_encoder.mask_input_size:
+            return mask
+        return F.interpolate(
+            mask.float(), size=self.sam_prompt_encoder.mask_input_size,
+            mode="bilinear", align_corners=False, antialias=True,
+        )
+
+    def decode(
+        self,
+        image_embedding: torch.Tensor,
+        high_res: tuple[torch.Tensor, torch.Tensor],
+        point_coords: torch.Tensor | None,
+        point_labels: torch.Tensor | None,
+        mask_input: torch.Tensor | None,
+        multimask_output: bool,
+    ) -> DecoderOutput:
+        """Run prompt encoder + mask decoder. Points are in 1024-space pixels; boxes are corner points."""
+        points = (point_coords, point_labels) if point_coords is not None else None
+        sparse, dense = self.sam_prompt_encoder(points, mask_input)
+        return self.sam_mask_decoder(
+            image_embedding,
+            self.sam_prompt_encoder.dense_positional_encoding(),
+            sparse,
+            dense,
+            high_res,
+            multimask_output=multimask_output,
+        )
+
+
+def build_model(config: SAM2Config) -> SAM2Model:
+    """An untrained model of the given variant, in eval mode."""
+    return SAM2Model(config).eval()

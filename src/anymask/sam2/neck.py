@@ -1,0 +1,65 @@
+"""Image encoder = Hiera trunk + FPN neck: 256-channel features at strides 4, 8, 16 with sine positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import SAM2Config
+from .hiera import Hiera
+from .position import SinePositionEncoding
+
+
+@dataclass
+class BackboneFeatures:
+    """Neck outputs, highest resolution first: stride 4, 8, 16 (the lowest level is dropped, `scalp=1`)."""
+
+    feature_maps: list[torch.Tensor]
+    position_maps: list[torch.Tensor]
+
+
+class FpnNeck(nn.Module):
+    """1x1 lateral convolutions with nearest-neighbour top-down fusion on the configured levels."""
+
+    def __init__(self, d_model: int, backbone_channel_list: tuple[int, ...], top_down_levels: tuple[int, ...]):
+        super().__init__()
+        self.position_encoding = SinePositionEncoding(d_model)
+        self.convs = nn.ModuleList()
+        for channels in backbone_channel_list:
+            lateral = nn.Sequential()
+            lateral.add_module("conv", nn.Conv2d(channels, d_model, kernel_size=1))
+            self.convs.append(lateral)
+        self.top_down_levels = set(top_down_levels)
+
+    def forward(self, trunk_outputs: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        count = len(self.convs)
+        features: list[torch.Tensor] = [None] * count  # type: ignore[list-item]
+        positions: list[torch.Tensor] = [None] * count  # type: ignore[list-item]
+        previous = None
+        for level in range(count - 1, -1, -1):
+            lateral = self.convs[count - 1 - level](trunk_outputs[level])
+            if level in self.top_down_levels and previous is not None:
+                top_down = F.interpolate(previous, scale_factor=2.0, mode="nearest")
+                previous = lateral + top_down
+            else:
+                previous = lateral
+            features[level] = previous
+            positions[level] = self.position_encoding(previous)
+        return features, positions
+
+
+class ImageEncoder(nn.Module):
+    """Runs trunk and neck and drops the coarsest level (`scalp=1`, as every official config does)."""
+
+    def __init__(self, config: SAM2Config) -> None:
+        super().__init__()
+        self.trunk = Hiera(config.trunk)
+        self.neck = FpnNeck(config.hidden_dim, config.trunk.channel_list, config.fpn_top_down_levels)
+        self.scalp = 1
+
+    def forward(self, images: torch.Tensor) -> BackboneFeatures:
+        features, positions = self.neck(self.trunk(images))
+        return BackboneFeatures(features[: -self.scalp], positions[: -self.scalp])
