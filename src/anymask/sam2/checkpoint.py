@@ -20,19 +20,26 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: checkpoint file not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "weights_only" in reason or "Unsupported global" in reason:
-            reason = "it contains pickled code, which anymask refuses to run"
-        elif "central directory" in reason or "zip" in reason.lower() or isinstance(exc, EOFError):
-            reason = "the file is truncated or not a PyTorch checkpoint"
-        raise CheckpointError(f"{path}: cannot read checkpoint ({reason})") from None
+    except Exception as exc:  # torch raises many types here (UnpicklingError, RuntimeError, KeyError, ...)
+        raise CheckpointError(f"{path}: cannot read checkpoint ({_explain_load_failure(exc)})") from None
     state = payload.get("model") if isinstance(payload, dict) else None
     if state is None and isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
         state = payload
     if not isinstance(state, dict) or not state:
         raise CheckpointError(f"{path}: not a SAM 2 checkpoint (expected a dict with a 'model' state dict)")
     return state
+
+
+def _explain_load_failure(exc: Exception) -> str:
+    text = str(exc)
+    if "weights_only" in text or "Unsupported global" in text:
+        return "it contains pickled code, which anymask refuses to run"
+    if isinstance(exc, (zipfile.BadZipFile, EOFError)) or "central directory" in text or "zip" in text.lower():
+        return "the file is truncated or not a PyTorch checkpoint"
+    if isinstance(exc, (pickle.UnpicklingError, KeyError, UnicodeDecodeError)):
+        return "not a PyTorch checkpoint"
+    first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first_line[:200]
 
 
 def infer_config(state: dict[str, torch.Tensor], source: str = "checkpoint") -> SAM2Config:

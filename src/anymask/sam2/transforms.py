@@ -29,7 +29,9 @@ def as_rgb_array(image) -> np.ndarray:
 
 def to_model_input(image: np.ndarray, resolution: int = 1024, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 HxWx3 -> (1, 3, R, R): scale to [0, 1], antialiased bilinear resize, ImageNet normalisation."""
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).to(device).permute(2, 0, 1).float().div_(255.0)
+    if not image.flags.writeable or not image.flags.c_contiguous:
+        image = np.array(image, copy=True, order="C")
+    tensor = torch.from_numpy(image).to(device).permute(2, 0, 1).float().div_(255.0)
     tensor = F.interpolate(
         tensor.unsqueeze(0), size=(resolution, resolution), mode="bilinear", align_corners=False, antialias=True
     )

@@ -1,0 +1,172 @@
+"""Where official checkpoints come from and live: the registry of names, the caches, a resumable download."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelDownloadError
+from .sam2.config import VARIANTS, normalize_variant_name
+
+SAM2_URL_BASE = "https://dl.fbaipublicfiles.com/segment_anything_2/072824"
+SAM21_URL_BASE = "https://dl.fbaipublicfiles.com/segment_anything_2/092824"
+HF_URL = "https://huggingface.co/{repo_id}/resolve/main/{filename}"
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One official checkpoint: our name, its file name, the official URL and the Hugging Face repo."""
+
+    name: str
+    filename: str
+    url: str
+    hf_repo_id: str
+    approx_mb: int
+    sha256: str | None = None  # checked when known
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.url, HF_URL.format(repo_id=self.hf_repo_id, filename=self.filename)]
+
+
+def _spec(name: str, approx_mb: int) -> ModelSpec:
+    config = VARIANTS[name]
+    version_tag = "sam2.1" if config.version == "2.1" else "sam2"
+    size_words = config.size.replace("_", "-")
+    filename = f"{version_tag}_hiera_{config.size}.pt"
+    base = SAM21_URL_BASE if config.version == "2.1" else SAM2_URL_BASE
+    return ModelSpec(name, filename, f"{base}/{filename}", f"facebook/{version_tag}-hiera-{size_words}", approx_mb)
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        _spec("sam2-tiny", 149), _spec("sam2-small", 176), _spec("sam2-base_plus", 309), _spec("sam2-large", 857),
+        _spec("sam2.1-tiny", 149), _spec("sam2.1-small", 176), _spec("sam2.1-base_plus", 309),
+        _spec("sam2.1-large", 857),
+    )
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    key = normalize_variant_name(name)
+    if key not in REGISTRY:
+        raise ModelDownloadError(f"unknown model {name!r}; choose one of {', '.join(REGISTRY)} or give a .pt file")
+    return REGISTRY[key]
+
+
+def cache_dir() -> Path:
+    """`$ANYMASK_HOME/checkpoints`, else `$XDG_CACHE_HOME/anymask/checkpoints` (default ~/.cache)."""
+    if os.environ.get("ANYMASK_HOME"):
+        return Path(os.environ["ANYMASK_HOME"]).expanduser() / "checkpoints"
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser()
+    return base / "anymask" / "checkpoints"
+
+
+def hf_hub_cache_dir() -> Path:
+    """The Hugging Face hub cache, honouring HF_HUB_CACHE and HF_HOME as huggingface_hub does."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    hf_home = os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "huggingface"
+    return Path(hf_home).expanduser() / "hub"
+
+
+def find_cached(spec: ModelSpec) -> Path | None:
+    """A checkpoint already on disk: our cache first, then any snapshot in the Hugging Face hub cache."""
+    ours = cache_dir() / spec.filename
+    if ours.is_file():
+        return ours
+    repo_folder = hf_hub_cache_dir() / ("models--" + spec.hf_repo_id.replace("/", "--")) / "snapshots"
+    if repo_folder.is_dir():
+        for snapshot in sorted(repo_folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True):
+            candidate = snapshot / spec.filename
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def is_offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("ANYMASK_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_file(url: str, target: Path, expected_sha256: str | None = None, progress: bool = True,
+                  timeout: float = 30.0) -> Path:
+    """Download `url` to `target`, resuming a previous `.part` file; verify sha256 when given; atomic rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    have = partial.stat().st_size if partial.exists() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": "anymask"})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # the partial file is already complete
+            response = None
+        else:
+            raise
+    if response is not None:
+        with response:
+            if have and response.status != 206:
+                have = 0  # the server ignored the range: start again
+            total = response.headers.get("Content-Length")
+            total = int(total) + have if total is not None else None
+            bar = _progress_bar(total, have, target.name) if progress else None
+            with open(partial, "ab" if have else "wb") as handle:
+                for block in iter(lambda: response.read(CHUNK), b""):
+                    handle.write(block)
+                    if bar is not None:
+                        bar.update(len(block))
+                handle.flush()
+                os.fsync(handle.fileno())
+            if bar is not None:
+                bar.close()
+    if expected_sha256:
+        actual = sha256_of(partial)
+        if actual != expected_sha256:
+            partial.unlink(missing_ok=True)
+            raise ModelDownloadError(
+                f"{url}: checksum mismatch (sha256 {actual[:12]}…, expected {expected_sha256[:12]}…); download discarded"
+            )
+    os.replace(partial, target)
+    return target
+
+
+def _progress_bar(total: int | None, initial: int, name: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=name)
+
+
+def ensure_checkpoint(name: str, download: bool = True, progress: bool = True) -> Path:
+    """The local file for a model name, downloading it into the cache when it is missing."""
+    spec = get_spec(name)
+    cached = find_cached(spec)
+    if cached is not None:
+        return cached
+    target = cache_dir() / spec.filename
+    manual = f"download {spec.url} and put it at {target} (or pass the file's path)"
+    if not download or is_offline():
+        raise ModelDownloadError(f"{spec.name} is not downloaded and downloads are off; {manual}")
+    errors = []
+    for url in spec.urls:
+        try:
+            return download_file(url, target, spec.sha256, progress=progress)
+        except ModelDownloadError:
+            raise
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
+    raise ModelDownloadError(f"could not download {spec.name} ({errors[0]}); {manual}")

@@ -1,0 +1,63 @@
+"""Shared fixtures: sample media, random-weight checkpoints in the official format, thread settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+MEDIA = Path(__file__).parent / "data" / "opencv"
+
+
+@pytest.fixture(scope="session")
+def media_dir() -> Path:
+    """Real videos and photos from Debian's opencv-doc (scripts/fetch_test_media.sh); required on CI."""
+    if not (MEDIA / "fruits.jpg").is_file():
+        if os.environ.get("CI"):
+            pytest.fail("tests/data/opencv is missing: .ci/run must call scripts/fetch_test_media.sh")
+        pytest.skip("sample media missing: run scripts/fetch_test_media.sh")
+    return MEDIA
+
+
+@pytest.fixture(scope="session")
+def photo(media_dir) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(media_dir / "fruits.jpg").convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def checkpoint_factory(tmp_path_factory):
+    """Build (once per variant) the official model with noisy random weights and save it as `{"model": sd}`."""
+    from reference import build_official, save_official_checkpoint
+
+    made: dict[str, tuple[Path, object]] = {}
+
+    def make(variant: str):
+        if variant not in made:
+            official = build_official(variant)
+            path = tmp_path_factory.mktemp("ckpt") / f"{variant}.pt"
+            made[variant] = (save_official_checkpoint(official, path), official)
+        return made[variant]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def own_checkpoint(tmp_path_factory) -> Path:
+    """A random-weight sam2.1-tiny checkpoint made with our own model (no official package needed)."""
+    from anymask.sam2 import build_model, get_config
+
+    torch.manual_seed(0)
+    model = build_model(get_config("sam2.1-tiny"))
+    path = tmp_path_factory.mktemp("own") / "sam2.1_hiera_tiny.pt"
+    torch.save({"model": model.state_dict()}, path)
+    return path

@@ -1,0 +1,134 @@
+"""Model registry, caches and the resumable download, against an HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+
+import pytest
+import torch
+
+import anymask
+from anymask import hub
+from anymask.errors import AnymaskError, ModelDownloadError
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    payload = b""
+    seen_ranges: list = []
+
+    def do_GET(self):  # noqa: N802 (http.server naming)
+        if self.path != "/model.pt":
+            self.send_error(404)
+            return
+        start = 0
+        header = self.headers.get("Range")
+        self.seen_ranges.append(header)
+        if header:
+            start = int(header.split("=")[1].split("-")[0])
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(self.payload) - 1}/{len(self.payload)}")
+        else:
+            self.send_response(200)
+        body = self.payload[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    _RangeHandler.payload = bytes(range(256)) * 4096
+    _RangeHandler.seen_ranges = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_and_resume(server, tmp_path):
+    payload = _RangeHandler.payload
+    target = tmp_path / "model.pt"
+    partial = tmp_path / "model.pt.part"
+    partial.write_bytes(payload[:100_000])
+    digest = hashlib.sha256(payload).hexdigest()
+    hub.download_file(f"{server}/model.pt", target, expected_sha256=digest, progress=False)
+    assert target.read_bytes() == payload
+    assert not partial.exists()
+    assert _RangeHandler.seen_ranges[-1] == "bytes=100000-"
+
+
+def test_checksum_mismatch_discards_download(server, tmp_path):
+    target = tmp_path / "model.pt"
+    with pytest.raises(ModelDownloadError, match="checksum mismatch"):
+        hub.download_file(f"{server}/model.pt", target, expected_sha256="0" * 64, progress=False)
+    assert not target.exists() and not (tmp_path / "model.pt.part").exists()
+
+
+def test_offline_error_says_what_to_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("ANYMASK_OFFLINE", "1")
+    with pytest.raises(ModelDownloadError) as exc:
+        hub.ensure_checkpoint("sam2.1-tiny")
+    message = str(exc.value)
+    assert "\n" not in message
+    assert hub.REGISTRY["sam2.1-tiny"].url in message and str(tmp_path / "checkpoints") in message
+
+
+def test_unreachable_server_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.delenv("ANYMASK_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    spec = hub.ModelSpec("sam2.1-tiny", "x.pt", "http://127.0.0.1:9/x.pt", "facebook/none", 1)
+    monkeypatch.setitem(hub.REGISTRY, "sam2.1-tiny", spec)
+    monkeypatch.setattr(hub.ModelSpec, "urls", property(lambda self: [self.url]))
+    with pytest.raises(ModelDownloadError, match="could not download sam2.1-tiny"):
+        hub.ensure_checkpoint("sam2.1-tiny", progress=False)
+
+
+def test_name_spellings():
+    assert hub.get_spec("SAM2.1_hiera_b+").name == "sam2.1-base_plus"
+    assert hub.get_spec("sam2-base-plus").name == "sam2-base_plus"
+    assert hub.get_spec("sam2.1_hiera_tiny.pt").name == "sam2.1-tiny"
+    with pytest.raises(ModelDownloadError, match="unknown model"):
+        hub.get_spec("sam3-huge")
+
+
+def test_load_model_from_our_cache_and_hf_cache(own_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("ANYMASK_OFFLINE", "1")
+    snapshot = tmp_path / "hf_home" / "hub" / "models--facebook--sam2.1-hiera-tiny" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "sam2.1_hiera_tiny.pt").write_bytes(own_checkpoint.read_bytes())
+    model = anymask.load_model("sam2.1-tiny")
+    assert model.config.name == "sam2.1-tiny"
+    assert str(model.checkpoint_path).startswith(str(snapshot))
+    ours = tmp_path / "home" / "checkpoints"
+    ours.mkdir(parents=True)
+    (ours / "sam2.1_hiera_tiny.pt").write_bytes(own_checkpoint.read_bytes())
+    assert anymask.load_model("sam2.1-tiny").checkpoint_path == ours / "sam2.1_hiera_tiny.pt"
+
+
+def test_load_model_by_path_with_precision(own_checkpoint):
+    model = anymask.load_model(own_checkpoint, precision="bf16")
+    assert model.precision == "bf16"
+    assert model.image_encoder.trunk.patch_embed.proj.weight.dtype == torch.bfloat16
+    assert model.sam_mask_decoder.iou_token.weight.dtype == torch.float32
+    with pytest.raises(AnymaskError, match="precision"):
+        anymask.load_model(own_checkpoint, precision="fp8")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
+def test_cuda_without_gpu_is_a_clear_error(own_checkpoint):
+    with pytest.raises(AnymaskError, match="no CUDA GPU"):
+        anymask.load_model(own_checkpoint, device="cuda")
