@@ -123,7 +123,8 @@ def test_load_model_by_path_with_precision(own_checkpoint):
     model = anymask.load_model(own_checkpoint, precision="bf16")
     assert model.precision == "bf16"
     assert model.image_encoder.trunk.patch_embed.proj.weight.dtype == torch.bfloat16
-    assert model.sam_mask_decoder.iou_token.weight.dtype == torch.float32
+    assert model.sam_mask_decoder.iou_token.weight.dtype == torch.bfloat16
+    assert model.sam_prompt_encoder.pe_layer.positional_encoding_gaussian_matrix.dtype == torch.float32
     with pytest.raises(AnymaskError, match="precision"):
         anymask.load_model(own_checkpoint, precision="fp8")
 

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .prompts import validate_prompts
+from .sam2.mask_decoder import DecoderImage
 from .sam2.model import ImageFeatures, SAM2Model
 from .sam2.prompt_encoder import BOX_BOTTOM_RIGHT_LABEL, BOX_TOP_LEFT_LABEL
 from .sam2.transforms import as_rgb_array, to_model_input, upscale_masks
@@ -18,7 +19,7 @@ class ImagePredictor:
         self.model = model
         self.mask_threshold = mask_threshold
         self.features: ImageFeatures | None = None
-        self._image_embedding: torch.Tensor | None = None
+        self._decoder_image: DecoderImage | None = None
         self.original_size: tuple[int, int] | None = None
 
     @property
@@ -31,7 +32,7 @@ class ImagePredictor:
 
     def reset(self) -> None:
         self.features = None
-        self._image_embedding = None
+        self._decoder_image = None
         self.original_size = None
 
     @torch.inference_mode()
@@ -46,7 +47,8 @@ class ImagePredictor:
         """Reuse an embedding computed elsewhere (a cache, a background thread)."""
         self.features = features
         self.original_size = (int(original_size[0]), int(original_size[1]))
-        self._image_embedding = self.model.image_embedding_without_memory(features)
+        embedding = self.model.image_embedding_without_memory(features)
+        self._decoder_image = self.model.prepare_decoder_image(embedding, features.high_res)
 
     @torch.inference_mode()
     def predict(
@@ -72,9 +74,7 @@ class ImagePredictor:
         mask = None
         if prompts.mask_input is not None:
             mask = torch.as_tensor(prompts.mask_input, dtype=torch.float32, device=self.device)
-        out = self.model.decode(
-            self._image_embedding, self.features.high_res, coords, labels, mask, multimask_output
-        )
+        out = self.model.decode(self._decoder_image, coords, labels, mask, multimask_output)
         masks = upscale_masks(out.mask_logits, *self.original_size)
         low_res = torch.clamp(out.mask_logits, -32.0, 32.0)
         if not return_logits:

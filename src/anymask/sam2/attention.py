@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fast_ops import attention
 from .position import axial_rotations, rotate
 
 
@@ -41,12 +42,15 @@ class Attention(nn.Module):
         batch, heads, tokens, per_head = x.shape
         return x.transpose(1, 2).reshape(batch, tokens, heads * per_head)
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        q = self.split_heads(self.q_proj(q))
-        k = self.split_heads(self.k_proj(k))
-        v = self.split_heads(self.v_proj(v))
-        out = F.scaled_dot_product_attention(q, k, v)
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Attention over already projected q, k, v (B, N, internal_dim); batch 1 broadcasts."""
+        batch = max(q.shape[0], k.shape[0])
+        q, k, v = (t.expand(batch, -1, -1) if t.shape[0] != batch else t for t in (q, k, v))
+        out = attention(self.split_heads(q), self.split_heads(k), self.split_heads(v))
         return self.out_proj(self.merge_heads(out))
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return self.attend(self.q_proj(q), self.k_proj(k), self.v_proj(v))
 
 
 class RoPEAttention(Attention):

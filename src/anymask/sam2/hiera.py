@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import HieraConfig
+from .fast_ops import attention
 from .layers import MLP
 
 
@@ -72,7 +73,7 @@ class MultiScaleAttention(nn.Module):
             q = max_pool_hw(q.reshape(batch, height, width, -1), self.q_stride)
             height, width = q.shape[1:3]
             q = q.reshape(batch, height * width, self.num_heads, -1)
-        out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        out = attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
         out = out.transpose(1, 2).reshape(batch, height, width, -1)
         return self.proj(out)
 
@@ -115,7 +116,7 @@ class HieraBlock(nn.Module):
 
 
 class Hiera(nn.Module):
-    """The hierarchical trunk; returns one feature map per stage, highest resolution first (NCHW)."""
+    """The hierarchical trunk; returns one channels-last (B, H, W, C) map per stage, highest resolution first."""
 
     def __init__(self, config: HieraConfig, q_pool_stages: int = 3, q_stride: int = 2) -> None:
         super().__init__()
@@ -163,5 +164,5 @@ class Hiera(nn.Module):
         for index, block in enumerate(self.blocks):
             x = block(x)
             if index in self.stage_ends:
-                outputs.append(x.permute(0, 3, 1, 2))
+                outputs.append(x)
         return outputs

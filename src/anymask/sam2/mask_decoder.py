@@ -7,8 +7,22 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+import torch.nn.functional as F
+
+from .fast_ops import deconv2x2_unshuffled, nhwc_view, shuffle_twice_to_nchw, unshuffle_once, unshuffle_twice
 from .layers import MLP, LayerNorm2d
-from .two_way_transformer import TwoWayTransformer
+from .two_way_transformer import FirstLayerKeys, TwoWayTransformer
+
+
+@dataclass
+class DecoderImage:
+    """One image laid out for the decoder: tokens (1, HW, C), positions, channels-last skips, first-layer cache."""
+
+    tokens: torch.Tensor
+    size: tuple[int, int]
+    pe_tokens: torch.Tensor
+    high_res: tuple[torch.Tensor, torch.Tensor]  # (1, 64, 64, 2, 2, 2, 2, 32), (1, 64, 64, 2, 2, 64)
+    first_layer: FirstLayerKeys | None = None
 
 
 @dataclass
@@ -56,23 +70,37 @@ class MaskDecoder(nn.Module):
         self.stability_delta = stability_delta
         self.stability_thresh = stability_thresh
 
-    def project_high_res(self, stride4: torch.Tensor, stride8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Project the stride-4 and stride-8 backbone maps once per image (not per click)."""
-        return self.conv_s0(stride4), self.conv_s1(stride8)
+    def prepare(
+        self, image_embedding: torch.Tensor, image_pe: torch.Tensor, high_res: tuple[torch.Tensor, torch.Tensor]
+    ) -> DecoderImage:
+        """Lay one image's features out for decoding, in the decoder's dtype (see DecoderImage)."""
+        dtype = self.iou_token.weight.dtype
+        batch, channels, height, width = image_embedding.shape
+        # contiguous once here: elementwise ops on transposed views cost ~10x more on every click
+        tokens = image_embedding.to(dtype).flatten(2).transpose(1, 2).contiguous()
+        pe_tokens = image_pe.to(dtype).flatten(2).transpose(1, 2).contiguous()
+        # skips laid out like the un-shuffled upscaling output (see deconv2x2_unshuffled)
+        skips = (unshuffle_twice(nhwc_view(high_res[0].to(dtype))), unshuffle_once(nhwc_view(high_res[1].to(dtype))))
+        return DecoderImage(tokens, (height, width), pe_tokens, skips)  # type: ignore[arg-type]
+
+    def first_layer_keys(self, image: DecoderImage, no_mask_embed: torch.Tensor) -> FirstLayerKeys:
+        """The prompt-independent projections of the first block for a prompt without a mask (cached)."""
+        if image.first_layer is None:
+            keys = image.tokens + no_mask_embed.to(image.tokens.dtype).view(1, 1, -1)
+            image.first_layer = self.transformer.layers[0].image_projections(keys, image.pe_tokens)
+        return image.first_layer
 
     def forward(
         self,
-        image_embeddings: torch.Tensor,
-        image_pe: torch.Tensor,
+        image: DecoderImage,
         sparse_prompt: torch.Tensor,
-        dense_prompt: torch.Tensor,
-        high_res_features: tuple[torch.Tensor, torch.Tensor],
+        dense_prompt: torch.Tensor | None,
         multimask_output: bool,
+        no_mask_embed: torch.Tensor | None = None,
         use_multimask_token_for_obj_ptr: bool = True,
     ) -> DecoderOutput:
-        masks, iou, mask_tokens_out, object_score = self.predict_masks(
-            image_embeddings, image_pe, sparse_prompt, dense_prompt, high_res_features
-        )
+        """Decode prompts against a prepared image. `dense_prompt` None means "no mask prompt" (cached path)."""
+        masks, iou, mask_tokens_out, object_score = self.predict_masks(image, sparse_prompt, dense_prompt, no_mask_embed)
         if multimask_output:
             masks, iou = masks[:, 1:], iou[:, 1:]
         elif self.dynamic_multimask_via_stability and not self.training:
@@ -87,41 +115,45 @@ class MaskDecoder(nn.Module):
 
     def predict_masks(
         self,
-        image_embeddings: torch.Tensor,
-        image_pe: torch.Tensor,
+        image: DecoderImage,
         sparse_prompt: torch.Tensor,
-        dense_prompt: torch.Tensor,
-        high_res_features: tuple[torch.Tensor, torch.Tensor],
+        dense_prompt: torch.Tensor | None,
+        no_mask_embed: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        dtype = self.iou_token.weight.dtype
+        sparse_prompt = sparse_prompt.to(dtype)
         batch = sparse_prompt.shape[0]
         output_tokens = torch.cat([self.obj_score_token.weight, self.iou_token.weight, self.mask_tokens.weight], dim=0)
         tokens = torch.cat((output_tokens.unsqueeze(0).expand(batch, -1, -1), sparse_prompt), dim=1)
-        if image_embeddings.shape[0] != batch:
-            image_embeddings = image_embeddings.expand(batch, -1, -1, -1)
-        src = image_embeddings + dense_prompt
-        pos_src = image_pe.expand(batch, -1, -1, -1)
-        _, channels, height, width = src.shape
+        if dense_prompt is None:
+            first_layer = self.first_layer_keys(image, no_mask_embed)
+            image_tokens = first_layer.keys
+        else:
+            first_layer = None
+            image_tokens = image.tokens + dense_prompt.to(dtype).flatten(2).transpose(1, 2)
 
-        hs, src = self.transformer(src, pos_src, tokens)
+        hs, image_tokens = self.transformer(image_tokens, image.pe_tokens, tokens, first_layer)
         iou_token_out = hs[:, 1, :]
         mask_tokens_out = hs[:, 2 : 2 + self.num_mask_tokens, :]
 
-        src = src.transpose(1, 2).reshape(batch, channels, height, width)
+        height, width = image.size
+        src = image_tokens.reshape(image_tokens.shape[0], height, width, -1)
         deconv1, norm1, act1, deconv2, act2 = self.output_upscaling
-        feat_s0, feat_s1 = high_res_features
-        if feat_s0.shape[0] != batch:
-            feat_s0, feat_s1 = feat_s0.expand(batch, -1, -1, -1), feat_s1.expand(batch, -1, -1, -1)
-        upscaled = act1(norm1(deconv1(src) + feat_s1))
-        upscaled = act2(deconv2(upscaled) + feat_s0)
+        feat_s0, feat_s1 = image.high_res
+        upscaled = deconv2x2_unshuffled(src, deconv1) + feat_s1
+        upscaled = act1(F.layer_norm(upscaled, (upscaled.shape[-1],), norm1.weight, norm1.bias, norm1.eps))
+        upscaled = act2(deconv2x2_unshuffled(upscaled, deconv2) + feat_s0)
 
         hyper_in = torch.stack(
             [mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1
         )
-        _, up_channels, up_h, up_w = upscaled.shape
-        masks = (hyper_in @ upscaled.view(batch, up_channels, up_h * up_w)).view(batch, -1, up_h, up_w)
+        # per-pixel dot products in the un-shuffled layout, then reorder only the few mask channels
+        pixels = upscaled.reshape(upscaled.shape[0], -1, upscaled.shape[-1])
+        masks = torch.matmul(pixels, hyper_in.transpose(1, 2)).view(*upscaled.shape[:-1], -1)
+        masks = shuffle_twice_to_nchw(masks)
         iou = self.iou_prediction_head(iou_token_out)
         object_score = self.pred_obj_score_head(hs[:, 0, :])
-        return masks, iou, mask_tokens_out, object_score
+        return masks.float(), iou.float(), mask_tokens_out.float(), object_score.float()
 
     def stability_scores(self, mask_logits: torch.Tensor) -> torch.Tensor:
         """IoU between the masks thresholded at +delta and -delta."""

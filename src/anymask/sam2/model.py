@@ -9,8 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import SAM2Config
+from .fast_ops import conv1x1_channels_last, nchw_view
 from .layers import MLP
-from .mask_decoder import DecoderOutput, MaskDecoder
+from .mask_decoder import DecoderImage, DecoderOutput, MaskDecoder
 from .memory_attention import MemoryAttention
 from .memory_encoder import MemoryEncoder
 from .neck import ImageEncoder
@@ -77,20 +78,26 @@ class SAM2Model(nn.Module):
         return PRECISIONS[self.precision]
 
     def set_precision(self, precision: str) -> "SAM2Model":
-        """fp32, or bf16: the image encoder's weights and activations in bfloat16 (outputs stay float32)."""
+        """fp32, or bf16: image encoder and mask decoder weights and activations in bfloat16.
+
+        Prompt encoding, positional encodings and all returned tensors stay float32.
+        """
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.precision = precision
         self.image_encoder.to(PRECISIONS[precision])
+        self.sam_mask_decoder.to(PRECISIONS[precision])
         return self
 
     @torch.no_grad()
     def encode_image(self, images: torch.Tensor) -> ImageFeatures:
         """images: (B, 3, 1024, 1024) normalised float -> decoder-ready features."""
         backbone = self.image_encoder(images.to(self.device, self.compute_dtype))
-        stride4, stride8, stride16 = (f.float() for f in backbone.feature_maps)
-        high_res = self.sam_mask_decoder.project_high_res(stride4, stride8)
-        return ImageFeatures(stride16, high_res, backbone.position_maps[-1].float())
+        stride4, stride8, stride16 = backbone.feature_maps
+        # the decoder's stride-4/8 projections run once per image, in the encoder's precision
+        s0 = conv1x1_channels_last(stride4, self.sam_mask_decoder.conv_s0).float()
+        s1 = conv1x1_channels_last(stride8, self.sam_mask_decoder.conv_s1).float()
+        return ImageFeatures(nchw_view(stride16.float()), (nchw_view(s0), nchw_view(s1)), backbone.position_map.float())
 
     def image_embedding_without_memory(self, features: ImageFeatures) -> torch.Tensor:
         """The stride-16 map with the learned no-memory embedding added (SAM on a single image)."""
@@ -105,10 +112,15 @@ class SAM2Model(nn.Module):
             mode="bilinear", align_corners=False, antialias=True,
         )
 
+    def prepare_decoder_image(self, image_embedding: torch.Tensor, high_res: tuple[torch.Tensor, torch.Tensor]) -> DecoderImage:
+        """Lay an image's features out for repeated decoding (done once per image, not per click)."""
+        return self.sam_mask_decoder.prepare(
+            image_embedding, self.sam_prompt_encoder.dense_positional_encoding(), high_res
+        )
+
     def decode(
         self,
-        image_embedding: torch.Tensor,
-        high_res: tuple[torch.Tensor, torch.Tensor],
+        image: DecoderImage,
         point_coords: torch.Tensor | None,
         point_labels: torch.Tensor | None,
         mask_input: torch.Tensor | None,
@@ -118,12 +130,11 @@ class SAM2Model(nn.Module):
         points = (point_coords, point_labels) if point_coords is not None else None
         sparse, dense = self.sam_prompt_encoder(points, mask_input)
         return self.sam_mask_decoder(
-            image_embedding,
-            self.sam_prompt_encoder.dense_positional_encoding(),
+            image,
             sparse,
-            dense,
-            high_res,
+            dense if mask_input is not None else None,
             multimask_output=multimask_output,
+            no_mask_embed=self.sam_prompt_encoder.no_mask_embed.weight,
         )
 
 

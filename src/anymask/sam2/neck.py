@@ -9,16 +9,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import SAM2Config
+from .fast_ops import conv1x1_channels_last, nchw_view, nhwc_view
 from .hiera import Hiera
 from .position import SinePositionEncoding
 
 
 @dataclass
 class BackboneFeatures:
-    """Neck outputs, highest resolution first: stride 4, 8, 16 (the lowest level is dropped, `scalp=1`)."""
+    """Neck outputs, highest resolution first: stride 4, 8, 16 (the lowest level is dropped, `scalp=1`).
+
+    Feature maps are channels-last (B, H, W, C); the position map is the stride-16 one, NCHW.
+    """
 
     feature_maps: list[torch.Tensor]
-    position_maps: list[torch.Tensor]
+    position_map: torch.Tensor
 
 
 class FpnNeck(nn.Module):
@@ -34,21 +38,20 @@ class FpnNeck(nn.Module):
             self.convs.append(lateral)
         self.top_down_levels = set(top_down_levels)
 
-    def forward(self, trunk_outputs: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def forward(self, trunk_outputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Channels-last trunk maps in, channels-last 256-channel maps out (same order)."""
         count = len(self.convs)
         features: list[torch.Tensor] = [None] * count  # type: ignore[list-item]
-        positions: list[torch.Tensor] = [None] * count  # type: ignore[list-item]
         previous = None
         for level in range(count - 1, -1, -1):
-            lateral = self.convs[count - 1 - level](trunk_outputs[level])
+            lateral = conv1x1_channels_last(trunk_outputs[level], self.convs[count - 1 - level].conv)
             if level in self.top_down_levels and previous is not None:
-                top_down = F.interpolate(previous, scale_factor=2.0, mode="nearest")
-                previous = lateral + top_down
+                top_down = F.interpolate(nchw_view(previous), scale_factor=2.0, mode="nearest")
+                previous = lateral + nhwc_view(top_down)
             else:
                 previous = lateral
             features[level] = previous
-            positions[level] = self.position_encoding(previous)
-        return features, positions
+        return features
 
 
 class ImageEncoder(nn.Module):
@@ -61,5 +64,5 @@ class ImageEncoder(nn.Module):
         self.scalp = 1
 
     def forward(self, images: torch.Tensor) -> BackboneFeatures:
-        features, positions = self.neck(self.trunk(images))
-        return BackboneFeatures(features[: -self.scalp], positions[: -self.scalp])
+        features = self.neck(self.trunk(images))[: -self.scalp]
+        return BackboneFeatures(features, self.neck.position_encoding(nchw_view(features[-1])))

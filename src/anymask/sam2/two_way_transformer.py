@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from .attention import Attention
 from .layers import MLP
+
+
+@dataclass
+class FirstLayerKeys:
+    """The first block's image-side projections: they depend on the image but not on the prompt."""
+
+    keys: torch.Tensor  # (1, N, C) image tokens + dense prompt embedding
+    keys_with_pe: torch.Tensor
+    token_to_image_k: torch.Tensor
+    token_to_image_v: torch.Tensor
+    image_to_token_q: torch.Tensor
 
 
 class TwoWayAttentionBlock(nn.Module):
@@ -24,8 +37,24 @@ class TwoWayAttentionBlock(nn.Module):
         self.cross_attn_image_to_token = Attention(dim, num_heads, downsample_rate=downsample_rate)
         self.skip_first_layer_pe = skip_first_layer_pe
 
+    def image_projections(self, keys: torch.Tensor, key_pe: torch.Tensor) -> FirstLayerKeys:
+        keys_with_pe = keys + key_pe
+        token_to_image, image_to_token = self.cross_attn_token_to_image, self.cross_attn_image_to_token
+        return FirstLayerKeys(
+            keys,
+            keys_with_pe,
+            token_to_image.k_proj(keys_with_pe),
+            token_to_image.v_proj(keys),
+            image_to_token.q_proj(keys_with_pe),
+        )
+
     def forward(
-        self, queries: torch.Tensor, keys: torch.Tensor, query_pe: torch.Tensor, key_pe: torch.Tensor
+        self,
+        queries: torch.Tensor,
+        keys: torch.Tensor,
+        query_pe: torch.Tensor,
+        key_pe: torch.Tensor,
+        precomputed: FirstLayerKeys | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if self.skip_first_layer_pe:
             queries = self.self_attn(queries, queries, queries)
@@ -34,13 +63,15 @@ class TwoWayAttentionBlock(nn.Module):
             queries = queries + self.self_attn(q, q, queries)
         queries = self.norm1(queries)
 
-        keys_with_pe = keys + key_pe
-        q = queries + query_pe
-        queries = self.norm2(queries + self.cross_attn_token_to_image(q, keys_with_pe, keys))
+        image = precomputed if precomputed is not None else self.image_projections(keys, key_pe)
+        token_to_image, image_to_token = self.cross_attn_token_to_image, self.cross_attn_image_to_token
+        q = token_to_image.q_proj(queries + query_pe)
+        queries = self.norm2(queries + token_to_image.attend(q, image.token_to_image_k, image.token_to_image_v))
         queries = self.norm3(queries + self.mlp(queries))
 
         q = queries + query_pe
-        keys = self.norm4(keys + self.cross_attn_image_to_token(keys_with_pe, q, queries))
+        attended = image_to_token.attend(image.image_to_token_q, image_to_token.k_proj(q), image_to_token.v_proj(queries))
+        keys = self.norm4(image.keys + attended)
         return queries, keys
 
 
@@ -57,14 +88,22 @@ class TwoWayTransformer(nn.Module):
         self.norm_final_attn = nn.LayerNorm(dim)
 
     def forward(
-        self, image_embedding: torch.Tensor, image_pe: torch.Tensor, point_embedding: torch.Tensor
+        self,
+        image_tokens: torch.Tensor,
+        image_pe_tokens: torch.Tensor,
+        point_embedding: torch.Tensor,
+        first_layer: FirstLayerKeys | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """image_embedding, image_pe: (B, C, H, W); point_embedding: (B, N, C). Returns tokens, image tokens."""
-        keys = image_embedding.flatten(2).permute(0, 2, 1)
-        key_pe = image_pe.flatten(2).permute(0, 2, 1)
-        queries = point_embedding
-        for layer in self.layers:
-            queries, keys = layer(queries, keys, point_embedding, key_pe)
+        """image_tokens, image_pe_tokens: (B or 1, HW, C); point_embedding: (B, N, C).
+
+        `first_layer` (from `self.layers[0].image_projections`) skips work that only depends on the image.
+        Returns the processed tokens and image tokens.
+        """
+        queries, keys = point_embedding, image_tokens
+        for index, layer in enumerate(self.layers):
+            queries, keys = layer(
+                queries, keys, point_embedding, image_pe_tokens, first_layer if index == 0 else None
+            )
         q = queries + point_embedding
-        queries = self.norm_final_attn(queries + self.final_attn_token_to_image(q, keys + key_pe, keys))
+        queries = self.norm_final_attn(queries + self.final_attn_token_to_image(q, keys + image_pe_tokens, keys))
         return queries, keys

@@ -1,0 +1,95 @@
+"""CPU-friendly forms of a few operations: chunked bf16 attention, 1x1 and 2x2-stride-2 convs as matmuls."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Above this many query x key pairs per head, bf16 attention is computed in query chunks (see attention()).
+CHUNKED_ATTENTION_MIN_PAIRS = 1 << 22
+ATTENTION_QUERY_CHUNK = 256
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Softmax attention over (..., N, D) tensors.
+
+    PyTorch's CPU flash kernel computes in fp32 even for bf16 inputs. For bf16 on the CPU, explicit
+    matmuls are faster: in query chunks of 256 for long sequences (the score block stays in cache; 47 vs
+    135 ms for 4x4096x4096x96 on 2 cores), in one go when one side is short (the decoder's prompt
+    tokens: 0.9 vs 1.3 ms). fp32 and other devices use scaled_dot_product_attention.
+    """
+    if q.dtype != torch.bfloat16 or q.device.type != "cpu":
+        return F.scaled_dot_product_attention(q, k, v)
+    scale = q.shape[-1] ** -0.5
+    if k.shape[-2] <= 64:
+        # few keys (image tokens attending to prompt tokens): softmax over a short last axis is slow,
+        # so take scores transposed and normalise along dim -2 (0.2 vs 0.9 ms for 8x4096x8)
+        scores_t = torch.matmul(k, (q * scale).transpose(-1, -2))
+        return torch.matmul(torch.softmax(scores_t, dim=-2).transpose(-1, -2), v)
+    if q.shape[-2] <= 64:
+        scores = torch.matmul(q * scale, k.transpose(-1, -2))
+        return torch.matmul(torch.softmax(scores, dim=-1), v)
+    if q.shape[-2] * k.shape[-2] < CHUNKED_ATTENTION_MIN_PAIRS:
+        return F.scaled_dot_product_attention(q, k, v)
+    keys_t = k.transpose(-1, -2).contiguous()
+    queries = q * scale
+    out = torch.empty(*q.shape[:-1], v.shape[-1], dtype=q.dtype, device=q.device)
+    for start in range(0, q.shape[-2], ATTENTION_QUERY_CHUNK):
+        stop = start + ATTENTION_QUERY_CHUNK
+        scores = torch.matmul(queries[..., start:stop, :], keys_t)
+        torch.matmul(torch.softmax(scores, dim=-1), v, out=out[..., start:stop, :])
+    return out
+
+
+def conv1x1_channels_last(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """A 1x1 convolution applied to a (B, H, W, C) tensor as one matmul in x's dtype; returns (B, H, W, C_out)."""
+    weight, bias = conv.weight.flatten(1), conv.bias
+    if weight.dtype != x.dtype:
+        weight, bias = weight.to(x.dtype), bias.to(x.dtype)
+    return F.linear(x, weight, bias)
+
+
+def deconv2x2_unshuffled(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor:
+    """A kernel-2 stride-2 transposed convolution as one matmul, without the pixel shuffle.
+
+    x (..., C_in) -> (..., 2, 2, C_out): output sub-pixel (dy, dx) of each input pixel stays next to it.
+    Callers that only mix channels afterwards can skip the shuffle and reorder a smaller result once.
+    """
+    weight = deconv.weight  # (C_in, C_out, 2, 2)
+    out_channels = weight.shape[1]
+    matrix = weight.permute(2, 3, 1, 0).reshape(4 * out_channels, weight.shape[0])
+    y = F.linear(x, matrix, deconv.bias.repeat(4))
+    return y.view(*x.shape[:-1], 2, 2, out_channels)
+
+
+def unshuffle_twice(x: torch.Tensor) -> torch.Tensor:
+    """(B, 4H, 4W, C) -> (B, H, W, 2, 2, 2, 2, C): the layout two `deconv2x2_unshuffled` produce."""
+    batch, height, width, channels = x.shape
+    x = x.view(batch, height // 4, 2, 2, width // 4, 2, 2, channels)
+    return x.permute(0, 1, 4, 2, 5, 3, 6, 7).contiguous()
+
+
+def unshuffle_once(x: torch.Tensor) -> torch.Tensor:
+    """(B, 2H, 2W, C) -> (B, H, W, 2, 2, C)."""
+    batch, height, width, channels = x.shape
+    x = x.view(batch, height // 2, 2, width // 2, 2, channels)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous()
+
+
+def shuffle_twice_to_nchw(x: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 2, 2, 2, 2, M) -> (B, M, 4H, 4W), inverse of `unshuffle_twice` plus NHWC -> NCHW."""
+    batch, height, width = x.shape[:3]
+    channels = x.shape[-1]
+    x = x.permute(0, 7, 1, 3, 5, 2, 4, 6)
+    return x.reshape(batch, channels, 4 * height, 4 * width)
+
+
+def nchw_view(x: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, C) memory seen as an NCHW tensor (channels-last strides), without copying."""
+    return x.permute(0, 3, 1, 2)
+
+
+def nhwc_view(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of `nchw_view` (a copy only if x is not channels-last in memory)."""
+    return x.permute(0, 2, 3, 1)
