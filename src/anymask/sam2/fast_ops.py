@@ -50,17 +50,30 @@ def conv1x1_channels_last(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return F.linear(x, weight, bias)
 
 
-def deconv2x2_unshuffled(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor:
-    """A kernel-2 stride-2 transposed convolution as one matmul, without the pixel shuffle.
-
-    x (..., C_in) -> (..., 2, 2, C_out): output sub-pixel (dy, dx) of each input pixel stays next to it.
-    Callers that only mix channels afterwards can skip the shuffle and reorder a smaller result once.
-    """
+def deconv2x2_matrix(deconv: nn.ConvTranspose2d) -> torch.Tensor:
+    """(C_in, 4 * C_out) matrix of a kernel-2 stride-2 transposed conv; column (dy, dx, c) is sub-pixel (dy, dx)."""
     weight = deconv.weight  # (C_in, C_out, 2, 2)
-    out_channels = weight.shape[1]
-    matrix = weight.permute(2, 3, 1, 0).reshape(4 * out_channels, weight.shape[0])
-    y = F.linear(x, matrix, deconv.bias.repeat(4))
+    return weight.permute(0, 2, 3, 1).reshape(weight.shape[0], 4 * weight.shape[1])
+
+
+def deconv2x2_unshuffled(x: torch.Tensor, deconv: nn.ConvTranspose2d, addend: torch.Tensor) -> torch.Tensor:
+    """`addend + deconv(x)` for a kernel-2 stride-2 transposed conv, as one fused matmul, without pixel shuffle.
+
+    x (B, ..., C_in) -> (B, ..., 2, 2, C_out): output sub-pixel (dy, dx) of each input pixel stays next to it.
+    `addend` (1 or B, ..., 2, 2, C_out) must already include the conv bias (see `deconv_addend`). Fusing the
+    add into the GEMM matters in bf16, where a separate add after the matmul costs more than the matmul.
+    """
+    batch = x.shape[0]
+    out_channels = deconv.weight.shape[1]
+    rows = x.reshape(batch, -1, x.shape[-1])
+    matrix = deconv2x2_matrix(deconv).expand(batch, -1, -1)
+    y = torch.baddbmm(addend.reshape(addend.shape[0], rows.shape[1], -1), rows, matrix)
     return y.view(*x.shape[:-1], 2, 2, out_channels)
+
+
+def deconv_addend(skip: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor:
+    """A skip connection in un-shuffled layout plus the conv bias, ready for `deconv2x2_unshuffled`."""
+    return skip + deconv.bias
 
 
 def unshuffle_twice(x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from torch import nn
 
 import torch.nn.functional as F
 
-from .fast_ops import deconv2x2_unshuffled, nhwc_view, shuffle_twice_to_nchw, unshuffle_once, unshuffle_twice
+from .fast_ops import deconv2x2_unshuffled, deconv_addend, nhwc_view, shuffle_twice_to_nchw, unshuffle_once, unshuffle_twice
 from .layers import MLP, LayerNorm2d
 from .two_way_transformer import FirstLayerKeys, TwoWayTransformer
 
@@ -21,7 +21,7 @@ class DecoderImage:
     tokens: torch.Tensor
     size: tuple[int, int]
     pe_tokens: torch.Tensor
-    high_res: tuple[torch.Tensor, torch.Tensor]  # (1, 64, 64, 2, 2, 2, 2, 32), (1, 64, 64, 2, 2, 64)
+    high_res: tuple[torch.Tensor, torch.Tensor]  # (1, 64, 64, 2, 2, 2, 2, 32), (1, 64, 64, 2, 2, 64); + deconv bias
     first_layer: FirstLayerKeys | None = None
 
 
@@ -79,8 +79,12 @@ class MaskDecoder(nn.Module):
         # contiguous once here: elementwise ops on transposed views cost ~10x more on every click
         tokens = image_embedding.to(dtype).flatten(2).transpose(1, 2).contiguous()
         pe_tokens = image_pe.to(dtype).flatten(2).transpose(1, 2).contiguous()
-        # skips laid out like the un-shuffled upscaling output (see deconv2x2_unshuffled)
-        skips = (unshuffle_twice(nhwc_view(high_res[0].to(dtype))), unshuffle_once(nhwc_view(high_res[1].to(dtype))))
+        # skips laid out like the un-shuffled upscaling output, bias included (see deconv2x2_unshuffled)
+        deconv1, _, _, deconv2, _ = self.output_upscaling
+        skips = (
+            deconv_addend(unshuffle_twice(nhwc_view(high_res[0].to(dtype))), deconv2),
+            deconv_addend(unshuffle_once(nhwc_view(high_res[1].to(dtype))), deconv1),
+        )
         return DecoderImage(tokens, (height, width), pe_tokens, skips)  # type: ignore[arg-type]
 
     def first_layer_keys(self, image: DecoderImage, no_mask_embed: torch.Tensor) -> FirstLayerKeys:
@@ -140,9 +144,9 @@ class MaskDecoder(nn.Module):
         src = image_tokens.reshape(image_tokens.shape[0], height, width, -1)
         deconv1, norm1, act1, deconv2, act2 = self.output_upscaling
         feat_s0, feat_s1 = image.high_res
-        upscaled = deconv2x2_unshuffled(src, deconv1) + feat_s1
+        upscaled = deconv2x2_unshuffled(src, deconv1, feat_s1)
         upscaled = act1(F.layer_norm(upscaled, (upscaled.shape[-1],), norm1.weight, norm1.bias, norm1.eps))
-        upscaled = act2(deconv2x2_unshuffled(upscaled, deconv2) + feat_s0)
+        upscaled = act2(deconv2x2_unshuffled(upscaled, deconv2, feat_s0))
 
         hyper_in = torch.stack(
             [mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1

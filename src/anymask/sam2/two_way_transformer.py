@@ -9,6 +9,7 @@ from torch import nn
 
 from .attention import Attention
 from .layers import MLP
+from .low_rank_attention import image_to_tokens, tokens_to_image
 
 
 @dataclass
@@ -63,15 +64,21 @@ class TwoWayAttentionBlock(nn.Module):
             queries = queries + self.self_attn(q, q, queries)
         queries = self.norm1(queries)
 
-        image = precomputed if precomputed is not None else self.image_projections(keys, key_pe)
         token_to_image, image_to_token = self.cross_attn_token_to_image, self.cross_attn_image_to_token
-        q = token_to_image.q_proj(queries + query_pe)
-        queries = self.norm2(queries + token_to_image.attend(q, image.token_to_image_k, image.token_to_image_v))
+        q = queries + query_pe
+        if precomputed is not None:
+            keys, keys_with_pe = precomputed.keys, precomputed.keys_with_pe
+            image_queries = precomputed.image_to_token_q
+            q = token_to_image.q_proj(q)
+            attended = token_to_image.attend(q, precomputed.token_to_image_k, precomputed.token_to_image_v)
+        else:
+            keys_with_pe, image_queries = keys + key_pe, None
+            attended = tokens_to_image(token_to_image, q, keys_with_pe, keys)
+        queries = self.norm2(queries + attended)
         queries = self.norm3(queries + self.mlp(queries))
 
         q = queries + query_pe
-        attended = image_to_token.attend(image.image_to_token_q, image_to_token.k_proj(q), image_to_token.v_proj(queries))
-        keys = self.norm4(image.keys + attended)
+        keys = self.norm4(image_to_tokens(image_to_token, keys_with_pe, q, queries, image_queries, residual=keys))
         return queries, keys
 
 
@@ -105,5 +112,5 @@ class TwoWayTransformer(nn.Module):
                 queries, keys, point_embedding, image_pe_tokens, first_layer if index == 0 else None
             )
         q = queries + point_embedding
-        queries = self.norm_final_attn(queries + self.final_attn_token_to_image(q, keys + image_pe_tokens, keys))
-        return queries, keys
+        attended = tokens_to_image(self.final_attn_token_to_image, q, keys + image_pe_tokens, keys)
+        return self.norm_final_attn(queries + attended), keys
