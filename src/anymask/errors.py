@@ -11,3 +11,15 @@ class CheckpointError(AnymaskError):
 
 class ModelDownloadError(AnymaskError):
     """A model could not be downloaded (offline, bad URL, checksum mismatch)."""
+
+
+class MediaError(AnymaskError):
+    """A video or image folder cannot be opened, or a frame cannot be decoded."""
+
+
+class AnnotationFormatError(AnymaskError):
+    """An annotation file is malformed (bad JSON, wrong types, out-of-image geometry, unknown classes)."""
+
+
+class ProjectError(AnymaskError):
+    """A project store cannot be opened (locked by another process, corrupt, wrong schema)."""
