@@ -1,0 +1,142 @@
+"""Mask geometry: mask <-> polygons (with holes, several components), boxes and rotated boxes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class Polygon:
+    """One connected component: its outer ring and the rings of its holes, as (N, 2) float x/y arrays."""
+
+    exterior: np.ndarray
+    holes: list[np.ndarray] = field(default_factory=list)
+
+    def ring(self) -> np.ndarray:
+        """A single ring that also excludes the holes, joined by zero-width bridges (for formats without holes)."""
+        ring = self.exterior
+        for hole in self.holes:
+            ring = _bridge(ring, hole)
+        return ring
+
+
+def _bridge(ring: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Insert `hole` into `ring` through the closest pair of vertices: ring[..i], hole[j..], hole[..j], ring[i..]."""
+    distances = ((ring[:, None, :] - hole[None, :, :]) ** 2).sum(-1)
+    i, j = np.unravel_index(np.argmin(distances), distances.shape)
+    hole_loop = np.concatenate([hole[j:], hole[: j + 1]])
+    return np.concatenate([ring[: i + 1], hole_loop, ring[i:]])
+
+
+def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 0.0) -> list[Polygon]:
+    """Polygons of a binary mask, outer rings and holes, simplified to within `tolerance` pixels.
+
+    tolerance 0 keeps every boundary pixel; larger values give fewer vertices (Douglas-Peucker).
+    Components smaller than `min_area` pixels are dropped.
+    """
+    binary = np.ascontiguousarray(np.asarray(mask, dtype=np.uint8))
+    if binary.ndim != 2:
+        raise ValueError(f"mask must be 2-D, got shape {binary.shape}")
+    if not binary.any():
+        return []
+    contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    parents = hierarchy[0][:, 3]
+    outers: dict[int, Polygon] = {}
+    for index in np.flatnonzero(parents < 0):
+        contour = contours[index]
+        if cv2.contourArea(contour) + len(contour) >= min_area:  # + boundary pixels: a 1-pixel mask has area 0
+            outers[int(index)] = Polygon(_simplify(contour, tolerance))
+    for index in np.flatnonzero(parents >= 0):
+        polygon = outers.get(int(parents[index]))
+        hole = _simplify(contours[index], tolerance)
+        if polygon is not None and len(hole) >= 3:
+            polygon.holes.append(hole)
+    return list(outers.values())
+
+
+def _simplify(contour: np.ndarray, tolerance: float) -> np.ndarray:
+    """Douglas-Peucker within `tolerance`, halving it until the ring keeps at least 3 vertices."""
+    simplified = contour
+    while tolerance > 0.25 and len(contour) > 3:
+        simplified = cv2.approxPolyDP(contour, tolerance, True)
+        if len(simplified) >= 3:
+            break
+        tolerance /= 2
+        simplified = contour
+    return simplified.reshape(-1, 2).astype(np.float64)
+
+
+def polygons_to_mask(polygons: list[Polygon] | list[np.ndarray], height: int, width: int) -> np.ndarray:
+    """Rasterise polygons (Polygon objects or plain (N, 2) rings) into a bool HxW mask."""
+    canvas = np.zeros((height, width), dtype=np.uint8)
+    for polygon in polygons:
+        if not isinstance(polygon, Polygon):
+            polygon = Polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2))
+        exterior = np.round(polygon.exterior).astype(np.int32)
+        cv2.fillPoly(canvas, [exterior], 1)
+        cv2.polylines(canvas, [exterior], True, 1)
+        for hole in polygon.holes:
+            ring = np.round(hole).astype(np.int32)
+            cv2.fillPoly(canvas, [ring], 0)
+            cv2.polylines(canvas, [ring], True, 1)  # hole rings run along foreground pixels
+    return canvas.astype(bool)
+
+
+def mask_to_box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(x1, y1, x2, y2) enclosing the mask in pixel-edge coordinates (x2 = last column + 1); None if empty."""
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+def box_to_mask(box, height: int, width: int) -> np.ndarray:
+    x1, y1, x2, y2 = box
+    mask = np.zeros((height, width), dtype=bool)
+    mask[max(0, int(round(y1))) : max(0, int(round(y2))), max(0, int(round(x1))) : max(0, int(round(x2)))] = True
+    return mask
+
+
+def mask_to_rotated_box(mask: np.ndarray) -> tuple[list[list[float]], float] | None:
+    """The minimum-area rotated rectangle around the mask: 4 corner points and its direction in radians.
+
+    Points are in pixel-edge coordinates, clockwise on screen starting from the corner the rectangle's
+    rotation starts at; direction is the angle of the first edge (p0 -> p1) from the x-axis in [0, 2*pi).
+    """
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    # the corners of every pixel, so a one-pixel mask gets a 1x1 box
+    corners = np.concatenate([np.stack([xs + dx, ys + dy], 1) for dx in (0, 1) for dy in (0, 1)]).astype(np.float32)
+    rect = cv2.minAreaRect(corners)
+    points = cv2.boxPoints(rect).astype(np.float64)
+    points = _clockwise_from_top_left(points)
+    direction = math.atan2(points[1][1] - points[0][1], points[1][0] - points[0][0]) % (2 * math.pi)
+    return points.tolist(), direction
+
+
+def _clockwise_from_top_left(points: np.ndarray) -> np.ndarray:
+    centre = points.mean(axis=0)
+    angles = np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0])
+    ordered = points[np.argsort(angles)]  # increasing angle = clockwise on screen (y down)
+    start = int(np.argmin(ordered[:, 0] + ordered[:, 1]))
+    return np.roll(ordered, -start, axis=0)
+
+
+def rotated_box_to_mask(points, height: int, width: int) -> np.ndarray:
+    """Rasterise a 4-point rotated box given in pixel-edge coordinates."""
+    ring = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    canvas = np.zeros((height, width), dtype=np.uint8)
+    # pixel (x, y) is inside when its centre (x + 0.5, y + 0.5) is: shift the ring by half a pixel
+    shifted = np.round((ring - 0.5) * 16).astype(np.int32)
+    cv2.fillPoly(canvas, [shifted], 1, lineType=cv2.LINE_8, shift=4)
+    return canvas.astype(bool)
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
