@@ -56,7 +56,12 @@ class _Checker:
         return points
 
 
-def shape_from_dict(data: Any, check: _Checker, where: str) -> Shape:
+def shape_from_dict(data: Any, source: str = "<shape>", where: str = "shape") -> Shape:
+    """A Shape from X-AnyLabeling's dict form; AnnotationFormatError naming `source` and `where` if malformed."""
+    return _shape_from_dict(data, _Checker(source), where)
+
+
+def _shape_from_dict(data: Any, check: _Checker, where: str) -> Shape:
     if not isinstance(data, dict):
         raise check.fail(where, f"expected an object, got {type(data).__name__}")
     label = data.get("label")
@@ -96,7 +101,7 @@ def label_file_from_dict(data: Any, source: str = "<dict>") -> LabelFile:
     shapes_data = data.get("shapes", [])
     if not isinstance(shapes_data, list):
         raise check.fail("shapes", "expected a list")
-    shapes = [shape_from_dict(item, check, f"shapes[{i}]") for i, item in enumerate(shapes_data)]
+    shapes = [_shape_from_dict(item, check, f"shapes[{i}]") for i, item in enumerate(shapes_data)]
     image_path = data.get("imagePath")
     if not isinstance(image_path, str) or not image_path:
         raise check.fail("imagePath", f"expected the image file name, got {image_path!r}")

@@ -1,0 +1,245 @@
+"""ProjectStore: a video's or folder's annotations in SQLite (WAL); every confirmed change commits at once."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..annotations import rle as rle_codec
+from ..annotations.label_file import shape_from_dict, shape_to_dict
+from ..annotations.shapes import SOURCES, Label, ObjectMask, Shape, palette_color
+from ..errors import ProjectError
+from .lock import ProjectLock
+
+SCHEMA_VERSION = "1"
+DATABASE = "project.sqlite"
+
+
+def default_project_folder(media_path: str | Path) -> Path:
+    """`clip.mp4` -> `clip.mp4.anymask/` beside it; a frame folder `frames/` -> `frames/.anymask/`."""
+    media_path = Path(media_path)
+    if media_path.is_dir():
+        return media_path / ".anymask"
+    return media_path.with_name(media_path.name + ".anymask")
+
+
+def _hex(color: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*color)
+
+
+def _rgb(text: str) -> tuple[int, int, int]:
+    return tuple(int(text[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+class ProjectStore:
+    """Open with `ProjectStore.open(folder)`; close (or use as a context manager) when done."""
+
+    def __init__(self, folder: Path, connection: sqlite3.Connection, lock: ProjectLock) -> None:
+        self.folder = folder
+        self._db = connection
+        self._lock = lock
+
+    @classmethod
+    def open(cls, folder: str | Path, media_path: str | Path | None = None) -> "ProjectStore":
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"{folder}: cannot create project folder ({exc.strerror})") from None
+        lock = ProjectLock(folder)
+        try:
+            connection = sqlite3.connect(folder / DATABASE, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.executescript((Path(__file__).with_name("schema.sql")).read_text())
+            store = cls(folder, connection, lock)
+            store._check_schema(media_path)
+            return store
+        except sqlite3.DatabaseError as exc:
+            lock.release()
+            raise ProjectError(f"{folder / DATABASE}: not a readable anymask project ({exc})") from None
+        except BaseException:
+            lock.release()
+            raise
+
+    def _check_schema(self, media_path) -> None:
+        version = self.get_meta("schema_version")
+        if version is None:
+            with self.transaction():
+                self.set_meta("schema_version", SCHEMA_VERSION)
+                if media_path is not None:
+                    self.set_meta("media_path", str(Path(media_path).resolve()))
+        elif version != SCHEMA_VERSION:
+            raise ProjectError(f"{self.folder}: project schema {version} is newer than this anymask ({SCHEMA_VERSION})")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self._lock.release()
+
+    def __enter__(self) -> "ProjectStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Group several changes into one atomic commit (nested use joins the outer transaction)."""
+        if self._db.in_transaction:
+            yield self._db
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # meta -------------------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
+
+    # labels -----------------------------------------------------------------------------------------
+    def labels(self) -> list[Label]:
+        rows = self._db.execute("SELECT name, color, visible FROM labels ORDER BY position, name").fetchall()
+        return [Label(name, _rgb(color), bool(visible)) for name, color, visible in rows]
+
+    def ensure_label(self, name: str, color: tuple[int, int, int] | None = None) -> Label:
+        with self.transaction() as db:
+            row = db.execute("SELECT color, visible FROM labels WHERE name = ?", (name,)).fetchone()
+            if row:
+                return Label(name, _rgb(row[0]), bool(row[1]))
+            position = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM labels").fetchone()[0]
+            color = color or palette_color(position)
+            db.execute("INSERT INTO labels(name, color, visible, position) VALUES (?, ?, 1, ?)", (name, _hex(color), position))
+            return Label(name, color, True)
+
+    def update_label(self, name: str, color: tuple[int, int, int] | None = None, visible: bool | None = None) -> None:
+        with self.transaction() as db:
+            if color is not None:
+                db.execute("UPDATE labels SET color = ? WHERE name = ?", (_hex(color), name))
+            if visible is not None:
+                db.execute("UPDATE labels SET visible = ? WHERE name = ?", (int(visible), name))
+
+    def rename_label(self, old: str, new: str) -> None:
+        """Rename a class everywhere; renaming onto an existing class merges them."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM labels WHERE name = ?", (new,)).fetchone():
+                db.execute("UPDATE objects SET label = ? WHERE label = ?", (new, old))
+                db.execute("DELETE FROM labels WHERE name = ?", (old,))
+            else:
+                db.execute("UPDATE labels SET name = ? WHERE name = ?", (new, old))
+
+    def delete_label(self, name: str) -> None:
+        """Delete a class and every object of that class with their masks and prompts."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM objects WHERE label = ?", (name,))
+            db.execute("DELETE FROM labels WHERE name = ?", (name,))
+
+    # objects ----------------------------------------------------------------------------------------
+    def add_object(self, label: str, object_id: int | None = None) -> int:
+        with self.transaction() as db:
+            self.ensure_label(label)
+            if object_id is None:
+                object_id = db.execute("SELECT COALESCE(MAX(object_id) + 1, 0) FROM objects").fetchone()[0]
+            db.execute("INSERT INTO objects(object_id, label) VALUES (?, ?)", (int(object_id), label))
+            return int(object_id)
+
+    def objects(self) -> dict[int, str]:
+        return dict(self._db.execute("SELECT object_id, label FROM objects ORDER BY object_id").fetchall())
+
+    def relabel_object(self, object_id: int, label: str) -> None:
+        with self.transaction() as db:
+            self.ensure_label(label)
+            db.execute("UPDATE objects SET label = ? WHERE object_id = ?", (label, object_id))
+
+    def remove_object(self, object_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM objects WHERE object_id = ?", (object_id,))
+
+    # masks ------------------------------------------------------------------------------------------
+    def put_mask(self, frame: int, object_id: int, mask, score: float | None = None, source: str = "tracked",
+                 shape: Shape | None = None) -> None:
+        """Store (or replace) an object's mask on a frame; `mask` is a bool array or a COCO RLE dict."""
+        self.put_masks(frame, [(object_id, mask, score, source, shape)])
+
+    def put_masks(self, frame: int, items: Iterable[tuple]) -> None:
+        """Several objects' masks on one frame in one commit: (object_id, mask, score, source, shape) tuples."""
+        rows = []
+        for object_id, mask, score, source, shape in items:
+            if source not in SOURCES:
+                raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+            encoded = mask if isinstance(mask, dict) else rle_codec.encode(np.asarray(mask, dtype=bool))
+            shape_json = json.dumps(shape_to_dict(shape)) if shape is not None else None
+            rows.append((int(frame), int(object_id), json.dumps(encoded), shape_json,
+                         None if score is None else float(score), source))
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO masks(frame, object_id, rle, shape, score, source) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def delete_mask(self, frame: int, object_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM masks WHERE frame = ? AND object_id = ?", (frame, object_id))
+
+    def delete_masks(self, object_id: int, frames: Iterable[int]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM masks WHERE frame = ? AND object_id = ?", [(f, object_id) for f in frames])
+
+    def masks(self, frame: int) -> list[ObjectMask]:
+        rows = self._db.execute("SELECT object_id, rle, score, source FROM masks WHERE frame = ? ORDER BY object_id",
+                                (frame,)).fetchall()
+        return [ObjectMask(o, json.loads(r), s, src) for o, r, s, src in rows]
+
+    def mask(self, frame: int, object_id: int) -> np.ndarray | None:
+        row = self._db.execute("SELECT rle FROM masks WHERE frame = ? AND object_id = ?", (frame, object_id)).fetchone()
+        return rle_codec.decode(json.loads(row[0])) if row else None
+
+    def shapes(self, frame: int) -> dict[int, Shape]:
+        rows = self._db.execute("SELECT object_id, shape FROM masks WHERE frame = ? AND shape IS NOT NULL", (frame,)).fetchall()
+        return {o: shape_from_dict(json.loads(s), str(self.folder), f"frame {frame}") for o, s in rows}
+
+    def annotated_frames(self, object_id: int | None = None) -> list[int]:
+        if object_id is None:
+            rows = self._db.execute("SELECT DISTINCT frame FROM masks ORDER BY frame")
+        else:
+            rows = self._db.execute("SELECT frame FROM masks WHERE object_id = ? ORDER BY frame", (object_id,))
+        return [r[0] for r in rows]
+
+    def count_masks(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM masks").fetchone()[0]
+
+    # prompts ----------------------------------------------------------------------------------------
+    def add_prompt(self, frame: int, object_id: int, points: list | None = None, box: list | None = None) -> int:
+        """Record a prompt: points as [[x, y, label], ...] and/or a box [x1, y1, x2, y2]."""
+        with self.transaction() as db:
+            cursor = db.execute("INSERT INTO prompts(frame, object_id, points, box) VALUES (?, ?, ?, ?)",
+                                (int(frame), int(object_id), json.dumps(points or []), json.dumps(box) if box else None))
+            return int(cursor.lastrowid)
+
+    def prompts(self, object_id: int | None = None) -> list[dict]:
+        query = "SELECT prompt_id, frame, object_id, points, box FROM prompts"
+        rows = self._db.execute(query + (" WHERE object_id = ?" if object_id is not None else "") + " ORDER BY prompt_id",
+                                (object_id,) if object_id is not None else ()).fetchall()
+        return [{"id": p, "frame": f, "object_id": o, "points": json.loads(pts), "box": json.loads(b) if b else None}
+                for p, f, o, pts, b in rows]
+
+    def clear_prompts(self, object_id: int, frame: int | None = None) -> None:
+        with self.transaction() as db:
+            if frame is None:
+                db.execute("DELETE FROM prompts WHERE object_id = ?", (object_id,))
+            else:
+                db.execute("DELETE FROM prompts WHERE object_id = ? AND frame = ?", (object_id, frame))
