@@ -32,17 +32,32 @@ def _bridge(ring: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return np.concatenate([ring[: i + 1], hole_loop, ring[i:]])
 
 
-def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 0.0) -> list[Polygon]:
+EDGE_UPSCALE = 4
+
+
+def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 0.0,
+                     pixel_edges: bool = False) -> list[Polygon]:
     """Polygons of a binary mask, outer rings and holes, simplified to within `tolerance` pixels.
 
     tolerance 0 keeps every boundary pixel; larger values give fewer vertices (Douglas-Peucker).
-    Components smaller than `min_area` pixels are dropped.
+    Components smaller than `min_area` pixels are dropped. By default vertices are boundary pixel
+    indices (OpenCV's and X-AnyLabeling's convention). With `pixel_edges`, the rings run along the outer
+    edges of the pixels in continuous coordinates where pixel i covers [i, i+1) (COCO's and YOLO's
+    convention; traced at 4x so within 1/8 px of the edges).
     """
     binary = np.ascontiguousarray(np.asarray(mask, dtype=np.uint8))
     if binary.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {binary.shape}")
     if not binary.any():
         return []
+    if pixel_edges:
+        scale = EDGE_UPSCALE
+        large = np.repeat(np.repeat(binary, scale, axis=0), scale, axis=1)
+        polygons = mask_to_polygons(large, tolerance * scale, min_area * scale * scale)
+        for polygon in polygons:
+            polygon.exterior = (polygon.exterior + 0.5) / scale
+            polygon.holes = [(hole + 0.5) / scale for hole in polygon.holes]
+        return polygons
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     parents = hierarchy[0][:, 3]
     outers: dict[int, Polygon] = {}
@@ -70,9 +85,22 @@ def _simplify(contour: np.ndarray, tolerance: float) -> np.ndarray:
     return simplified.reshape(-1, 2).astype(np.float64)
 
 
-def polygons_to_mask(polygons: list[Polygon] | list[np.ndarray], height: int, width: int) -> np.ndarray:
-    """Rasterise polygons (Polygon objects or plain (N, 2) rings) into a bool HxW mask."""
+def polygons_to_mask(polygons: list[Polygon] | list[np.ndarray], height: int, width: int,
+                     pixel_edges: bool = False) -> np.ndarray:
+    """Rasterise polygons (Polygon objects or plain (N, 2) rings) into a bool HxW mask.
+
+    With `pixel_edges` the coordinates are continuous (pixel i covers [i, i+1), COCO/YOLO) and a pixel is
+    inside when its centre is; otherwise vertices are boundary pixel indices (see mask_to_polygons).
+    """
     canvas = np.zeros((height, width), dtype=np.uint8)
+    if pixel_edges:
+        for polygon in polygons:
+            if not isinstance(polygon, Polygon):
+                polygon = Polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2))
+            cv2.fillPoly(canvas, [_subpixel(polygon.exterior)], 1, lineType=cv2.LINE_8, shift=4)
+            for hole in polygon.holes:
+                cv2.fillPoly(canvas, [_subpixel(hole)], 0, lineType=cv2.LINE_8, shift=4)
+        return canvas.astype(bool)
     for polygon in polygons:
         if not isinstance(polygon, Polygon):
             polygon = Polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2))
@@ -84,6 +112,11 @@ def polygons_to_mask(polygons: list[Polygon] | list[np.ndarray], height: int, wi
             cv2.fillPoly(canvas, [ring], 0)
             cv2.polylines(canvas, [ring], True, 1)  # hole rings run along foreground pixels
     return canvas.astype(bool)
+
+
+def _subpixel(ring: np.ndarray) -> np.ndarray:
+    """Continuous coordinates -> OpenCV fixed point (4 fractional bits), shifted so pixel centres sit on integers."""
+    return np.round((np.asarray(ring, dtype=np.float64) - 0.5) * 16).astype(np.int32)
 
 
 def mask_to_box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
@@ -129,12 +162,7 @@ def _clockwise_from_top_left(points: np.ndarray) -> np.ndarray:
 
 def rotated_box_to_mask(points, height: int, width: int) -> np.ndarray:
     """Rasterise a 4-point rotated box given in pixel-edge coordinates."""
-    ring = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    canvas = np.zeros((height, width), dtype=np.uint8)
-    # pixel (x, y) is inside when its centre (x + 0.5, y + 0.5) is: shift the ring by half a pixel
-    shifted = np.round((ring - 0.5) * 16).astype(np.int32)
-    cv2.fillPoly(canvas, [shifted], 1, lineType=cv2.LINE_8, shift=4)
-    return canvas.astype(bool)
+    return polygons_to_mask([np.asarray(points, dtype=np.float64).reshape(-1, 2)], height, width, pixel_edges=True)
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:

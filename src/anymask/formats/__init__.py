@@ -1,0 +1,73 @@
+"""anymask.formats: dataset exporters and importers, one file per format, over the `Dataset` view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .coco import export_coco, import_coco
+from .cvat import export_cvat_video
+from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store
+from .davis import export_davis, import_davis
+from .mot import export_mot, export_mots
+from .voc import export_voc
+from .xanylabeling import export_xanylabeling, import_label_folder
+from .yolo import export_yolo, import_yolo
+from .youtube_vis import export_youtube_vis
+
+EXPORT_FORMATS = {
+    "coco": lambda d, out, mode, tol: export_coco(d, out, "polygon" if mode == "polygon" else "rle", tol),
+    "yolo-det": lambda d, out, mode, tol: export_yolo(d, out, "detect", tolerance=tol),
+    "yolo-seg": lambda d, out, mode, tol: export_yolo(d, out, "segment", tolerance=tol),
+    "yolo-obb": lambda d, out, mode, tol: export_yolo(d, out, "obb", tolerance=tol),
+    "voc": lambda d, out, mode, tol: export_voc(d, out),
+    "mot": lambda d, out, mode, tol: export_mot(d, out),
+    "mots": lambda d, out, mode, tol: export_mots(d, out),
+    "davis": lambda d, out, mode, tol: export_davis(d, out),
+    "youtube-vis": lambda d, out, mode, tol: export_youtube_vis(d, out),
+    "cvat": lambda d, out, mode, tol: export_cvat_video(d, out, mode, tol),
+    "xanylabeling": lambda d, out, mode, tol: export_xanylabeling(d, out, mode, tol),
+}
+
+IMPORT_FORMATS = {
+    "xanylabeling": import_label_folder,
+    "labelme": import_label_folder,
+    "coco": import_coco,
+    "yolo": import_yolo,
+    "davis": import_davis,
+}
+
+
+def export_dataset(dataset: Dataset, format_name: str, out: str | Path, mode: str = "polygon", tolerance: float = 1.0) -> Path:
+    """Export in one of EXPORT_FORMATS; `mode` is the output shape (polygon, rectangle, rotation, mask)."""
+    if format_name not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {format_name!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    if mode not in OUTPUT_MODES:
+        raise ValueError(f"unknown output mode {mode!r}; choose one of {', '.join(OUTPUT_MODES)}")
+    out = Path(out)
+    return EXPORT_FORMATS[format_name](dataset, out, mode, tolerance)
+
+
+def import_annotations(format_name: str, path: str | Path, frames: list[FrameInfo] | None = None) -> Dataset:
+    """Parse annotations completely (raising AnnotationFormatError on any problem) before anything is stored."""
+    if format_name not in IMPORT_FORMATS:
+        raise ValueError(f"unknown import format {format_name!r}; choose one of {', '.join(IMPORT_FORMATS)}")
+    return IMPORT_FORMATS[format_name](Path(path), frames)
+
+
+def store_dataset(store, dataset: Dataset, source: str = "imported") -> dict[int, int]:
+    """Add an imported dataset to a project in one transaction; returns imported id -> project object id."""
+    id_map: dict[int, int] = {}
+    existing = store.objects()
+    with store.transaction():
+        for object_id, label in dataset.tracks().items():
+            wanted = object_id if object_id not in existing and object_id not in id_map.values() else None
+            id_map[object_id] = store.add_object(label, wanted)
+        for frame, instances in sorted(dataset.instances.items()):
+            store.put_masks(frame, [(id_map[i.object_id], i.rle, i.score, source, None) for i in instances])
+    return id_map
+
+
+__all__ = [
+    "Dataset", "FrameInfo", "Instance", "dataset_from_store", "export_dataset", "import_annotations",
+    "store_dataset", "EXPORT_FORMATS", "IMPORT_FORMATS", "OUTPUT_MODES",
+]

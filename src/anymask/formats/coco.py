@@ -1,0 +1,147 @@
+"""COCO instances JSON: one image per frame, RLE or polygon segmentation, `track_id` per annotation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..annotations import rle as rle_codec
+from ..annotations.geometry import polygons_to_mask
+from ..atomic import atomic_write_text
+from ..errors import AnnotationFormatError
+from .dataset import Dataset, FrameInfo, Instance
+
+
+def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", tolerance: float = 1.0) -> Path:
+    """Write `out/annotations.json` (or `out` itself when it ends in .json)."""
+    if segmentation not in ("rle", "polygon"):
+        raise ValueError("segmentation must be 'rle' or 'polygon'")
+    path = out if out.suffix == ".json" else out / "annotations.json"
+    images, annotations = [], []
+    for frame in dataset.frames:
+        images.append({"id": frame.index + 1, "file_name": frame.file_name, "height": frame.height,
+                       "width": frame.width, "frame_id": frame.index, "video": dataset.name})
+        for instance in dataset.on(frame.index):
+            box = instance.box
+            if box is None:
+                continue
+            if segmentation == "rle":
+                segm = instance.rle
+            else:
+                segm = [p.ring().flatten().round(3).tolist() for p in instance.polygons(tolerance, pixel_edges=True)
+                        if len(p.exterior) >= 3]
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": frame.index + 1,
+                "category_id": dataset.class_index(instance.label) + 1, "segmentation": segm,
+                "area": int(instance.mask.sum()), "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                "iscrowd": 0, "track_id": instance.object_id,
+                **({"score": instance.score} if instance.score is not None else {}),
+            })
+    document = {
+        "info": {"description": f"{dataset.name}, exported by anymask"}, "licenses": [],
+        "images": images, "annotations": annotations,
+        "categories": [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(dataset.classes)],
+    }
+    atomic_write_text(path, json.dumps(document))
+    return path
+
+
+def _fail(path: Path, where: str, problem: str) -> AnnotationFormatError:
+    return AnnotationFormatError(f"{path}: {where}: {problem}")
+
+
+def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
+    """Read a COCO instances file. Frames are matched by file name when `frames` is given."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AnnotationFormatError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    if not isinstance(document, dict):
+        raise _fail(path, "top level", "expected a JSON object")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(document.get(key), list):
+            raise _fail(path, key, "expected a list")
+    categories = {}
+    for i, category in enumerate(document["categories"]):
+        if not isinstance(category, dict) or not isinstance(category.get("id"), int) or not isinstance(category.get("name"), str):
+            raise _fail(path, f"categories[{i}]", "expected {\"id\": int, \"name\": str}")
+        categories[category["id"]] = category["name"]
+    by_name = {f.file_name: f for f in frames} if frames else {}
+    images: dict[int, FrameInfo] = {}
+    for i, image in enumerate(document["images"]):
+        try:
+            image_id, name = int(image["id"]), str(image["file_name"])
+            height, width = int(image["height"]), int(image["width"])
+        except (KeyError, TypeError, ValueError):
+            raise _fail(path, f"images[{i}]", "needs id, file_name, height and width") from None
+        if frames:
+            if name not in by_name:
+                raise _fail(path, f"images[{i}].file_name", f"{name!r} is not a frame of this video or folder")
+            images[image_id] = by_name[name]
+        else:
+            images[image_id] = FrameInfo(i, name, height, width)
+    instances: dict[int, list[Instance]] = {}
+    for i, annotation in enumerate(document["annotations"]):
+        where = f"annotations[{i}]"
+        if not isinstance(annotation, dict):
+            raise _fail(path, where, "expected an object")
+        frame = images.get(annotation.get("image_id"))
+        if frame is None:
+            raise _fail(path, f"{where}.image_id", f"unknown image id {annotation.get('image_id')!r}")
+        label = categories.get(annotation.get("category_id"))
+        if label is None:
+            raise _fail(path, f"{where}.category_id", f"unknown category id {annotation.get('category_id')!r}")
+        mask = _annotation_mask(annotation, frame, path, where)
+        object_id = annotation.get("track_id", annotation.get("instance_id", annotation.get("id", i)))
+        if isinstance(object_id, bool) or not isinstance(object_id, int):
+            raise _fail(path, f"{where}.track_id", f"expected an integer, got {object_id!r}")
+        score = annotation.get("score")
+        instances.setdefault(frame.index, []).append(Instance(object_id, label, rle_codec.encode(mask),
+                                                              float(score) if isinstance(score, (int, float)) else None))
+    ordered = sorted(images.values(), key=lambda f: f.index)
+    return Dataset(Path(path).stem, frames or ordered, [categories[k] for k in sorted(categories)], instances)
+
+
+def _annotation_mask(annotation: dict, frame: FrameInfo, path: Path, where: str) -> np.ndarray:
+    segmentation = annotation.get("segmentation")
+    height, width = frame.height, frame.width
+    try:
+        if isinstance(segmentation, dict):
+            mask = rle_codec.decode(segmentation)
+            if mask.shape != (height, width):
+                raise _fail(path, f"{where}.segmentation", f"RLE size {list(mask.shape)} differs from the image {height}x{width}")
+            return mask
+        if isinstance(segmentation, list) and segmentation:
+            rings = []
+            for ring in segmentation:
+                values = np.asarray(ring, dtype=np.float64)
+                if values.ndim != 1 or values.size < 6 or values.size % 2:
+                    raise _fail(path, f"{where}.segmentation", "polygons must be flat [x1, y1, x2, y2, ...] lists of 3+ points")
+                rings.append(values.reshape(-1, 2))
+            _check_inside(np.concatenate(rings), width, height, path, where)
+            return polygons_to_mask(rings, height, width, pixel_edges=True)
+    except (ValueError, TypeError) as exc:
+        if isinstance(exc, AnnotationFormatError):
+            raise
+        raise _fail(path, f"{where}.segmentation", str(exc)) from None
+    bbox = annotation.get("bbox")
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
+        raise _fail(path, where, "needs a segmentation or a bbox [x, y, w, h]")
+    x, y, w, h = bbox
+    _check_inside(np.array([[x, y], [x + w, y + h]]), width, height, path, where)
+    mask = np.zeros((height, width), dtype=bool)
+    mask[int(round(y)) : int(round(y + h)), int(round(x)) : int(round(x + w))] = True
+    return mask
+
+
+def _check_inside(points: np.ndarray, width: int, height: int, path: Path, where: str) -> None:
+    if not np.all(np.isfinite(points)):
+        raise _fail(path, where, "coordinates must be finite numbers")
+    bad = (points[:, 0] < -0.5) | (points[:, 1] < -0.5) | (points[:, 0] > width + 0.5) | (points[:, 1] > height + 0.5)
+    if np.any(bad):
+        x, y = points[bad][0]
+        raise _fail(path, where, f"point ({x:g}, {y:g}) lies outside the {width}x{height} image")

@@ -1,0 +1,152 @@
+"""The view exporters read and importers produce: frames, classes, and per-frame object instances."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..annotations import rle as rle_codec
+from ..annotations.geometry import Polygon, mask_to_box, mask_to_polygons, mask_to_rotated_box
+from ..annotations.shapes import Shape
+from ..atomic import atomic_open
+
+OUTPUT_MODES = ("polygon", "rectangle", "rotation", "mask")
+
+
+@dataclass
+class FrameInfo:
+    index: int
+    file_name: str
+    height: int
+    width: int
+
+
+@dataclass
+class Instance:
+    """One object on one frame: its track id, class, mask (RLE) and score."""
+
+    object_id: int
+    label: str
+    rle: dict
+    score: float | None = None
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        return rle_codec.decode(self.rle)
+
+    @cached_property
+    def box(self) -> tuple[float, float, float, float] | None:
+        """(x1, y1, x2, y2) in pixel-edge coordinates."""
+        return mask_to_box(self.mask)
+
+    def polygons(self, tolerance: float = 1.0, pixel_edges: bool = False) -> list[Polygon]:
+        """See `mask_to_polygons`: pixel indices (X-AnyLabeling) or pixel edges (COCO, YOLO)."""
+        return mask_to_polygons(self.mask, tolerance, pixel_edges=pixel_edges)
+
+    def ring(self, tolerance: float = 1.0, pixel_edges: bool = False) -> np.ndarray | None:
+        """All components and holes joined into one ring (for formats with one polygon per object)."""
+        return single_ring(self.polygons(tolerance, pixel_edges))
+
+    def shapes(self, mode: str = "polygon", tolerance: float = 1.0) -> list[Shape]:
+        """The object as X-AnyLabeling shapes in an output mode (a polygon per component)."""
+        if mode not in OUTPUT_MODES:
+            raise ValueError(f"output mode must be one of {', '.join(OUTPUT_MODES)}, got {mode!r}")
+        common = dict(label=self.label, group_id=self.object_id, score=self.score)
+        if mode == "rectangle":
+            box = self.box
+            return [Shape(points=[[box[0], box[1]], [box[2], box[3]]], shape_type="rectangle", **common)] if box else []
+        if mode == "rotation":
+            rotated = mask_to_rotated_box(self.mask)
+            return [Shape(points=rotated[0], shape_type="rotation", direction=rotated[1], **common)] if rotated else []
+        return [Shape(points=p.ring().tolist(), shape_type="polygon", **common)
+                for p in self.polygons(tolerance) if len(p.exterior) >= 3]
+
+
+def single_ring(polygons: list[Polygon]) -> np.ndarray | None:
+    """One ring covering several components (joined by zero-width bridges), holes included."""
+    rings = [p.ring() for p in polygons if len(p.exterior) >= 3]
+    if not rings:
+        return None
+    merged = rings[0]
+    for ring in rings[1:]:
+        merged = Polygon(merged, [ring]).ring()
+    return merged
+
+
+@dataclass
+class Dataset:
+    """Frames in order, class names in order, and the instances on each frame."""
+
+    name: str
+    frames: list[FrameInfo]
+    classes: list[str]
+    instances: dict[int, list[Instance]] = field(default_factory=dict)
+    source: object | None = None  # a FrameSource, to write images
+    fps: float = 30.0
+
+    def class_index(self, label: str) -> int:
+        return self.classes.index(label)
+
+    def on(self, frame: int) -> list[Instance]:
+        return self.instances.get(frame, [])
+
+    def tracks(self) -> dict[int, str]:
+        """object id -> class for every object that appears."""
+        found: dict[int, str] = {}
+        for frame in sorted(self.instances):
+            for instance in self.instances[frame]:
+                found.setdefault(instance.object_id, instance.label)
+        return dict(sorted(found.items()))
+
+    def write_image(self, frame: FrameInfo, path: Path) -> Path:
+        """Write a frame as an image file (copies the original for image folders). Returns the path written."""
+        original = getattr(self.source, "files", None)
+        if original is not None and Path(original[frame.index]).suffix.lower() == path.suffix.lower():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_open(path, "wb") as handle, open(original[frame.index], "rb") as src:
+                shutil.copyfileobj(src, handle)
+            return path
+        if self.source is None:
+            raise ValueError("this dataset has no frame source to write images from")
+        picture = Image.fromarray(np.asarray(self.source.frame(frame.index)))
+        with atomic_open(path, "wb") as handle:
+            picture.save(handle, format="PNG" if path.suffix.lower() == ".png" else "JPEG", quality=95)
+        return path
+
+
+def without_overlaps(instances: list[Instance]) -> list[np.ndarray]:
+    """Masks with each pixel given to one object only (higher score first, then lower id), for MOTS/DAVIS."""
+    order = sorted(range(len(instances)), key=lambda i: (-(instances[i].score or 0.0), instances[i].object_id))
+    taken = None
+    result: list[np.ndarray | None] = [None] * len(instances)
+    for i in order:
+        mask = instances[i].mask.copy()
+        if taken is not None:
+            mask &= ~taken
+            taken |= mask
+        else:
+            taken = mask.copy()
+        result[i] = mask
+    return result  # type: ignore[return-value]
+
+
+def dataset_from_store(store, source, name: str | None = None) -> Dataset:
+    """Everything in a project store as a Dataset over the frames of `source`."""
+    from pathlib import Path as _Path
+
+    objects = store.objects()
+    classes = [label.name for label in store.labels() if label.name in set(objects.values())]
+    frames = []
+    for index in range(len(source)):
+        height, width = source.frame_size(index)
+        frames.append(FrameInfo(index, source.frame_name(index), height, width))
+    instances = {}
+    for frame in store.annotated_frames():
+        if frame < len(frames):
+            instances[frame] = [Instance(m.object_id, objects[m.object_id], m.rle, m.score) for m in store.masks(frame)]
+    return Dataset(name or _Path(str(source.path)).stem, frames, classes, instances, source, getattr(source, "fps", 30.0))

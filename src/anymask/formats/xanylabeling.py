@@ -1,0 +1,78 @@
+"""X-AnyLabeling's native layout: one JSON per frame beside the frame image; import reads such folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..annotations import rle as rle_codec
+from ..annotations.geometry import box_to_mask, polygons_to_mask, rotated_box_to_mask
+from ..annotations.label_file import LabelFile, read_label_file, write_label_file
+from ..errors import AnnotationFormatError
+from .dataset import Dataset, FrameInfo, Instance
+
+
+def export_xanylabeling(dataset: Dataset, out: Path, mode: str = "polygon", tolerance: float = 1.0,
+                        write_images: bool = True) -> Path:
+    """`<stem>.json` per frame (shapes in the output mode, group_id = track id) and the frame images."""
+    for frame in dataset.frames:
+        image_name = frame.file_name
+        shapes = [shape for instance in dataset.on(frame.index) for shape in instance.shapes(mode, tolerance)]
+        label_file = LabelFile(shapes, image_name, frame.height, frame.width)
+        write_label_file(label_file, out / f"{Path(image_name).stem}.json")
+        if write_images:
+            dataset.write_image(frame, out / image_name)
+    return out
+
+
+def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> Dataset:
+    """Read every X-AnyLabeling / labelme JSON in a folder; shapes with a group_id share an object."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise AnnotationFormatError(f"{folder}: no .json label files found")
+    by_stem = {Path(f.file_name).stem: f for f in frames} if frames else {}
+    parsed = []
+    for position, path in enumerate(files):
+        label_file = read_label_file(path)
+        frame = by_stem.get(Path(label_file.image_path).stem, by_stem.get(path.stem)) if frames else \
+            FrameInfo(position, Path(label_file.image_path).name, label_file.image_height, label_file.image_width)
+        if frame is None:
+            raise AnnotationFormatError(f"{path}: its image {label_file.image_path!r} is not a frame of this video or folder")
+        parsed.append((path, frame, label_file))
+    instances: dict[int, list[Instance]] = {}
+    free_id = 1 + max((s.group_id for _, _, lf in parsed for s in lf.shapes if s.group_id is not None), default=-1)
+    for path, frame, label_file in parsed:
+        merged: dict[tuple, np.ndarray] = {}
+        labels: dict[tuple, str] = {}
+        for index, shape in enumerate(label_file.shapes):
+            mask = _shape_mask(shape, frame, path, index)
+            if mask is None:
+                continue
+            key = (shape.group_id,) if shape.group_id is not None else ("free", index)
+            merged[key] = merged[key] | mask if key in merged else mask
+            labels.setdefault(key, shape.label)
+        for key, mask in merged.items():
+            object_id = key[0] if key[0] != "free" else free_id
+            if key[0] == "free":
+                free_id += 1
+            instances.setdefault(frame.index, []).append(Instance(object_id, labels[key], rle_codec.encode(mask)))
+    classes = sorted({i.label for items in instances.values() for i in items})
+    return Dataset(folder.name, frames or [f for _, f, _ in parsed], classes, instances)
+
+
+def _shape_mask(shape, frame: FrameInfo, path: Path, index: int) -> np.ndarray | None:
+    points = np.asarray(shape.points, dtype=np.float64)
+    height, width = frame.height, frame.width
+    outside = (points[:, 0] < -0.5) | (points[:, 1] < -0.5) | (points[:, 0] > width + 0.5) | (points[:, 1] > height + 0.5)
+    if np.any(outside):
+        x, y = points[outside][0]
+        raise AnnotationFormatError(f"{path}: shapes[{index}]: point ({x:g}, {y:g}) lies outside the {width}x{height} image")
+    if shape.shape_type == "polygon":
+        return polygons_to_mask([points], height, width)
+    if shape.shape_type == "rectangle":
+        return box_to_mask((points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()), height, width)
+    if shape.shape_type == "rotation":
+        return rotated_box_to_mask(points, height, width)
+    return None  # points, lines and circles are not objects with an area

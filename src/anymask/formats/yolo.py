@@ -1,0 +1,139 @@
+"""YOLO detect / segment / OBB in the Ultralytics layout: images/, labels/, data.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..annotations import rle as rle_codec
+from ..annotations.geometry import box_to_mask, mask_to_rotated_box, polygons_to_mask, rotated_box_to_mask
+from ..atomic import atomic_write_text
+from ..errors import AnnotationFormatError
+from .dataset import Dataset, FrameInfo, Instance
+
+TASKS = ("detect", "segment", "obb")
+
+
+def _yaml_name(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def export_yolo(dataset: Dataset, out: Path, task: str = "detect", split: str = "train",
+                tolerance: float = 1.0, write_images: bool = True) -> Path:
+    """Write images/<split>/, labels/<split>/ and data.yaml; returns the data.yaml path."""
+    if task not in TASKS:
+        raise ValueError(f"YOLO task must be one of {', '.join(TASKS)}, got {task!r}")
+    for frame in dataset.frames:
+        lines = [line for instance in dataset.on(frame.index) if (line := _label_line(dataset, frame, instance, task, tolerance))]
+        stem = Path(frame.file_name).stem
+        atomic_write_text(out / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
+        if write_images:
+            dataset.write_image(frame, out / "images" / split / _image_name(frame.file_name))
+    names = "\n".join(f"  {i}: {_yaml_name(name)}" for i, name in enumerate(dataset.classes))
+    yaml_text = f"path: {out.resolve()}\ntrain: images/{split}\nval: images/{split}\nnames:\n{names}\n"
+    atomic_write_text(out / "data.yaml", yaml_text)
+    return out / "data.yaml"
+
+
+def _image_name(file_name: str) -> str:
+    return file_name if Path(file_name).suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp") else Path(file_name).stem + ".jpg"
+
+
+def _label_line(dataset: Dataset, frame: FrameInfo, instance: Instance, task: str, tolerance: float) -> str | None:
+    width, height = frame.width, frame.height
+    scale = np.array([width, height], dtype=np.float64)
+    class_id = dataset.class_index(instance.label)
+    if task == "detect":
+        box = instance.box
+        if box is None:
+            return None
+        x1, y1, x2, y2 = box
+        values = [(x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height]
+    elif task == "segment":
+        ring = instance.ring(tolerance, pixel_edges=True)
+        if ring is None:
+            return None
+        values = np.clip(ring / scale, 0, 1).flatten().tolist()
+    else:
+        rotated = mask_to_rotated_box(instance.mask)
+        if rotated is None:
+            return None
+        values = np.clip(np.asarray(rotated[0]) / scale, 0, 1).flatten().tolist()
+    return " ".join([str(class_id)] + [f"{v:.6f}" for v in values])
+
+
+def read_class_names(data_yaml: Path) -> list[str]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(data_yaml.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise AnnotationFormatError(f"{data_yaml}: cannot read YAML ({exc.__class__.__name__})") from None
+    names = data.get("names") if isinstance(data, dict) else None
+    if isinstance(names, dict) and all(isinstance(k, int) for k in names):
+        return [str(names[k]) for k in sorted(names)]
+    if isinstance(names, list):
+        return [str(n) for n in names]
+    raise AnnotationFormatError(f"{data_yaml}: names: expected a list or a {{id: name}} mapping")
+
+
+def import_yolo(root: Path, frames: list[FrameInfo] | None = None, task: str | None = None) -> Dataset:
+    """Read an Ultralytics dataset (data.yaml + labels/**.txt). Each label line becomes its own object."""
+    root = Path(root)
+    classes = read_class_names(root / "data.yaml")
+    label_files = sorted((root / "labels").rglob("*.txt")) if (root / "labels").is_dir() else []
+    if not label_files:
+        raise AnnotationFormatError(f"{root}: no label files under labels/")
+    by_stem = {Path(f.file_name).stem: f for f in frames} if frames else {}
+    instances: dict[int, list[Instance]] = {}
+    found_frames: list[FrameInfo] = []
+    next_id = 0
+    for position, label_file in enumerate(label_files):
+        frame = by_stem.get(label_file.stem) if frames else _frame_from_image(root, label_file, position)
+        if frame is None:
+            raise AnnotationFormatError(f"{label_file}: no frame named {label_file.stem}.* in this video or folder")
+        found_frames.append(frame)
+        for number, line in enumerate(label_file.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            label, mask = _parse_line(line, classes, frame, f"{label_file}: line {number}", task)
+            instances.setdefault(frame.index, []).append(Instance(next_id, label, rle_codec.encode(mask)))
+            next_id += 1
+    return Dataset(root.name, frames or found_frames, classes, instances)
+
+
+def _frame_from_image(root: Path, label_file: Path, position: int) -> FrameInfo | None:
+    relative = label_file.relative_to(root / "labels").with_suffix("")
+    for suffix in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
+        image = root / "images" / relative.with_suffix(suffix)
+        if image.is_file():
+            with Image.open(image) as picture:
+                return FrameInfo(position, image.name, picture.height, picture.width)
+    return None
+
+
+def _parse_line(line: str, classes: list[str], frame: FrameInfo, where: str, task: str | None):
+    parts = line.split()
+    try:
+        class_id = int(parts[0])
+        values = np.array([float(v) for v in parts[1:]], dtype=np.float64)
+    except ValueError:
+        raise AnnotationFormatError(f"{where}: expected a class id and numbers, got {line.strip()!r}") from None
+    if not 0 <= class_id < len(classes):
+        raise AnnotationFormatError(f"{where}: class id {class_id} is not in data.yaml names (0..{len(classes) - 1})")
+    if not np.all(np.isfinite(values)) or np.any(values < -1e-6) or np.any(values > 1 + 1e-6):
+        raise AnnotationFormatError(f"{where}: coordinates must be normalised to [0, 1] (inside the image)")
+    height, width = frame.height, frame.width
+    kind = task or ("detect" if values.size == 4 else "obb" if values.size == 8 else "segment")
+    if kind == "detect" and values.size == 4:
+        cx, cy, w, h = values
+        mask = box_to_mask(((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height), height, width)
+    elif kind == "obb" and values.size == 8:
+        mask = rotated_box_to_mask(values.reshape(4, 2) * [width, height], height, width)
+    elif kind == "segment" and values.size >= 6 and values.size % 2 == 0:
+        mask = polygons_to_mask([values.reshape(-1, 2) * [width, height]], height, width, pixel_edges=True)
+    else:
+        raise AnnotationFormatError(f"{where}: {values.size} coordinates do not make a YOLO {kind} label")
+    return classes[class_id], mask

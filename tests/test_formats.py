@@ -1,0 +1,317 @@
+"""Every export format checked with its own reader where one exists; imports round-trip; bad input fails cleanly."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from anymask.annotations import read_label_file, rle
+from anymask.annotations.geometry import mask_iou
+from anymask.errors import AnnotationFormatError
+from anymask.formats import Dataset, FrameInfo, Instance, export_dataset, import_annotations, store_dataset
+from anymask.media import open_source
+from anymask.project import ProjectStore
+
+FRAMES = 6
+ABSENT = {2: (2, 3)}  # object 2 leaves on frames 2 and 3, then comes back
+
+
+def ellipse(height, width, cy, cx, ry, rx):
+    yy, xx = np.mgrid[0:height, 0:width]
+    return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1
+
+
+@pytest.fixture(scope="module")
+def dataset(media_dir):
+    source = open_source(media_dir / "vtest.avi")
+    height, width = source.frame_size()
+    frames = [FrameInfo(i, source.frame_name(i), height, width) for i in range(FRAMES)]
+    instances = {}
+    for i in range(FRAMES):
+        person = ellipse(height, width, 200 + 5 * i, 150 + 10 * i, 60, 30)
+        person &= ~ellipse(height, width, 200 + 5 * i, 150 + 10 * i, 15, 8)  # a hole
+        car = ellipse(height, width, 400, 500 - 8 * i, 40, 90)
+        items = [Instance(0, "person", rle.encode(person), 0.9), Instance(1, "car", rle.encode(car), 0.8)]
+        if i not in ABSENT[2]:
+            items.append(Instance(2, "person", rle.encode(ellipse(height, width, 100, 650, 30, 20) | ellipse(height, width, 100, 700, 10, 10)), None))
+        instances[i] = items
+    data = Dataset("vtest", frames, ["person", "car"], instances, source, source.fps)
+    return data
+
+
+def masks_of(data, frame):
+    return {i.object_id: i.mask for i in data.on(frame)}
+
+
+def test_coco_rle_and_polygons_load_in_pycocotools(dataset, tmp_path):
+    from pycocotools.coco import COCO
+
+    for segmentation, threshold in (("mask", 1.0), ("polygon", 0.95)):
+        path = export_dataset(dataset, "coco", tmp_path / segmentation, mode=segmentation)
+        coco = COCO(str(path))
+        assert len(coco.getImgIds()) == FRAMES and [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["person", "car"]
+        tracks = {}
+        for annotation in coco.loadAnns(coco.getAnnIds()):
+            frame = annotation["image_id"] - 1
+            expected = masks_of(dataset, frame)[annotation["track_id"]]
+            assert mask_iou(coco.annToMask(annotation).astype(bool), expected) >= threshold
+            tracks.setdefault(annotation["track_id"], set()).add(coco.loadCats(annotation["category_id"])[0]["name"])
+        assert tracks == {0: {"person"}, 1: {"car"}, 2: {"person"}}
+        assert len(coco.getAnnIds(imgIds=[3])) == 2  # frame 2: object 2 absent
+
+
+@pytest.mark.parametrize("task", ["yolo-det", "yolo-seg", "yolo-obb"])
+def test_yolo_layout_and_round_trip(dataset, tmp_path, task):
+    data_yaml = export_dataset(dataset, task, tmp_path)
+    config = yaml.safe_load(data_yaml.read_text())
+    assert config["names"] == {0: "person", 1: "car"} and (tmp_path / config["train"]).is_dir()
+    labels = sorted((tmp_path / "labels" / "train").glob("*.txt"))
+    images = sorted((tmp_path / "images" / "train").glob("*.jpg"))
+    assert len(labels) == len(images) == FRAMES
+    first = labels[0].read_text().splitlines()
+    assert len(first) == 3 and all(len(line.split()) == {"yolo-det": 5, "yolo-obb": 9}.get(task, len(line.split())) for line in first)
+    back = import_annotations("yolo", tmp_path, dataset.frames)
+    for frame in range(FRAMES):
+        originals = [_as_task(mask, task) for mask in masks_of(dataset, frame).values()]
+        assert len(back.on(frame)) == len(originals)
+        for instance in back.on(frame):
+            assert max(mask_iou(instance.mask, original) for original in originals) >= 0.95
+
+
+def _as_task(mask, task):
+    """What a YOLO label can hold of a mask: its box, its rotated box, or its outline."""
+    from anymask.annotations.geometry import box_to_mask, mask_to_box, mask_to_rotated_box, rotated_box_to_mask
+
+    if task == "yolo-det":
+        return box_to_mask(mask_to_box(mask), *mask.shape)
+    if task == "yolo-obb":
+        return rotated_box_to_mask(mask_to_rotated_box(mask)[0], *mask.shape)
+    return mask
+
+
+def test_voc_boxes_are_one_based_inclusive(dataset, tmp_path):
+    export_dataset(dataset, "voc", tmp_path)
+    root = ET.parse(tmp_path / "Annotations" / "vtest_000000.xml").getroot()
+    assert root.findtext("size/width") == "768" and root.findtext("filename") == "vtest_000000.jpg"
+    person = next(o for o in root.iter("object") if o.findtext("track_id") == "0")
+    ys, xs = np.nonzero(masks_of(dataset, 0)[0])
+    assert [int(person.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")] == \
+        [xs.min() + 1, ys.min() + 1, xs.max() + 1, ys.max() + 1]
+    assert (tmp_path / "JPEGImages" / "vtest_000005.jpg").is_file()
+    assert len((tmp_path / "ImageSets" / "Main" / "default.txt").read_text().split()) == FRAMES
+
+
+def test_mot_gt_txt(dataset, tmp_path):
+    path = export_dataset(dataset, "mot", tmp_path)
+    rows = np.loadtxt(path, delimiter=",")
+    assert rows.shape[1] == 9 and rows[:, 0].min() == 1 and rows[:, 0].max() == FRAMES
+    assert set(rows[:, 1].astype(int)) == {1, 2, 3}
+    assert set(rows[rows[:, 1] == 3][:, 0].astype(int)) == {1, 2, 5, 6}  # absent on frames 3 and 4 (1-based)
+    assert set(rows[rows[:, 1] == 2][:, 7].astype(int)) == {2}  # car is class 2
+    info = configparser.ConfigParser()
+    info.read(path.parent.parent / "seqinfo.ini")
+    assert info["Sequence"]["seqLength"] == str(FRAMES) and info["Sequence"]["imWidth"] == "768"
+
+
+def test_mots_txt_decodes_without_overlaps(dataset, tmp_path):
+    from pycocotools import mask as coco_mask
+
+    path = export_dataset(dataset, "mots", tmp_path)
+    per_frame = {}
+    for line in path.read_text().splitlines():
+        frame, object_id, class_id, height, width, counts = line.split(" ")
+        assert int(object_id) // 1000 == int(class_id)
+        mask = coco_mask.decode({"size": [int(height), int(width)], "counts": counts.encode()}).astype(bool)
+        per_frame.setdefault(int(frame), []).append(mask)
+    assert sorted(per_frame) == list(range(1, FRAMES + 1))
+    for masks in per_frame.values():
+        assert np.sum(masks, axis=0).max() <= 1
+
+
+def test_davis_palette_pngs_round_trip(dataset, tmp_path):
+    masks_dir = export_dataset(dataset, "davis", tmp_path)
+    with Image.open(masks_dir / "00000.png") as picture:
+        assert picture.mode == "P" and picture.getpalette()[3:6] == [128, 0, 0]
+        assert set(np.unique(np.asarray(picture))) == {0, 1, 2, 3}
+    assert len(list((tmp_path / "JPEGImages" / "vtest").glob("*.jpg"))) == FRAMES
+    back = import_annotations("davis", masks_dir, dataset.frames)
+    for frame in range(FRAMES):
+        assert {i.object_id: i.label for i in back.on(frame)} == {i.object_id: i.label for i in dataset.on(frame)}
+        for instance in back.on(frame):
+            assert np.array_equal(instance.mask, masks_of(dataset, frame)[instance.object_id])
+
+
+def test_youtube_vis_json(dataset, tmp_path):
+    from pycocotools import mask as coco_mask
+
+    document = json.loads(export_dataset(dataset, "youtube-vis", tmp_path).read_text())
+    video = document["videos"][0]
+    assert video["length"] == FRAMES == len(video["file_names"])
+    absent = next(a for a in document["annotations"] if a["track_id"] == 2)
+    assert absent["segmentations"][2] is None and absent["bboxes"][3] is None and absent["areas"][4] > 0
+    person = next(a for a in document["annotations"] if a["track_id"] == 0)
+    segmentation = person["segmentations"][1]
+    decoded = coco_mask.decode({"size": segmentation["size"], "counts": segmentation["counts"].encode()}).astype(bool)
+    assert np.array_equal(decoded, masks_of(dataset, 1)[0])
+
+
+@pytest.mark.parametrize("mode", ["polygon", "rectangle"])
+def test_cvat_video_xml(dataset, tmp_path, mode):
+    root = ET.parse(export_dataset(dataset, "cvat", tmp_path, mode=mode)).getroot()
+    assert root.findtext("version") == "1.1" and root.findtext("meta/task/size") == str(FRAMES)
+    assert [l.findtext("name") for l in root.iter("label")] == ["person", "car"]
+    tracks = root.findall("track")
+    assert len(tracks) == 3
+    leaving = tracks[2]
+    tag = "box" if mode == "rectangle" else "polygon"
+    states = [(int(s.get("frame")), s.get("outside")) for s in leaving.findall(tag)]
+    assert states == [(0, "0"), (1, "0"), (2, "1"), (4, "0"), (5, "0")]
+    if mode == "polygon":
+        points = [tuple(map(float, p.split(","))) for p in tracks[0].find("polygon").get("points").split(";")]
+        assert len(points) >= 3
+
+
+def test_xanylabeling_folder_round_trip(dataset, tmp_path):
+    export_dataset(dataset, "xanylabeling", tmp_path, mode="polygon", tolerance=0.5)
+    label_file = read_label_file(tmp_path / "vtest_000000.json")
+    assert label_file.image_path == "vtest_000000.jpg" and (tmp_path / "vtest_000000.jpg").is_file()
+    assert sorted({s.group_id for s in label_file.shapes}) == [0, 1, 2]
+    back = import_annotations("xanylabeling", tmp_path, dataset.frames)
+    for frame in range(FRAMES):
+        for instance in back.on(frame):
+            assert mask_iou(instance.mask, masks_of(dataset, frame)[instance.object_id]) >= 0.95
+
+
+def test_import_into_store_keeps_existing_work(dataset, tmp_path):
+    export_dataset(dataset, "davis", tmp_path / "davis")
+    imported = import_annotations("davis", tmp_path / "davis" / "Annotations" / "vtest", dataset.frames)
+    with ProjectStore.open(tmp_path / "project") as store:
+        mine = store.add_object("dog")
+        store.put_mask(0, mine, np.ones((576, 768), bool))
+        id_map = store_dataset(store, imported)
+        assert id_map[0] != mine and store.objects()[mine] == "dog"
+        assert len(store.masks(0)) == 4 and len(store.masks(2)) == 2 and len(store.masks(1)) == 3
+
+
+def test_failed_import_stores_nothing(dataset, tmp_path):
+    broken = Dataset("x", dataset.frames, ["person"], {0: [Instance(0, "person", {"size": [2, 2], "counts": [4]})],
+                                                      1: [Instance(0, "person", rle.encode(np.ones((2, 2), bool)), 2.0)]})
+    with ProjectStore.open(tmp_path / "project") as store:
+        original = store.put_masks
+        calls = []
+
+        def failing(frame, items):
+            calls.append(frame)
+            if len(calls) == 2:
+                raise RuntimeError("disk full")
+            original(frame, items)
+
+        store.put_masks = failing
+        with pytest.raises(RuntimeError):
+            store_dataset(store, broken)
+        assert store.count_masks() == 0 and store.objects() == {}
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ('{"images": [], "annotations": [', "invalid JSON"),
+        ('{"images": [], "annotations": [], "categories": {}}', "categories: expected a list"),
+        ('{"images": [{"id": 1, "file_name": "vtest_000000.jpg", "height": 576, "width": 768}], "annotations": '
+         '[{"image_id": 1, "category_id": 9, "bbox": [0, 0, 5, 5]}], "categories": [{"id": 1, "name": "a"}]}', "unknown category id 9"),
+        ('{"images": [{"id": 1, "file_name": "vtest_000000.jpg", "height": 576, "width": 768}], "annotations": '
+         '[{"image_id": 1, "category_id": 1, "bbox": [700, 500, 200, 200]}], "categories": [{"id": 1, "name": "a"}]}', "outside"),
+        ('{"images": [{"id": 1, "file_name": "other.jpg", "height": 576, "width": 768}], "annotations": [], '
+         '"categories": []}', "not a frame"),
+    ],
+)
+def test_bad_coco_files(dataset, tmp_path, document, message):
+    path = _write(tmp_path / "bad.json", document)
+    with pytest.raises(AnnotationFormatError, match=message) as exc:
+        import_annotations("coco", path, dataset.frames)
+    assert str(path) in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [("5 0.5 0.5 0.1 0.1", "class id 5"), ("0 0.5 1.7 0.1 0.1", "normalised"), ("0 0.5 abc 0.1 0.1", "expected a class id"),
+     ("0 0.5 0.5 0.1", "do not make")],
+)
+def test_bad_yolo_labels(dataset, tmp_path, line, message):
+    _write(tmp_path / "data.yaml", "names:\n  0: person\n  1: car\n")
+    label = _write(tmp_path / "labels" / "train" / "vtest_000000.txt", f"0 0.5 0.5 0.2 0.2\n{line}\n")
+    with pytest.raises(AnnotationFormatError, match=message) as exc:
+        import_annotations("yolo", tmp_path, dataset.frames)
+    assert f"{label}: line 2" in str(exc.value)
+
+
+def test_bad_davis_and_label_files(dataset, tmp_path):
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    Image.fromarray(np.zeros((10, 10), np.uint8), mode="P").save(folder / "00000.png")
+    with pytest.raises(AnnotationFormatError, match="frame is 768x576"):
+        import_annotations("davis", folder, dataset.frames)
+    labels = tmp_path / "labels"
+    _write(labels / "vtest_000000.json", json.dumps({
+        "version": "3", "flags": {}, "imagePath": "vtest_000000.jpg", "imageData": None, "imageHeight": 576,
+        "imageWidth": 768, "shapes": [{"label": "a", "points": [[0, 0], [900, 10], [5, 9]], "shape_type": "polygon"}]}))
+    with pytest.raises(AnnotationFormatError, match=r"point \(900, 10\) lies outside"):
+        import_annotations("xanylabeling", labels, dataset.frames)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ_FRAMES = [FrameInfo(0, "a.jpg", 20, 30)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789.-e \t", max_size=40), max_size=4))
+def test_fuzzed_yolo_labels_load_or_fail_cleanly(lines):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        _write(root / "data.yaml", "names: [a, b]\n")
+        _write(root / "labels" / "a.txt", "\n".join(lines))
+        try:
+            imported = import_annotations("yolo", root, FUZZ_FRAMES)
+            assert all(i.mask.shape == (20, 30) for i in imported.on(0))
+        except AnnotationFormatError as exc:
+            assert str(root) in str(exc)
+
+
+coco_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 40) | st.floats(-5, 50) | st.sampled_from(["a.jpg", "a", ""]),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.sampled_from(
+        ["id", "image_id", "category_id", "bbox", "segmentation", "file_name", "height", "width", "name", "track_id",
+         "size", "counts"]), children, max_size=6),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({"images": coco_values, "annotations": coco_values, "categories": coco_values}))
+def test_fuzzed_coco_documents_load_or_fail_cleanly(document):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = _write(Path(folder) / "coco.json", json.dumps(document))
+        try:
+            import_annotations("coco", path, FUZZ_FRAMES)
+        except AnnotationFormatError as exc:
+            assert str(path) in str(exc)
