@@ -83,8 +83,13 @@ def official():
     return build_sam
 
 
-def build_official(variant: str, seed: int = 0, noise: float = 0.02, video: bool = False, **overrides):
-    """The official model with seeded random weights plus noise on every tensor (no zero path hides)."""
+def build_official(variant: str, seed: int = 0, noise: float = 0.02, video: bool = False, object_bias: float = 0.0,
+                   **overrides):
+    """The official model with seeded random weights plus noise on every tensor (no zero path hides).
+
+    `object_bias` shifts the occlusion head's output: random weights leave every object "absent" (all
+    logits -1024); a positive bias makes objects present so tracking outputs carry real logits.
+    """
     build_sam = official()
     torch.manual_seed(seed)
     builder = build_sam.build_sam2_video_predictor if video else build_sam.build_sam2
@@ -94,6 +99,7 @@ def build_official(variant: str, seed: int = 0, noise: float = 0.02, video: bool
         for tensor in model.state_dict().values():
             if tensor.is_floating_point():
                 tensor.add_(noise * torch.randn(tensor.shape, generator=generator))
+        model.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.add_(object_bias)
     return model.eval()
 
 

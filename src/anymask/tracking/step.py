@@ -1,0 +1,164 @@
+"""One tracking step of SAM 2 on one frame: memory conditioning, SAM heads with object pointers, memory encoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..sam2.model import SAM2Model
+from ..sam2.position import sine_1d
+
+NO_OBJECT_SCORE = -1024.0
+
+
+@dataclass
+class FrameOutput:
+    """What a tracked frame leaves for later frames (and the caller) for one object."""
+
+    low_res_logits: torch.Tensor  # (1, 1, 256, 256) float32
+    obj_ptr: torch.Tensor  # (1, 256)
+    object_score: torch.Tensor  # (1, 1) logit: < 0 means the object is absent
+    iou: float
+    memory: torch.Tensor | None = None  # (1, 64, 64, 64) bfloat16 memory features
+
+
+@dataclass
+class MemoryEntry:
+    """A past frame the current frame may attend to."""
+
+    frame: int
+    output: FrameOutput
+    is_conditioning: bool
+
+
+def condition_on_memory(
+    model: SAM2Model, frame: int, features: torch.Tensor, position: torch.Tensor, conditioning: dict[int, FrameOutput],
+    recent: dict[int, FrameOutput], num_frames: int, reverse: bool, is_init_cond_frame: bool, memory_pos: torch.Tensor | None,
+) -> torch.Tensor:
+    """The stride-16 features (1, C, 64, 64) fused with past memories and object pointers.
+
+    `conditioning` holds the prompted frames, `recent` the tracked frames near `frame` (the caller keeps
+    what SAM 2 attends to: the last num_maskmem - 1 frames and max_obj_ptrs - 1 pointers in the tracking
+    direction).
+    """
+    config = model.config
+    batch, channels, height, width = features.shape
+    if is_init_cond_frame:
+        return features + model.no_mem_embed.view(1, -1, 1, 1)
+    tokens = features.flatten(2).transpose(1, 2)  # (1, HW, C)
+    token_pos = position.flatten(2).transpose(1, 2)
+    memories, memory_positions = [], []
+    picked = [(0, out) for out in conditioning.values()]
+    step = -1 if reverse else 1
+    for t_pos in range(1, config.num_maskmem):
+        t_rel = config.num_maskmem - t_pos
+        picked.append((t_pos, recent.get(frame - step * t_rel)))
+    spatial_pos = memory_pos.flatten(2).transpose(1, 2)  # (1, HW, 64)
+    for t_pos, out in picked:
+        if out is None or out.memory is None:
+            continue
+        memories.append(out.memory.float().flatten(2).transpose(1, 2))
+        memory_positions.append(spatial_pos + model.maskmem_tpos_enc[config.num_maskmem - t_pos - 1].view(1, 1, -1))
+    pointers, distances = _object_pointers(config, frame, conditioning, recent, num_frames, reverse)
+    num_pointer_tokens = 0
+    if pointers:
+        stacked = torch.stack(pointers, dim=0)  # (N, 1, C)
+        mem_dim = config.memory_dim
+        if config.add_tpos_enc_to_obj_ptrs:
+            t_diff_max = min(num_frames, config.max_obj_ptrs_in_encoder) - 1
+            tpos_dim = channels if config.proj_tpos_enc_in_obj_ptrs else mem_dim
+            positions = torch.tensor(distances, device=features.device) / t_diff_max
+            pointer_pos = model.obj_ptr_tpos_proj(sine_1d(positions, tpos_dim)).unsqueeze(1)
+        else:
+            pointer_pos = stacked.new_zeros(len(pointers), 1, mem_dim)
+        split = channels // mem_dim  # a pointer becomes `split` tokens of mem_dim channels
+        pointer_tokens = stacked.reshape(-1, 1, split, mem_dim).permute(0, 2, 1, 3).flatten(0, 1)
+        pointer_pos = pointer_pos.repeat_interleave(split, dim=0)
+        memories.append(pointer_tokens.transpose(0, 1))
+        memory_positions.append(pointer_pos.transpose(0, 1))
+        num_pointer_tokens = pointer_tokens.shape[0]
+    memory = torch.cat(memories, dim=1)
+    memory_position = torch.cat(memory_positions, dim=1)
+    fused = model.memory_attention(tokens, token_pos, memory, memory_position, num_pointer_tokens)
+    return fused.transpose(1, 2).reshape(batch, channels, height, width)
+
+
+def _object_pointers(config, frame, conditioning, recent, num_frames, reverse):
+    """Pointers from prompted frames (only those in the past of the tracking direction) and recent frames."""
+    max_pointers = min(num_frames, config.max_obj_ptrs_in_encoder)
+    sign = -1 if reverse else 1
+    pointers, distances = [], []
+    for t, out in conditioning.items():
+        if (t >= frame) if reverse else (t <= frame):
+            distances.append((frame - t) * sign if config.use_signed_tpos_enc_to_obj_ptrs else abs(frame - t))
+            pointers.append(out.obj_ptr)
+    for t_diff in range(1, max_pointers):
+        t = frame + t_diff if reverse else frame - t_diff
+        if t < 0 or t >= num_frames:
+            break
+        out = recent.get(t)
+        if out is not None:
+            distances.append(t_diff)
+            pointers.append(out.obj_ptr)
+    return pointers, distances
+
+
+def sam_heads(
+    model: SAM2Model, backbone: torch.Tensor, high_res: tuple[torch.Tensor, torch.Tensor], points: tuple | None,
+    mask_prompt: torch.Tensor | None, multimask: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """Decode one frame for one object: (low-res logits, high-res logits, obj_ptr, object score, IoU)."""
+    if points is None:  # no prompt: a single padding point
+        coords = torch.zeros(1, 1, 2, device=backbone.device)
+        labels = -torch.ones(1, 1, dtype=torch.int32, device=backbone.device)
+    else:
+        coords, labels = points
+    if mask_prompt is not None:
+        mask_prompt = model.downscale_mask_prompt(mask_prompt)
+    image = model.prepare_decoder_image(backbone, high_res)
+    out = model.decode(image, coords, labels, mask_prompt, multimask)
+    appearing = out.object_score_logits > 0
+    low_res = torch.where(appearing[:, None, None], out.mask_logits, torch.tensor(NO_OBJECT_SCORE)).float()
+    token = out.output_tokens[:, 0]
+    iou = out.iou
+    if multimask:
+        best = int(torch.argmax(out.iou, dim=-1)[0])
+        low_res = low_res[:, best : best + 1]
+        iou = out.iou[:, best : best + 1]
+        if out.output_tokens.shape[1] > 1:
+            token = out.output_tokens[:, best]
+    high_res_logits = F.interpolate(low_res, size=(model.config.image_size,) * 2, mode="bilinear", align_corners=False)
+    obj_ptr = model.obj_ptr_proj(token)
+    present = appearing.float()
+    obj_ptr = present * obj_ptr + (1 - present) * model.no_obj_ptr
+    return low_res, high_res_logits, obj_ptr, out.object_score_logits, float(iou[0, 0])
+
+
+def mask_as_output(model: SAM2Model, features: torch.Tensor, high_res: tuple, mask: torch.Tensor):
+    """A given binary mask (1, 1, 1024, 1024) taken as the output: logits +/-10 and a pointer from the decoder."""
+    high_res_logits = mask.float() * 20.0 - 10.0
+    low_res = F.interpolate(high_res_logits, size=(high_res_logits.shape[-2] // 4, high_res_logits.shape[-1] // 4),
+                            mode="bilinear", align_corners=False, antialias=True)
+    _, _, obj_ptr, _, _ = sam_heads(model, features, high_res, None, model.mask_downsample(mask.float()), False)
+    present = torch.any(mask.flatten(1).float() > 0.0, dim=1)[..., None].float()
+    object_score = 20.0 * present - 10.0
+    obj_ptr = present * obj_ptr + (1 - present) * model.no_obj_ptr
+    return low_res, high_res_logits, obj_ptr, object_score, 1.0
+
+
+def encode_memory(model: SAM2Model, features: torch.Tensor, high_res_logits: torch.Tensor, object_score: torch.Tensor,
+                  from_points: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Memory features (bf16, as the official predictor stores them) and their positions for one frame."""
+    config = model.config
+    if from_points:  # the video predictor binarises masks that came from clicks
+        mask = (high_res_logits > 0).float()
+    else:
+        mask = torch.sigmoid(high_res_logits)
+    mask = mask * config.sigmoid_scale_for_mem_enc + config.sigmoid_bias_for_mem_enc
+    memory, position = model.memory_encoder(features, mask)
+    if model.no_obj_embed_spatial is not None:
+        absent = 1 - (object_score > 0).float()
+        memory = memory + absent[..., None, None] * model.no_obj_embed_spatial[..., None, None]
+    return memory.to(torch.bfloat16), position

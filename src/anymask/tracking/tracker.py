@@ -1,0 +1,251 @@
+"""VideoTracker: prompts on any frame, many objects, forward/backward propagation, memory flat in video length."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..media import open_source
+from ..prompts import validate_prompts
+from ..sam2.model import ImageFeatures, SAM2Model
+from .holes import fill_small_holes
+from .inputs import FrameInputs
+from .memory import ObjectMemory, new_spill_folder
+from .step import NO_OBJECT_SCORE, FrameOutput, condition_on_memory, encode_memory, mask_as_output, sam_heads
+
+
+class VideoTracker:
+    """Track objects through a video with SAM 2. Frames decode on demand; memory does not grow with length.
+
+    add_all_frames_to_correct_as_cond: a click on an already tracked frame makes it a conditioning frame
+    (the official predictor's option; on by default here, so corrections stick when propagating again).
+    clear_non_cond_mem_around_input: forget tracked memories within num_maskmem frames of a prompt.
+    """
+
+    def __init__(self, model: SAM2Model, source, fill_hole_area: int = 8, add_all_frames_to_correct_as_cond: bool = True,
+                 clear_non_cond_mem_around_input: bool = False, ram_window: int = 24, read_ahead: int = 2) -> None:
+        self.model = model
+        self.source = open_source(source)
+        self.num_frames = len(self.source)
+        self.fill_hole_area = fill_hole_area
+        self.add_all_frames_to_correct_as_cond = add_all_frames_to_correct_as_cond
+        self.clear_non_cond_mem_around_input = clear_non_cond_mem_around_input
+        self.ram_window = ram_window
+        self.inputs = FrameInputs(self.source, model.config.image_size, read_ahead)
+        self._spill = new_spill_folder()
+        self.objects: OrderedDict[int, ObjectMemory] = OrderedDict()
+        self._features: OrderedDict[int, ImageFeatures] = OrderedDict()
+        self._memory_pos: torch.Tensor | None = None
+
+    # frames -----------------------------------------------------------------------------------------
+    def frame_size(self, frame: int) -> tuple[int, int]:
+        return self.source.frame_size(frame)
+
+    def _check_frame(self, frame) -> int:
+        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or not 0 <= frame < self.num_frames:
+            raise ValueError(f"{self.source.path}: frame {frame} is outside the video (0..{self.num_frames - 1})")
+        return int(frame)
+
+    @torch.inference_mode()
+    def _frame_features(self, frame: int, upcoming: list[int] | None = None) -> ImageFeatures:
+        if frame not in self._features:
+            batch = self.inputs.get(frame, upcoming).unsqueeze(0).to(self.model.device)
+            self._features[frame] = self.model.encode_image(batch)
+            while len(self._features) > 2:
+                self._features.popitem(last=False)
+        return self._features[frame]
+
+    @property
+    def obj_ids(self) -> list[int]:
+        return list(self.objects)
+
+    def _object(self, obj_id: int) -> ObjectMemory:
+        if obj_id not in self.objects:
+            self.objects[obj_id] = ObjectMemory(obj_id, Path(self._spill.name), self.ram_window)
+        return self.objects[obj_id]
+
+    # prompts ----------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def add_prompt(self, frame_idx: int, obj_id: int, points=None, labels=None, box=None, mask=None,
+                   clear_old_points: bool = True) -> tuple[list[int], np.ndarray]:
+        """Prompt object `obj_id` on a frame; returns (obj_ids, logits (N, H, W) at the frame's resolution)."""
+        frame = self._check_frame(frame_idx)
+        height, width = self.frame_size(frame)
+        if points is None and box is None and mask is None:
+            raise ValueError("give points (with labels), a box, or a mask")
+        if box is not None and not clear_old_points:
+            raise ValueError("a box must come first: use clear_old_points=True with a box")
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (height, width):
+                raise ValueError(f"mask must have the frame's shape {(height, width)}, got {mask.shape}")
+        else:
+            prompts = validate_prompts(points, labels, box, None, (height, width))
+        features = self._frame_features(frame)  # may raise MediaError: nothing has changed yet
+        memory = self._object(obj_id)
+        is_init = frame not in memory.tracked
+        reverse = memory.tracked.get(frame, False)
+        if mask is not None:
+            output = self._prompt_mask(memory, frame, features, mask, is_init, reverse)
+        else:
+            output = self._prompt_points(memory, frame, features, prompts, clear_old_points, is_init, reverse, height, width)
+        is_cond = is_init or self.add_all_frames_to_correct_as_cond
+        memory.logits.put(frame, output.low_res_logits)
+        memory.scores[frame] = (float(output.object_score[0, 0]), output.iou)
+        memory.pending[frame] = (output, mask is None, is_cond)
+        return self.obj_ids, self._frame_logits(frame)
+
+    def _prompt_points(self, memory, frame, features, prompts, clear_old_points, is_init, reverse, height, width):
+        size = torch.tensor([width, height], dtype=torch.float32)
+        coords = torch.zeros(1, 0, 2)
+        labels = torch.zeros(1, 0, dtype=torch.int32)
+        if prompts.box is not None:
+            coords = torch.as_tensor(prompts.box, dtype=torch.float32).reshape(1, 2, 2)
+            labels = torch.tensor([[2, 3]], dtype=torch.int32)
+        if prompts.coords is not None:
+            coords = torch.cat([coords, torch.as_tensor(prompts.coords, dtype=torch.float32)], dim=1)
+            labels = torch.cat([labels, torch.as_tensor(prompts.labels, dtype=torch.int32)], dim=1)
+        coords = coords / size * self.model.config.image_size  # the official predictor's order of operations
+        if not clear_old_points and frame in memory.points:
+            old_coords, old_labels = memory.points[frame]
+            coords, labels = torch.cat([old_coords, coords], 1), torch.cat([old_labels, labels], 1)
+        memory.points[frame] = (coords, labels)
+        previous = memory.logits.get(frame)
+        mask_prompt = torch.clamp(previous, -32.0, 32.0) if previous is not None else None
+        conditioned = self._conditioned(memory, frame, features, is_init, reverse)
+        multimask = self._use_multimask(is_init, labels.shape[1])
+        low, high, ptr, score, iou = sam_heads(self.model, conditioned, features.high_res, (coords, labels), mask_prompt, multimask)
+        low = fill_small_holes(low, self.fill_hole_area)
+        return FrameOutput(low, ptr, score, iou)
+
+    def _prompt_mask(self, memory, frame, features, mask, is_init, reverse):
+        size = self.model.config.image_size
+        tensor = torch.as_tensor(mask.astype(bool), dtype=torch.float32)[None, None]
+        if tensor.shape[-2:] != (size, size):
+            tensor = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+            tensor = (tensor >= 0.5).float()
+        memory.points.pop(frame, None)
+        low, _, ptr, score, iou = mask_as_output(self.model, features.embedding, features.high_res, tensor)
+        return FrameOutput(low, ptr, score, iou)
+
+    def _use_multimask(self, is_init: bool, num_points: int) -> bool:
+        config = self.model.config
+        return config.multimask_min_pt_num <= num_points <= config.multimask_max_pt_num
+
+    def _conditioned(self, memory: ObjectMemory, frame: int, features: ImageFeatures, is_init: bool, reverse: bool):
+        config = self.model.config
+        recent = {} if is_init else memory.window(frame, reverse, config.num_maskmem, config.max_obj_ptrs_in_encoder)
+        return condition_on_memory(self.model, frame, features.embedding, features.embedding_pos, memory.conditioning,
+                                   recent, self.num_frames, reverse, is_init, self._memory_pos)
+
+    def _frame_logits(self, frame: int) -> np.ndarray:
+        """Every object's logits on a frame at video resolution (-1024 where an object has none)."""
+        height, width = self.frame_size(frame)
+        stacked = []
+        for memory in self.objects.values():
+            logits = memory.logits.get(frame)
+            stacked.append(logits if logits is not None else torch.full((1, 1, 256, 256), NO_OBJECT_SCORE))
+        if not stacked:
+            return np.zeros((0, height, width), np.float32)
+        low = torch.cat(stacked, dim=0)
+        return F.interpolate(low, size=(height, width), mode="bilinear", align_corners=False)[:, 0].numpy()
+
+    # propagation ------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def _commit_prompts(self) -> None:
+        """Encode the memories of prompted frames (the official predictor's preflight)."""
+        if not self.objects:
+            raise RuntimeError("add a prompt before tracking")
+        size = self.model.config.image_size
+        for memory in self.objects.values():
+            for frame, (output, from_points, is_cond) in sorted(memory.pending.items()):
+                features = self._frame_features(frame)
+                high = F.interpolate(output.low_res_logits, size=(size, size), mode="bilinear", align_corners=False)
+                output.memory, position = encode_memory(self.model, features.embedding, high, output.object_score, True)
+                self._memory_pos = position if self._memory_pos is None else self._memory_pos
+                if is_cond:
+                    memory.conditioning[frame] = output
+                    memory.drop_recent(frame)
+                else:
+                    memory.put_recent(frame, output)
+                if self.clear_non_cond_mem_around_input:
+                    self._clear_around(memory, frame)
+            memory.pending.clear()
+            if not memory.conditioning:
+                raise RuntimeError(f"object {memory.object_id} has no prompt yet")
+
+    def _clear_around(self, memory: ObjectMemory, frame: int) -> None:
+        reach = self.model.config.num_maskmem
+        for t in range(frame - reach, frame + reach + 1):
+            memory.drop_recent(t)
+
+    @torch.inference_mode()
+    def propagate(self, start_frame: int | None = None, reverse: bool = False,
+                  max_frames: int | None = None) -> Iterator[tuple[int, list[int], np.ndarray]]:
+        """Yield (frame_idx, obj_ids, logits (N, H, W)) frame by frame; stopping early keeps what was done."""
+        self._commit_prompts()
+        if start_frame is None:
+            start_frame = min(t for m in self.objects.values() for t in m.conditioning)
+        start_frame = self._check_frame(start_frame)
+        count = self.num_frames if max_frames is None else max_frames
+        if reverse:
+            order = range(start_frame, max(start_frame - count, 0) - 1, -1) if start_frame > 0 else range(0)
+        else:
+            order = range(start_frame, min(start_frame + count, self.num_frames - 1) + 1)
+        frames = list(order)
+        for position, frame in enumerate(frames):
+            upcoming = frames[position + 1 : position + 1 + self.inputs.read_ahead]
+            for memory in self.objects.values():
+                if frame in memory.conditioning:
+                    if self.clear_non_cond_mem_around_input:
+                        self._clear_around(memory, frame)
+                else:
+                    self._track(memory, frame, reverse, upcoming)
+                memory.tracked[frame] = reverse
+            yield frame, self.obj_ids, self._frame_logits(frame)
+
+    def _track(self, memory: ObjectMemory, frame: int, reverse: bool, upcoming: list[int]) -> None:
+        features = self._frame_features(frame, upcoming)
+        conditioned = self._conditioned(memory, frame, features, False, reverse)
+        low, high, ptr, score, iou = sam_heads(self.model, conditioned, features.high_res, None, None, self._use_multimask(False, 0))
+        output = FrameOutput(low, ptr, score, iou)
+        output.memory, position = encode_memory(self.model, features.embedding, high, score, False)
+        self._memory_pos = position if self._memory_pos is None else self._memory_pos
+        output.low_res_logits = fill_small_holes(low, self.fill_hole_area)
+        memory.logits.put(frame, output.low_res_logits)
+        memory.scores[frame] = (float(score[0, 0]), iou)
+        output.low_res_logits = torch.empty(0)  # kept on disk, not in RAM
+        memory.put_recent(frame, output)
+
+    # queries and housekeeping -----------------------------------------------------------------------
+    def object_scores(self, frame_idx: int) -> dict[int, tuple[float, float]]:
+        """Per object on a frame: (presence score logit, predicted IoU); a presence score < 0 means absent."""
+        frame = self._check_frame(frame_idx)
+        return {obj_id: m.scores[frame] for obj_id, m in self.objects.items() if frame in m.scores}
+
+    def mask_logits(self, frame_idx: int) -> tuple[list[int], np.ndarray]:
+        frame = self._check_frame(frame_idx)
+        return self.obj_ids, self._frame_logits(frame)
+
+    def remove_object(self, obj_id: int) -> None:
+        memory = self.objects.pop(obj_id, None)
+        if memory is not None:
+            memory.close()
+
+    def reset(self) -> None:
+        """Forget every prompt, memory and result."""
+        for memory in self.objects.values():
+            memory.close()
+        self.objects.clear()
+        self._spill.cleanup()
+        self._spill = new_spill_folder()
+
+    def close(self) -> None:
+        self.reset()
+        self.inputs.close()
+        self._spill.cleanup()
