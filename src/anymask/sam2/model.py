@@ -78,15 +78,15 @@ class SAM2Model(nn.Module):
         return PRECISIONS[self.precision]
 
     def set_precision(self, precision: str) -> "SAM2Model":
-        """fp32, or bf16: image encoder and mask decoder weights and activations in bfloat16.
+        """fp32, or bf16: image encoder, mask decoder, memory attention and memory encoder in bfloat16.
 
-        Prompt encoding, positional encodings and all returned tensors stay float32.
+        Prompt encoding, positional encodings, object pointers and all returned tensors stay float32.
         """
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.precision = precision
-        self.image_encoder.to(PRECISIONS[precision])
-        self.sam_mask_decoder.to(PRECISIONS[precision])
+        for part in (self.image_encoder, self.sam_mask_decoder, self.memory_attention, self.memory_encoder):
+            part.to(PRECISIONS[precision])
         return self
 
     @torch.no_grad()

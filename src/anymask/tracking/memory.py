@@ -52,7 +52,7 @@ class LogitStore:
 class ObjectMemory:
     """Everything the tracker keeps for one object."""
 
-    def __init__(self, object_id: int, spill_folder: Path, ram_window: int = 24) -> None:
+    def __init__(self, object_id: int, spill_folder: Path, ram_window: int = 16) -> None:
         self.object_id = object_id
         self.conditioning: dict[int, FrameOutput] = {}  # prompted frames (never dropped)
         self.pending: dict[int, tuple[FrameOutput, bool]] = {}  # prompted, memory not encoded yet -> from_points

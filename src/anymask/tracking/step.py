@@ -81,8 +81,10 @@ def condition_on_memory(
         num_pointer_tokens = pointer_tokens.shape[0]
     memory = torch.cat(memories, dim=1)
     memory_position = torch.cat(memory_positions, dim=1)
-    fused = model.memory_attention(tokens, token_pos, memory, memory_position, num_pointer_tokens)
-    return fused.transpose(1, 2).reshape(batch, channels, height, width)
+    dtype = model.compute_dtype
+    fused = model.memory_attention(tokens.to(dtype), token_pos.to(dtype), memory.to(dtype), memory_position.to(dtype),
+                                   num_pointer_tokens)
+    return fused.float().transpose(1, 2).reshape(batch, channels, height, width)
 
 
 def _object_pointers(config, frame, conditioning, recent, num_frames, reverse):
@@ -157,7 +159,9 @@ def encode_memory(model: SAM2Model, features: torch.Tensor, high_res_logits: tor
     else:
         mask = torch.sigmoid(high_res_logits)
     mask = mask * config.sigmoid_scale_for_mem_enc + config.sigmoid_bias_for_mem_enc
-    memory, position = model.memory_encoder(features, mask)
+    dtype = model.compute_dtype
+    memory, position = model.memory_encoder(features.to(dtype), mask.to(dtype))
+    memory, position = memory.float(), position.float()
     if model.no_obj_embed_spatial is not None:
         absent = 1 - (object_score > 0).float()
         memory = memory + absent[..., None, None] * model.no_obj_embed_spatial[..., None, None]

@@ -10,13 +10,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..media import open_source
+from ..media import FrameSource, open_source
 from ..prompts import validate_prompts
 from ..sam2.model import ImageFeatures, SAM2Model
+from .allocator import limit_heap_fragmentation
 from .holes import fill_small_holes
 from .inputs import FrameInputs
 from .memory import ObjectMemory, new_spill_folder
 from .step import NO_OBJECT_SCORE, FrameOutput, condition_on_memory, encode_memory, mask_as_output, sam_heads
+
+
+TRACKING_FRAME_CACHE_BYTES = 16 * 1024 * 1024
 
 
 class VideoTracker:
@@ -25,12 +29,19 @@ class VideoTracker:
     add_all_frames_to_correct_as_cond: a click on an already tracked frame makes it a conditioning frame
     (the official predictor's option; on by default here, so corrections stick when propagating again).
     clear_non_cond_mem_around_input: forget tracked memories within num_maskmem frames of a prompt.
+    ram_window: tracked frames per object kept in RAM (SAM 2 reaches back 15 frames for object pointers,
+    6 for spatial memories); older ones spill to a disk cache and are read back if a later propagation
+    needs them.
     """
 
     def __init__(self, model: SAM2Model, source, fill_hole_area: int = 8, add_all_frames_to_correct_as_cond: bool = True,
-                 clear_non_cond_mem_around_input: bool = False, ram_window: int = 24, read_ahead: int = 2) -> None:
+                 clear_non_cond_mem_around_input: bool = False, ram_window: int = 16, read_ahead: int = 2) -> None:
+        limit_heap_fragmentation()
         self.model = model
+        owns_source = not isinstance(source, FrameSource)
         self.source = open_source(source)
+        if owns_source:  # tracking reads each frame once: keep only a few decoded frames
+            self.source.cache.max_bytes = min(self.source.cache.max_bytes, TRACKING_FRAME_CACHE_BYTES)
         self.num_frames = len(self.source)
         self.fill_hole_area = fill_hole_area
         self.add_all_frames_to_correct_as_cond = add_all_frames_to_correct_as_cond
