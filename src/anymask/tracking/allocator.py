@@ -1,4 +1,4 @@
-"""Keep glibc's heap from fragmenting under the tracker's large, repeatedly freed tensors."""
+"""Give freed heap memory back to the OS between tracked frames, so RSS stays flat (glibc)."""
 
 from __future__ import annotations
 
@@ -6,28 +6,29 @@ import ctypes
 import ctypes.util
 import sys
 
-M_MMAP_THRESHOLD = -3
-M_ARENA_MAX = -8
-_applied = False
 
-
-def limit_heap_fragmentation(mmap_threshold: int = 64 * 1024, arena_max: int = 2) -> bool:
-    """Serve large blocks with mmap (returned to the OS on free) and cap malloc arenas; glibc only.
-
-    Without this, glibc raises its mmap threshold after big frees and serves later multi-MB tensors from
-    per-thread heaps that fragment: tracking a video grew RSS by ~3.5 MB per frame; with it RSS is flat.
-    Returns whether the settings were applied. Same effect as MALLOC_MMAP_THRESHOLD_ / MALLOC_ARENA_MAX.
-    """
-    global _applied
-    if _applied:
-        return True
+def _load_malloc_trim():
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        trim = libc.malloc_trim
     except (OSError, AttributeError):
-        return False  # not glibc (e.g. musl)
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    _applied = bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(M_ARENA_MAX, arena_max))
-    return _applied
+        return None  # not glibc (e.g. musl)
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """malloc_trim(0) after each frame.
+
+    Each frame allocates and frees multi-MB tensors; glibc keeps the freed blocks in fragmented heaps, so
+    RSS crept up by ~3.5 MB per frame. Trimming once per frame keeps RSS flat at no measurable cost
+    (bf16 sam2.1-tiny: 1.61 s/frame with trimming, 1.65 without). Forcing large blocks onto mmap
+    (MALLOC_MMAP_THRESHOLD_) also keeps RSS flat but doubled the time per frame (page faults).
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)

@@ -42,9 +42,6 @@ class LogitStore:
     def frames(self) -> list[int]:
         return sorted(self._slots)
 
-    def forget(self, frame: int) -> None:
-        self._slots.pop(frame, None)  # the slot is simply not reused; files are per session
-
     def close(self) -> None:
         self._file.close()
 

@@ -24,15 +24,6 @@ class FrameOutput:
     memory: torch.Tensor | None = None  # (1, 64, 64, 64) bfloat16 memory features
 
 
-@dataclass
-class MemoryEntry:
-    """A past frame the current frame may attend to."""
-
-    frame: int
-    output: FrameOutput
-    is_conditioning: bool
-
-
 def condition_on_memory(
     model: SAM2Model, frame: int, features: torch.Tensor, position: torch.Tensor, conditioning: dict[int, FrameOutput],
     recent: dict[int, FrameOutput], num_frames: int, reverse: bool, is_init_cond_frame: bool, memory_pos: torch.Tensor | None,

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from ..media import FrameSource, open_source
 from ..prompts import validate_prompts
 from ..sam2.model import ImageFeatures, SAM2Model
-from .allocator import limit_heap_fragmentation
+from .allocator import release_free_memory
 from .holes import fill_small_holes
 from .inputs import FrameInputs
 from .memory import ObjectMemory, new_spill_folder
@@ -36,7 +36,6 @@ class VideoTracker:
 
     def __init__(self, model: SAM2Model, source, fill_hole_area: int = 8, add_all_frames_to_correct_as_cond: bool = True,
                  clear_non_cond_mem_around_input: bool = False, ram_window: int = 16, read_ahead: int = 2) -> None:
-        limit_heap_fragmentation()
         self.model = model
         owns_source = not isinstance(source, FrameSource)
         self.source = open_source(source)
@@ -129,7 +128,7 @@ class VideoTracker:
         previous = memory.logits.get(frame)
         mask_prompt = torch.clamp(previous, -32.0, 32.0) if previous is not None else None
         conditioned = self._conditioned(memory, frame, features, is_init, reverse)
-        multimask = self._use_multimask(is_init, labels.shape[1])
+        multimask = self._use_multimask(labels.shape[1])
         low, high, ptr, score, iou = sam_heads(self.model, conditioned, features.high_res, (coords, labels), mask_prompt, multimask)
         low = fill_small_holes(low, self.fill_hole_area)
         return FrameOutput(low, ptr, score, iou)
@@ -144,7 +143,8 @@ class VideoTracker:
         low, _, ptr, score, iou = mask_as_output(self.model, features.embedding, features.high_res, tensor)
         return FrameOutput(low, ptr, score, iou)
 
-    def _use_multimask(self, is_init: bool, num_points: int) -> bool:
+    def _use_multimask(self, num_points: int) -> bool:
+        """Multimask output for 0-1 clicks, on prompted and tracked frames alike (every official config)."""
         config = self.model.config
         return config.multimask_min_pt_num <= num_points <= config.multimask_max_pt_num
 
@@ -218,12 +218,13 @@ class VideoTracker:
                 else:
                     self._track(memory, frame, reverse, upcoming)
                 memory.tracked[frame] = reverse
+            release_free_memory()
             yield frame, self.obj_ids, self._frame_logits(frame)
 
     def _track(self, memory: ObjectMemory, frame: int, reverse: bool, upcoming: list[int]) -> None:
         features = self._frame_features(frame, upcoming)
         conditioned = self._conditioned(memory, frame, features, False, reverse)
-        low, high, ptr, score, iou = sam_heads(self.model, conditioned, features.high_res, None, None, self._use_multimask(False, 0))
+        low, high, ptr, score, iou = sam_heads(self.model, conditioned, features.high_res, None, None, self._use_multimask(0))
         output = FrameOutput(low, ptr, score, iou)
         output.memory, position = encode_memory(self.model, features.embedding, high, score, False)
         self._memory_pos = position if self._memory_pos is None else self._memory_pos
