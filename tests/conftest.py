@@ -61,3 +61,13 @@ def own_checkpoint(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("own") / "sam2.1_hiera_tiny.pt"
     torch.save({"model": model.state_dict()}, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def present_checkpoint(own_checkpoint, tmp_path_factory) -> Path:
+    """Random weights whose occlusion head says "present", so tracked masks are not all empty."""
+    state = torch.load(own_checkpoint, weights_only=True)
+    state["model"]["sam_mask_decoder.pred_obj_score_head.layers.2.bias"] += 6.0
+    path = tmp_path_factory.mktemp("present") / "sam2.1_hiera_tiny.pt"
+    torch.save(state, path)
+    return path

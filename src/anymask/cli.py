@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .errors import AnymaskError
 
@@ -26,6 +27,23 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_track(args: argparse.Namespace) -> int:
+    from .cli_track import run_track
+
+    return run_track(args)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .cli_track import run_export
+
+    return run_export(args)
+
+
+EXPORT_FORMATS = ("coco", "yolo-det", "yolo-seg", "yolo-obb", "voc", "mot", "mots", "davis", "youtube-vis", "cvat",
+                  "xanylabeling")
+OUTPUT_MODES = ("polygon", "rectangle", "rotation", "mask")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="anymask", description="Annotate images and videos with SAM 2.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -34,6 +52,27 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--download", metavar="NAME", help="download this model into the cache (e.g. sam2.1-tiny)")
     models.add_argument("--quiet", action="store_true", help="no progress bar")
     models.set_defaults(handler=_cmd_models)
+
+    track = commands.add_parser("track", help="track objects through a video from prompts.json and export them")
+    track.add_argument("video", help="a video file, a frame folder or an image folder")
+    track.add_argument("--prompts", required=True, type=Path, help='{"objects": [{"id", "label", "frame", "points", "box"}]}')
+    track.add_argument("--out", required=True, type=Path, help="output folder (the dataset, and the project unless --project)")
+    track.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    track.add_argument("--model", default="sam2.1-tiny", help="a model name or a checkpoint file")
+    track.add_argument("--direction", default="forward", choices=("forward", "backward", "both"))
+    track.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    track.add_argument("--device", default="cpu")
+    track.add_argument("--mode", default="polygon", choices=OUTPUT_MODES, help="output shape")
+    track.add_argument("--project", type=Path, help="project folder (default: OUT/project)")
+    track.set_defaults(handler=_cmd_track)
+
+    export = commands.add_parser("export", help="export a project as a dataset")
+    export.add_argument("project", type=Path, help="the project folder (e.g. clip.mp4.anymask)")
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    export.add_argument("--out", required=True, type=Path)
+    export.add_argument("--mode", default="polygon", choices=OUTPUT_MODES)
+    export.add_argument("--media", help="the video or folder, if it moved since the project was made")
+    export.set_defaults(handler=_cmd_export)
     return parser
 
 

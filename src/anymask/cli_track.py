@@ -1,0 +1,111 @@
+"""`anymask track` and `anymask export`: the command-line shells over Session."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .errors import AnnotationFormatError, AnymaskError
+
+
+def read_prompts(path: Path) -> list[dict]:
+    """prompts.json: {"objects": [{"id", "label", "frame", "points": [[x, y, 1|0]], "box": [x1, y1, x2, y2]}]}."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AnnotationFormatError(f"{path}: prompts file not found") from None
+    except json.JSONDecodeError as exc:
+        raise AnnotationFormatError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+    entries = document.get("objects") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise AnnotationFormatError(f"{path}: expected {{\"objects\": [...]}} with at least one object")
+    checked = []
+    for index, entry in enumerate(entries):
+        where = f"{path}: objects[{index}]"
+        if not isinstance(entry, dict) or isinstance(entry.get("id"), bool) or not isinstance(entry.get("id"), int):
+            raise AnnotationFormatError(f"{where}: needs an integer \"id\"")
+        frame = entry.get("frame", 0)
+        if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+            raise AnnotationFormatError(f"{where}.frame: expected a frame number, got {frame!r}")
+        points = entry.get("points") or []
+        if not isinstance(points, list) or not all(
+                isinstance(p, list) and len(p) == 3 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
+                and p[2] in (0, 1) for p in points):
+            raise AnnotationFormatError(f"{where}.points: expected [[x, y, 1 or 0], ...]")
+        box = entry.get("box")
+        if box is not None and not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+            raise AnnotationFormatError(f"{where}.box: expected [x1, y1, x2, y2]")
+        if not points and box is None:
+            raise AnnotationFormatError(f"{where}: give points or a box")
+        label = entry.get("label")
+        if label is not None and not isinstance(label, str):
+            raise AnnotationFormatError(f"{where}.label: expected a string")
+        checked.append({"id": entry["id"], "label": label, "frame": frame, "points": points, "box": box, "where": where})
+    return sorted(checked, key=lambda e: e["frame"])
+
+
+def run_track(args) -> int:
+    from tqdm import tqdm
+
+    from .session import Session
+
+    prompts = read_prompts(args.prompts)
+    out = Path(args.out)
+    session = Session(args.video, project_folder=args.project or out / "project", model=args.model,
+                      precision=args.precision, device=args.device, output_mode=args.mode)
+    try:
+        for entry in prompts:
+            if entry["frame"] >= len(session.source):
+                raise AnymaskError(f"{entry['where']}.frame: {entry['frame']} is outside the video (0..{len(session.source) - 1})")
+            session.set_frame(entry["frame"])
+            session.mark(entry["id"])
+            try:
+                if entry["box"] is not None:
+                    session.add_box(*entry["box"])
+                for x, y, positive in entry["points"]:
+                    session.add_point(x, y, bool(positive))
+            except ValueError as exc:
+                raise AnymaskError(f"{entry['where']}: {exc}") from None
+            session.finish_object(entry["label"])
+        start = prompts[0]["frame"]
+        session.set_frame(start)
+        total = len(session.source) - start if args.direction == "forward" else start + 1 if args.direction == "backward" \
+            else len(session.source) + 1
+        bar = tqdm(total=total, unit="frame", desc="tracking")
+        begun = time.perf_counter()
+
+        def progress(frame, done):
+            bar.update(1)
+            bar.set_postfix(frame=frame, fps=f"{done / max(1e-9, time.perf_counter() - begun):.2f}")
+
+        try:
+            session.track(args.direction, progress=progress)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"anymask: interrupted; every tracked frame so far is saved in {session.store.folder}")
+            return 130
+        bar.close()
+        path = session.export(args.format, out / args.format)
+        print(f"tracked {len(prompts)} prompt(s); {args.format} written to {path}; project in {session.store.folder}")
+        return 0
+    finally:
+        session.close()
+
+
+def run_export(args) -> int:
+    from .formats import dataset_from_store, export_dataset
+    from .media import open_source
+    from .project import ProjectStore
+
+    project = Path(args.project)
+    if not (project / "project.sqlite").is_file():
+        raise AnymaskError(f"{project}: not an anymask project folder (no project.sqlite)")
+    with ProjectStore.open(project) as store:
+        media = args.media or store.get_meta("media_path")
+        if not media:
+            raise AnymaskError(f"{project}: the project does not record its video; pass --media")
+        source = open_source(media)
+        path = export_dataset(dataset_from_store(store, source), args.format, args.out, mode=args.mode)
+    print(f"{args.format} written to {path}")
+    return 0

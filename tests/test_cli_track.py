@@ -1,0 +1,93 @@
+"""`anymask track` and `anymask export`: a real run, and one-line errors for each bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from anymask.cli import EXPORT_FORMATS, OUTPUT_MODES
+from anymask.formats import EXPORT_FORMATS as FORMATS_IN_LIBRARY
+from anymask.formats import OUTPUT_MODES as MODES_IN_LIBRARY
+from anymask.media import open_source
+
+
+def anymask(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "anymask.cli", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def clip(media_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clip")
+    source = open_source(media_dir / "vtest.avi")
+    for i in range(2):
+        Image.fromarray(source.frame(4 * i)).save(folder / f"f{i}.jpg", quality=95)
+    return folder
+
+
+def write_prompts(path, objects):
+    path.write_text(json.dumps({"objects": objects}))
+    return path
+
+
+def one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def test_cli_lists_match_the_library():
+    assert tuple(FORMATS_IN_LIBRARY) == EXPORT_FORMATS and tuple(MODES_IN_LIBRARY) == OUTPUT_MODES
+
+
+@pytest.mark.slow
+def test_track_then_export(clip, present_checkpoint, tmp_path):
+    prompts = write_prompts(tmp_path / "prompts.json", [
+        {"id": 1, "label": "person", "frame": 0, "points": [[300, 200, 1], [100, 100, 0]]},
+        {"id": 4, "label": "car", "frame": 0, "box": [500, 300, 650, 500]},
+    ])
+    result = anymask("track", clip, "--model", present_checkpoint, "--prompts", prompts, "--out", tmp_path / "out",
+                     "--format", "coco")
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "coco" / "annotations.json").read_text())
+    assert {c["name"] for c in document["categories"]} == {"person", "car"}
+    assert {a["track_id"] for a in document["annotations"]} == {1, 4}
+    result = anymask("export", tmp_path / "out" / "project", "--format", "yolo-seg", "--out", tmp_path / "yolo")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "yolo" / "data.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    "objects, fragments",
+    [
+        ("{broken", ["invalid JSON"]),
+        ([{"id": 1, "frame": 0, "points": [[900, 10, 1]]}], ["objects[0]", "outside the image"]),
+        ([{"id": 1, "frame": 9, "points": [[10, 10, 1]]}], ["objects[0].frame", "outside the video"]),
+        ([{"id": "a", "points": [[10, 10, 1]]}], ["integer \"id\""]),
+        ([{"id": 1, "points": [[10, 10, 5]]}], ["points"]),
+    ],
+)
+def test_bad_prompts(clip, present_checkpoint, tmp_path, objects, fragments):
+    path = tmp_path / "prompts.json"
+    path.write_text(objects if isinstance(objects, str) else json.dumps({"objects": objects}))
+    result = anymask("track", clip, "--model", present_checkpoint, "--prompts", path, "--out", tmp_path / "out",
+                     "--format", "mot")
+    one_line_error(result, str(path), *fragments)
+
+
+def test_bad_media_format_and_weights(clip, present_checkpoint, tmp_path):
+    prompts = write_prompts(tmp_path / "p.json", [{"id": 1, "points": [[10, 10, 1]]}])
+    one_line_error(anymask("track", tmp_path / "missing.mp4", "--model", present_checkpoint, "--prompts", prompts,
+                           "--out", tmp_path / "o", "--format", "coco"), "missing.mp4")
+    bad_format = anymask("track", clip, "--prompts", prompts, "--out", tmp_path / "o", "--format", "pascal")
+    assert bad_format.returncode == 2 and "invalid choice" in bad_format.stderr
+    env = dict(os.environ, ANYMASK_HOME=str(tmp_path / "home"), HF_HUB_CACHE=str(tmp_path / "hf"), ANYMASK_OFFLINE="1")
+    one_line_error(anymask("track", clip, "--model", "sam2.1-tiny", "--prompts", prompts, "--out", tmp_path / "o",
+                           "--format", "coco", env=env), "sam2.1_hiera_tiny.pt")
+    one_line_error(anymask("export", tmp_path, "--format", "coco", "--out", tmp_path / "e"), "not an anymask project")

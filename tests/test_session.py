@@ -1,0 +1,69 @@
+"""The annotation session end to end on a real clip: mark, finish, track, export, reopen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from anymask.media import open_source
+from anymask.session import Session
+
+
+@pytest.fixture
+def clip(media_dir, tmp_path):
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    source = open_source(media_dir / "vtest.avi")
+    for i in range(3):
+        Image.fromarray(source.frame(4 * i)).save(folder / f"frame_{i}.jpg", quality=95)
+    return folder
+
+
+@pytest.mark.slow
+def test_mark_track_export_reopen(clip, present_checkpoint, tmp_path):
+    events = []
+    with Session(clip, model=present_checkpoint, output_mode="polygon") as session:
+        session.subscribe(lambda e: events.append(e.kind))
+        mask = session.add_point(300, 200)
+        assert mask.shape == (576, 768) and mask.dtype == bool
+        session.add_point(100, 100, positive=False)
+        assert session.finish_object() == 0
+        session.add_box(500, 300, 650, 500)
+        with pytest.raises(ValueError, match="outside the image"):
+            session.add_point(900, 10)
+        assert session.finish_object("car") == 1
+        assert session.store.objects() == {0: "object0", 1: "car"}
+        progress = []
+        assert session.track("forward", progress=lambda frame, done: progress.append(frame)) == [0, 1, 2]
+        assert progress == [0, 1, 2]
+        assert {m.source for m in session.store.masks(0)} == {"prompt"}
+        assert {m.source for m in session.store.masks(2)} <= {"tracked"}
+        assert session.store.shapes(0)[1].shape_type == "polygon"
+        coco = session.export("coco", tmp_path / "coco")
+        assert {"frame_changed", "mask_updated", "object_added", "tracking_progress"} >= set(events)
+        assert events.count("object_added") == 2
+    from pycocotools.coco import COCO
+
+    data = COCO(str(coco))
+    assert len(data.getImgIds()) == 3 and {c["name"] for c in data.loadCats(data.getCatIds())} == {"object0", "car"}
+    with Session(clip, model=present_checkpoint) as reopened:
+        assert reopened.store.objects() == {0: "object0", 1: "car"}
+        assert reopened.store.annotated_frames() == [0, 1, 2]
+        reopened.set_frame(2)
+        assert reopened.track("backward", end=1) == [2, 1]  # stored prompts replayed into a new tracker
+
+
+def test_clear_prompts_and_errors(clip, present_checkpoint):
+    with Session(clip, model=present_checkpoint) as session:
+        with pytest.raises(ValueError, match="add a point"):
+            session.finish_object()
+        with pytest.raises(ValueError, match="finish at least one object"):
+            session.track()
+        session.add_point(300, 200)
+        session.clear_prompts()
+        assert session.tracker.obj_ids == [] and session.store.objects() == {}
+        with pytest.raises(ValueError, match="outside the video"):
+            session.set_frame(3)
+        with pytest.raises(ValueError, match="direction"):
+            session.track("sideways")
