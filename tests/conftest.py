@@ -71,3 +71,16 @@ def present_checkpoint(own_checkpoint, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("present") / "sam2.1_hiera_tiny.pt"
     torch.save(state, path)
     return path
+
+
+def write_clip(media_dir: Path, folder: Path, count: int, step: int, name: str = "{:05d}.jpg") -> Path:
+    """Save `count` frames of vtest.avi (every `step`-th) as JPEGs named by `name`, for tests on a short real clip."""
+    from PIL import Image
+
+    from anymask.media import open_source
+
+    folder.mkdir(parents=True, exist_ok=True)
+    source = open_source(media_dir / "vtest.avi")
+    for i in range(count):
+        Image.fromarray(source.frame(step * i)).save(folder / name.format(i), quality=95)
+    return folder

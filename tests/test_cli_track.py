@@ -8,12 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from PIL import Image
 
+from conftest import write_clip
 from anymask.cli import EXPORT_FORMATS, OUTPUT_MODES
 from anymask.formats import EXPORT_FORMATS as FORMATS_IN_LIBRARY
 from anymask.formats import OUTPUT_MODES as MODES_IN_LIBRARY
-from anymask.media import open_source
 
 
 def anymask(*args, env=None):
@@ -23,11 +22,7 @@ def anymask(*args, env=None):
 
 @pytest.fixture(scope="module")
 def clip(media_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("clip")
-    source = open_source(media_dir / "vtest.avi")
-    for i in range(2):
-        Image.fromarray(source.frame(4 * i)).save(folder / f"f{i}.jpg", quality=95)
-    return folder
+    return write_clip(media_dir, tmp_path_factory.mktemp("clip"), count=2, step=4, name="f{}.jpg")
 
 
 def write_prompts(path, objects):

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from anymask.media import open_source
+from conftest import write_clip
 from anymask.session import Session
 
 
 @pytest.fixture
 def clip(media_dir, tmp_path):
-    folder = tmp_path / "clip"
-    folder.mkdir()
-    source = open_source(media_dir / "vtest.avi")
-    for i in range(3):
-        Image.fromarray(source.frame(4 * i)).save(folder / f"frame_{i}.jpg", quality=95)
-    return folder
+    return write_clip(media_dir, tmp_path / "clip", count=3, step=4, name="frame_{}.jpg")
 
 
 @pytest.mark.slow

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from anymask.media import open_source
+from conftest import write_clip
 from anymask.sam2 import load_checkpoint
 from anymask.tracking import VideoTracker
 from reference import build_official, save_official_checkpoint
@@ -16,11 +15,7 @@ TOLERANCE = 1e-4
 
 @pytest.fixture(scope="module")
 def jpeg_clip(media_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("clip")
-    source = open_source(media_dir / "vtest.avi")
-    for i in range(4):
-        Image.fromarray(source.frame(3 * i)).save(folder / f"{i:05d}.jpg", quality=95)
-    return folder
+    return write_clip(media_dir, tmp_path_factory.mktemp("clip"), count=4, step=3)
 
 
 def _pair(folder, tmp_path, object_bias):

@@ -47,7 +47,7 @@ class ImagePredictor:
         """Reuse an embedding computed elsewhere (a cache, a background thread)."""
         self.features = features
         self.original_size = (int(original_size[0]), int(original_size[1]))
-        embedding = self.model.image_embedding_without_memory(features)
+        embedding = self.model.image_embedding_without_memory(features.embedding)
         self._decoder_image = self.model.prepare_decoder_image(embedding, features.high_res)
 
     @torch.inference_mode()

@@ -28,13 +28,6 @@ class ImageFeatures:
     high_res: tuple[torch.Tensor, torch.Tensor]  # stride 4 (B, 32, 256, 256), stride 8 (B, 64, 128, 128)
     embedding_pos: torch.Tensor  # (B, 256, 64, 64) sine positions of the stride-16 map
 
-    def to(self, device: torch.device | str) -> "ImageFeatures":
-        return ImageFeatures(
-            self.embedding.to(device),
-            (self.high_res[0].to(device), self.high_res[1].to(device)),
-            self.embedding_pos.to(device),
-        )
-
 
 class SAM2Model(nn.Module):
     """The SAM 2 / 2.1 network. Parameter names match the official checkpoints one to one."""
@@ -99,9 +92,9 @@ class SAM2Model(nn.Module):
         s1 = conv1x1_channels_last(stride8, self.sam_mask_decoder.conv_s1).float()
         return ImageFeatures(nchw_view(stride16.float()), (nchw_view(s0), nchw_view(s1)), backbone.position_map.float())
 
-    def image_embedding_without_memory(self, features: ImageFeatures) -> torch.Tensor:
-        """The stride-16 map with the learned no-memory embedding added (SAM on a single image)."""
-        return features.embedding + self.no_mem_embed.view(1, -1, 1, 1)
+    def image_embedding_without_memory(self, embedding: torch.Tensor) -> torch.Tensor:
+        """A stride-16 map (B, C, H, W) with the learned no-memory embedding added (a frame with no past)."""
+        return embedding + self.no_mem_embed.view(1, -1, 1, 1)
 
     def downscale_mask_prompt(self, mask: torch.Tensor) -> torch.Tensor:
         """Resize a (B, 1, H, W) mask prompt to the prompt encoder's 256x256 when needed."""

@@ -37,7 +37,7 @@ def condition_on_memory(
     config = model.config
     batch, channels, height, width = features.shape
     if is_init_cond_frame:
-        return features + model.no_mem_embed.view(1, -1, 1, 1)
+        return model.image_embedding_without_memory(features)
     tokens = features.flatten(2).transpose(1, 2)  # (1, HW, C)
     token_pos = position.flatten(2).transpose(1, 2)
     memories, memory_positions = [], []
