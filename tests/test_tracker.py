@@ -91,3 +91,15 @@ def test_decode_failure_mid_video_keeps_results(model, media_dir, tmp_path):
             done.append(frame)
     assert done == [0, 1] and 1 in tracker.object_scores(1)
     tracker.close()
+
+
+def test_fill_small_holes_fills_only_small_background_regions():
+    from anymask.tracking.holes import fill_small_holes
+
+    logits = torch.full((1, 1, 32, 32), 5.0)
+    logits[0, 0, 4, 4] = -3.0  # a 1-pixel hole
+    logits[0, 0, 10:20, 10:20] = -3.0  # a 100-pixel hole
+    filled = fill_small_holes(logits, max_area=8)
+    assert filled[0, 0, 4, 4] == pytest.approx(0.1)
+    assert (filled[0, 0, 10:20, 10:20] == -3.0).all()
+    assert torch.equal(fill_small_holes(logits, 0), logits)

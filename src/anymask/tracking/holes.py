@@ -18,5 +18,5 @@ def fill_small_holes(logits: torch.Tensor, max_area: int) -> torch.Tensor:
         small = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] <= max_area) + 1
         if small.size:
             holes = torch.from_numpy(np.isin(labels, small)).to(logits.device)
-            filled[index, 0] = torch.where(holes, torch.tensor(0.1, dtype=logits.dtype), logits[index, 0])
+            filled[index, 0] = torch.where(holes, 0.1, logits[index, 0])
     return filled

@@ -113,7 +113,7 @@ def sam_heads(
     image = model.prepare_decoder_image(backbone, high_res)
     out = model.decode(image, coords, labels, mask_prompt, multimask)
     appearing = out.object_score_logits > 0
-    low_res = torch.where(appearing[:, None, None], out.mask_logits, torch.tensor(NO_OBJECT_SCORE)).float()
+    low_res = torch.where(appearing[:, None, None], out.mask_logits, NO_OBJECT_SCORE).float()
     token = out.output_tokens[:, 0]
     iou = out.iou
     if multimask:

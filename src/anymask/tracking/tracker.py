@@ -125,8 +125,10 @@ class VideoTracker:
             old_coords, old_labels = memory.points[frame]
             coords, labels = torch.cat([old_coords, coords], 1), torch.cat([old_labels, labels], 1)
         memory.points[frame] = (coords, labels)
-        previous = memory.logits.get(frame)
-        mask_prompt = torch.clamp(previous, -32.0, 32.0) if previous is not None else None
+        device = self.model.device
+        coords, labels = coords.to(device), labels.to(device)
+        previous = memory.logits.get(frame)  # read back from disk, on the CPU
+        mask_prompt = torch.clamp(previous, -32.0, 32.0).to(device) if previous is not None else None
         conditioned = self._conditioned(memory, frame, features, is_init, reverse)
         multimask = self._use_multimask(labels.shape[1])
         low, high, ptr, score, iou = sam_heads(self.model, conditioned, features.high_res, (coords, labels), mask_prompt, multimask)
@@ -135,7 +137,7 @@ class VideoTracker:
 
     def _prompt_mask(self, memory, frame, features, mask, is_init, reverse):
         size = self.model.config.image_size
-        tensor = torch.as_tensor(mask.astype(bool), dtype=torch.float32)[None, None]
+        tensor = torch.as_tensor(mask.astype(bool), dtype=torch.float32, device=self.model.device)[None, None]
         if tensor.shape[-2:] != (size, size):
             tensor = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
             tensor = (tensor >= 0.5).float()
@@ -160,7 +162,7 @@ class VideoTracker:
         stacked = []
         for memory in self.objects.values():
             logits = memory.logits.get(frame)
-            stacked.append(logits if logits is not None else torch.full((1, 1, 256, 256), NO_OBJECT_SCORE))
+            stacked.append(logits if logits is not None else torch.full((1, 1, 256, 256), NO_OBJECT_SCORE))  # CPU
         if not stacked:
             return np.zeros((0, height, width), np.float32)
         low = torch.cat(stacked, dim=0)
