@@ -159,3 +159,10 @@ def test_kill_9_during_atomic_writes_leaves_a_whole_file(tmp_path):
         child.wait()
         data = json.loads(target.read_text())  # never half-written
         assert data["i"] >= 0
+
+
+def test_mask_sources(tmp_path):
+    with ProjectStore.open(tmp_path / "p") as store:
+        a, b = store.add_object("car"), store.add_object("person")
+        store.put_masks(2, [(a, make_mask(1), None, "prompt", None), (b, make_mask(2), 0.5, "tracked", None)])
+        assert store.mask_sources(2) == {a: "prompt", b: "tracked"} and store.mask_sources(3) == {}

@@ -137,8 +137,6 @@ def without_overlaps(instances: list[Instance]) -> list[np.ndarray]:
 
 def dataset_from_store(store, source, name: str | None = None) -> Dataset:
     """Everything in a project store as a Dataset over the frames of `source`."""
-    from pathlib import Path as _Path
-
     objects = store.objects()
     classes = [label.name for label in store.labels() if label.name in set(objects.values())]
     frames = []
@@ -149,4 +147,4 @@ def dataset_from_store(store, source, name: str | None = None) -> Dataset:
     for frame in store.annotated_frames():
         if frame < len(frames):
             instances[frame] = [Instance(m.object_id, objects[m.object_id], m.rle, m.score) for m in store.masks(frame)]
-    return Dataset(name or _Path(str(source.path)).stem, frames, classes, instances, source, getattr(source, "fps", 30.0))
+    return Dataset(name or Path(str(source.path)).stem, frames, classes, instances, source, getattr(source, "fps", 30.0))

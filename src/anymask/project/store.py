@@ -204,6 +204,10 @@ class ProjectStore:
                                 (frame,)).fetchall()
         return [ObjectMask(o, json.loads(r), s, src) for o, r, s, src in rows]
 
+    def mask_sources(self, frame: int) -> dict[int, str]:
+        """object id -> where its mask on `frame` came from (prompt, tracked, edited, imported), masks not decoded."""
+        return dict(self._db.execute("SELECT object_id, source FROM masks WHERE frame = ?", (frame,)).fetchall())
+
     def mask(self, frame: int, object_id: int) -> np.ndarray | None:
         row = self._db.execute("SELECT rle FROM masks WHERE frame = ? AND object_id = ?", (frame, object_id)).fetchone()
         return rle_codec.decode(json.loads(row[0])) if row else None

@@ -19,6 +19,13 @@ from .events import FRAME_CHANGED, MASK_UPDATED, OBJECT_ADDED, OBJECT_REMOVED, T
 DIRECTIONS = ("forward", "backward", "both")
 
 
+def _split_points(points) -> tuple[list | None, list | None]:
+    """[(x, y, label), ...] -> ([[x, y], ...], [label, ...]), None for no points (the tracker's form)."""
+    if not points:
+        return None, None
+    return [[x, y] for x, y, _ in points], [label for _, _, label in points]
+
+
 class Session:
     """Open media into its project, mark objects with clicks and boxes, track them, export.
 
@@ -104,8 +111,7 @@ class Session:
     def _update_mask(self, undo: Callable) -> np.ndarray:
         if self._pending_id is None:
             self._pending_id = self._next_object_id()
-        points = [[x, y] for x, y, _ in self._points] or None
-        labels = [label for _, _, label in self._points] or None
+        points, labels = _split_points(self._points)
         try:
             _, logits = self.tracker.add_prompt(self.current_frame, self._pending_id, points=points, labels=labels, box=self._box)
         except ValueError:
@@ -146,10 +152,14 @@ class Session:
             self._tracker.remove_object(object_id)
         self.observers.emit(OBJECT_REMOVED, object_id=object_id)
 
+    @property
+    def _shape_mode(self) -> str:
+        """The shape written for the output mode: masks are kept as RLE and shown as polygons."""
+        return "polygon" if self.output_mode == "mask" else self.output_mode
+
     def _save_mask(self, frame: int, object_id: int, label: str, mask: np.ndarray, score, source: str) -> None:
         encoded = rle.encode(mask)
-        shapes = Instance(object_id, label, encoded, score).shapes(
-            "polygon" if self.output_mode == "mask" else self.output_mode, self.tolerance)
+        shapes = Instance(object_id, label, encoded, score).shapes(self._shape_mode, self.tolerance)
         self.store.put_mask(frame, object_id, encoded, score=score, source=source, shape=shapes[0] if shapes else None)
 
     # tracking -----------------------------------------------------------------------------------------
@@ -188,13 +198,12 @@ class Session:
         known = set(self.tracker.obj_ids)
         for prompt in self.store.prompts():
             if prompt["object_id"] in objects and prompt["object_id"] not in known:
-                points = [[x, y] for x, y, _ in prompt["points"]] or None
-                labels = [label for _, _, label in prompt["points"]] or None
+                points, labels = _split_points(prompt["points"])
                 self.tracker.add_prompt(prompt["frame"], prompt["object_id"], points=points, labels=labels, box=prompt["box"])
 
     def _store_tracked(self, frame: int, obj_ids: list[int], logits: np.ndarray, objects: dict[int, str]) -> None:
         scores = self.tracker.object_scores(frame)
-        prompted = {m.object_id for m in self.store.masks(frame) if m.source in ("prompt", "edited")}
+        prompted = {o for o, source in self.store.mask_sources(frame).items() if source in ("prompt", "edited")}
         with self.store.transaction():
             for index, object_id in enumerate(obj_ids):
                 if object_id not in objects or object_id in prompted:
@@ -208,6 +217,5 @@ class Session:
 
     # export -------------------------------------------------------------------------------------------
     def export(self, format_name: str, out: str | Path) -> Path:
-        mode = "polygon" if self.output_mode in ("polygon", "mask") else self.output_mode
-        return export_dataset(dataset_from_store(self.store, self.source), format_name, out, mode=mode,
+        return export_dataset(dataset_from_store(self.store, self.source), format_name, out, mode=self._shape_mode,
                               tolerance=self.tolerance)
