@@ -35,7 +35,7 @@ def test_mark_track_export_reopen(clip, present_checkpoint, tmp_path):
         assert {m.source for m in session.store.masks(2)} <= {"tracked"}
         assert session.store.shapes(0)[1].shape_type == "polygon"
         coco = session.export("coco", tmp_path / "coco")
-        assert {"frame_changed", "mask_updated", "object_added", "tracking_progress"} >= set(events)
+        assert {"frame_changed", "mask_updated", "object_added", "tracking_started", "tracking_progress"} >= set(events)
         assert events.count("object_added") == 2
     from pycocotools.coco import COCO
 

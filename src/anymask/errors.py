@@ -23,3 +23,7 @@ class AnnotationFormatError(AnymaskError):
 
 class ProjectError(AnymaskError):
     """A project store cannot be opened (locked by another process, corrupt, wrong schema)."""
+
+
+class SessionBusyError(AnymaskError):
+    """The session is tracking in the background; cancel or wait before changing annotations."""

@@ -26,3 +26,10 @@ CREATE TABLE IF NOT EXISTS prompts (
     points TEXT NOT NULL,
     box TEXT
 );
+CREATE TABLE IF NOT EXISTS presence (
+    frame INTEGER NOT NULL,
+    object_id INTEGER NOT NULL REFERENCES objects(object_id) ON DELETE CASCADE,
+    presence REAL NOT NULL,
+    iou REAL,
+    PRIMARY KEY (frame, object_id)
+);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -43,6 +44,7 @@ class ProjectStore:
         self.folder = folder
         self._db = connection
         self._lock = lock
+        self._writer = threading.RLock()  # one thread writes at a time (tracking runs in the background)
 
     @classmethod
     def open(cls, folder: str | Path, media_path: str | Path | None = None) -> "ProjectStore":
@@ -93,16 +95,17 @@ class ProjectStore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Group several changes into one atomic commit (nested use joins the outer transaction)."""
-        if self._db.in_transaction:
-            yield self._db
-            return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._writer:
+            if self._db.in_transaction:
+                yield self._db
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # meta -------------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -213,8 +216,34 @@ class ProjectStore:
         return rle_codec.decode(json.loads(row[0])) if row else None
 
     def shapes(self, frame: int) -> dict[int, Shape]:
-        rows = self._db.execute("SELECT object_id, shape FROM masks WHERE frame = ? AND shape IS NOT NULL", (frame,)).fetchall()
-        return {o: shape_from_dict(json.loads(s), str(self.folder), f"frame {frame}") for o, s in rows}
+        """object id -> its shape on `frame`, carrying the object's current label."""
+        rows = self._db.execute("SELECT m.object_id, m.shape, o.label FROM masks m JOIN objects o USING (object_id) "
+                                "WHERE m.frame = ? AND m.shape IS NOT NULL", (frame,)).fetchall()
+        shapes = {}
+        for object_id, text, label in rows:
+            shape = shape_from_dict(json.loads(text), str(self.folder), f"frame {frame}")
+            shape.label = label
+            shapes[object_id] = shape
+        return shapes
+
+    def mask_row(self, frame: int, object_id: int) -> ObjectMask | None:
+        row = self._db.execute("SELECT rle, score, source FROM masks WHERE frame = ? AND object_id = ?",
+                               (frame, object_id)).fetchone()
+        return ObjectMask(object_id, json.loads(row[0]), row[1], row[2]) if row else None
+
+    # presence ---------------------------------------------------------------------------------------
+    def put_presence(self, frame: int, scores: dict[int, tuple[float, float | None]]) -> None:
+        """Per object on a frame: (presence score logit, predicted IoU) as tracking saw it; < 0 means absent."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO presence(frame, object_id, presence, iou) VALUES (?, ?, ?, ?)",
+                           [(int(frame), int(o), float(p), None if i is None else float(i)) for o, (p, i) in scores.items()])
+
+    def presence(self, object_id: int | None = None) -> list[tuple[int, int, float, float | None]]:
+        """(frame, object_id, presence, iou) rows ordered by object and frame."""
+        query = "SELECT frame, object_id, presence, iou FROM presence"
+        if object_id is None:
+            return self._db.execute(query + " ORDER BY object_id, frame").fetchall()
+        return self._db.execute(query + " WHERE object_id = ? ORDER BY frame", (object_id,)).fetchall()
 
     def annotated_frames(self, object_id: int | None = None) -> list[int]:
         if object_id is None:

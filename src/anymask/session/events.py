@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-FRAME_CHANGED = "frame_changed"
-MASK_UPDATED = "mask_updated"
-OBJECT_ADDED = "object_added"
-OBJECT_REMOVED = "object_removed"
-TRACKING_PROGRESS = "tracking_progress"
+FRAME_CHANGED = "frame_changed"  # frame
+MASK_UPDATED = "mask_updated"  # frame, object_id, mask (the object being marked, after each click)
+OBJECT_ADDED = "object_added"  # object_id, label, frame
+OBJECT_REMOVED = "object_removed"  # object_id
+PROJECT_CHANGED = "project_changed"  # what: undo, redo, edit, labels, output mode; redraw from the store
+TRACKING_STARTED = "tracking_started"  # direction, start, end
+TRACKING_PROGRESS = "tracking_progress"  # frame, done, total
+TRACKING_FINISHED = "tracking_finished"  # frames, cancelled, error
 
 
 @dataclass
@@ -19,19 +23,31 @@ class Event:
 
 
 class Observers:
-    """Callbacks called in order for every event; an observer that raises is reported, not fatal."""
+    """Callbacks called in order for every event; an observer that raises is reported, not fatal.
+
+    Tracking events come from the tracking thread: a GUI hands them to its own thread (Qt: a queued signal).
+    """
 
     def __init__(self) -> None:
         self._callbacks: list[Callable[[Event], None]] = []
+        self._guard = threading.Lock()
         self.errors: list[str] = []
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        self._callbacks.append(callback)
-        return lambda: self._callbacks.remove(callback)
+        with self._guard:
+            self._callbacks.append(callback)
+        return lambda: self._unsubscribe(callback)
+
+    def _unsubscribe(self, callback) -> None:
+        with self._guard:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
 
     def emit(self, kind: str, **data) -> None:
         event = Event(kind, data)
-        for callback in list(self._callbacks):
+        with self._guard:
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
             try:
                 callback(event)
             except Exception as exc:  # a broken observer must not break annotation

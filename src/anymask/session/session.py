@@ -2,72 +2,114 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
 from ..annotations import rle
+from ..annotations.shapes import Shape
+from ..errors import SessionBusyError
 from ..formats import dataset_from_store, export_dataset
 from ..formats.dataset import OUTPUT_MODES, Instance
 from ..loading import load_model
 from ..media import open_source
 from ..project import ProjectStore, default_project_folder
+from ..project.snapshot import Region, capture
 from ..tracking import VideoTracker
-from .events import FRAME_CHANGED, MASK_UPDATED, OBJECT_ADDED, OBJECT_REMOVED, TRACKING_PROGRESS, Observers
+from . import review
+from .edits import ShapeEditor
+from .events import FRAME_CHANGED, MASK_UPDATED, OBJECT_ADDED, OBJECT_REMOVED, PROJECT_CHANGED, Observers
+from .history import CallbackChange, History, StoreChange
+from .labels import LabelManager
+from .prefetch import Prefetcher
+from .tracking import DIRECTIONS, TrackingJob, run_tracking, split_points
 
-DIRECTIONS = ("forward", "backward", "both")
+SHAPE_TYPES = {"polygon": "polygon", "mask": "polygon", "rectangle": "rectangle", "rotation": "rotation"}
 
 
-def _split_points(points) -> tuple[list | None, list | None]:
-    """[(x, y, label), ...] -> ([[x, y], ...], [label, ...]), None for no points (the tracker's form)."""
-    if not points:
-        return None, None
-    return [[x, y] for x, y, _ in points], [label for _, _, label in points]
+def _area(shape: Shape) -> float:
+    x, y = np.asarray(shape.points, dtype=np.float64).reshape(-1, 2).T
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
 
 
 class Session:
-    """Open media into its project, mark objects with clicks and boxes, track them, export.
+    """Open media into its project, mark objects with clicks and boxes, track them, edit, undo, export.
 
-    The model loads lazily on first need. Every confirmed change (a finished object, tracked masks) is
-    committed to the project store at once.
+    The model loads lazily on first need. Every confirmed change (a finished object, tracked masks, an
+    edit, a relabel) is committed to the project store at once and can be undone. `prefetch=True` computes
+    the current and next frame's embeddings in the background (the GUI turns it on).
     """
 
     def __init__(self, media_path: str | Path, project_folder: str | Path | None = None, model: str | Path = "sam2.1-tiny",
-                 precision: str = "fp32", device: str = "cpu", output_mode: str = "polygon", tolerance: float = 1.0) -> None:
-        if output_mode not in OUTPUT_MODES:
-            raise ValueError(f"output mode must be one of {', '.join(OUTPUT_MODES)}, got {output_mode!r}")
+                 precision: str = "fp32", device: str = "cpu", output_mode: str = "polygon", tolerance: float = 1.0,
+                 keep_manual_shapes: bool = True, prefetch: bool = False) -> None:
+        self._check_mode(output_mode)
         self.media_path = Path(media_path)
         self.source = open_source(self.media_path)
         self.store = ProjectStore.open(project_folder or default_project_folder(self.media_path), self.media_path)
         self.model_spec, self.precision, self.device = model, precision, device
         self.output_mode, self.tolerance = output_mode, tolerance
+        self.keep_manual_shapes = keep_manual_shapes
         self.observers = Observers()
+        self.history = History()
+        self.labels = LabelManager(self)
+        self.edit = ShapeEditor(self)
         self.current_frame = 0
+        self.last_direction = "forward"
+        self._lock = threading.RLock()
         self._model = None
         self._tracker: VideoTracker | None = None
+        self._tracker_stale = False
+        self._job: TrackingJob | None = None
         self._pending_id: int | None = None
         self._points: list[tuple[float, float, int]] = []
         self._box: list[float] | None = None
         self._mask: np.ndarray | None = None
+        self._prefetcher = Prefetcher(self) if prefetch else None
+        if self._prefetcher:
+            self._prefetcher.request(0)
 
     # lifecycle ----------------------------------------------------------------------------------------
     @property
     def model(self):
-        if self._model is None:
-            self._model = load_model(self.model_spec, device=self.device, precision=self.precision)
-        return self._model
+        with self._lock:
+            if self._model is None:
+                self._model = load_model(self.model_spec, device=self.device, precision=self.precision)
+            return self._model
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._model is not None
 
     @property
     def tracker(self) -> VideoTracker:
-        if self._tracker is None:
-            self._tracker = VideoTracker(self.model, self.source)
-        return self._tracker
+        with self._lock:
+            if self._tracker is None:
+                self._tracker = VideoTracker(self.model, self.source)
+            elif self._tracker_stale:
+                self._tracker.reset()  # its prompts no longer match the store: replayed when needed
+            self._tracker_stale = False
+            return self._tracker
+
+    def reset_tracker(self) -> None:
+        """Forget the tracker's memory (prompts are replayed from the project when next needed)."""
+        self._guard()
+        self.clear_prompts()
+        self._tracker_stale = self._tracker is not None
 
     def close(self) -> None:
-        if self._tracker is not None:
-            self._tracker.close()
-        self.store.close()
+        if self._job is not None:
+            self._job.cancel()
+            self._job.wait()
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+        with self._lock:
+            if self._tracker is not None:
+                self._tracker.close()
+            self.store.close()
 
     def __enter__(self) -> "Session":
         return self
@@ -78,6 +120,15 @@ class Session:
     def subscribe(self, callback: Callable) -> Callable[[], None]:
         return self.observers.subscribe(callback)
 
+    @property
+    def busy(self) -> bool:
+        """True while tracking runs in the background."""
+        return self._job is not None and self._job.running
+
+    def _guard(self) -> None:
+        if self.busy:
+            raise SessionBusyError("tracking is running: cancel it or wait before changing annotations")
+
     # navigation ---------------------------------------------------------------------------------------
     def set_frame(self, frame: int) -> None:
         if not 0 <= frame < len(self.source):
@@ -85,9 +136,24 @@ class Session:
         if self._points or self._box:
             self.clear_prompts()
         self.current_frame = frame
+        if self._prefetcher is not None:
+            self._prefetcher.request(frame)
         self.observers.emit(FRAME_CHANGED, frame=frame)
 
+    def frame_image(self, frame: int | None = None) -> np.ndarray:
+        return self.source.frame(self.current_frame if frame is None else frame)
+
     # marking an object --------------------------------------------------------------------------------
+    @property
+    def marking(self) -> int | None:
+        """The id of the object being marked, if any."""
+        return self._pending_id
+
+    @property
+    def pending_prompts(self) -> tuple[list[tuple[float, float, int]], list[float] | None, np.ndarray | None]:
+        """(points [(x, y, 1|0)], box, mask) of the object being marked."""
+        return list(self._points), self._box, self._mask
+
     def _next_object_id(self) -> int:
         known = set(self.store.objects()) | set(self._tracker.obj_ids if self._tracker else [])
         return max(known, default=-1) + 1
@@ -100,122 +166,210 @@ class Session:
 
     def add_point(self, x: float, y: float, positive: bool = True) -> np.ndarray:
         """Add a click for the object being marked; returns its updated mask on the current frame."""
-        self._points.append((float(x), float(y), 1 if positive else 0))
-        return self._update_mask(lambda: self._points.pop())
+        point = (float(x), float(y), 1 if positive else 0)
+        return self._change_prompts(lambda: self._points.append(point), lambda: self._points.pop(), "add point")
 
     def add_box(self, x1: float, y1: float, x2: float, y2: float) -> np.ndarray:
         previous = self._box
-        self._box = [float(min(x1, x2)), float(min(y1, y2)), float(max(x1, x2)), float(max(y1, y2))]
-        return self._update_mask(lambda: setattr(self, "_box", previous))
+        box = [float(min(x1, x2)), float(min(y1, y2)), float(max(x1, x2)), float(max(y1, y2))]
+        return self._change_prompts(lambda: setattr(self, "_box", box), lambda: setattr(self, "_box", previous), "add box")
 
-    def _update_mask(self, undo: Callable) -> np.ndarray:
-        if self._pending_id is None:
-            self._pending_id = self._next_object_id()
-        points, labels = _split_points(self._points)
-        try:
-            _, logits = self.tracker.add_prompt(self.current_frame, self._pending_id, points=points, labels=labels, box=self._box)
-        except ValueError:
-            undo()  # a prompt outside the frame changes nothing
-            raise
-        index = self.tracker.obj_ids.index(self._pending_id)
-        self._mask = logits[index] > 0
-        self.observers.emit(MASK_UPDATED, frame=self.current_frame, object_id=self._pending_id, mask=self._mask)
+    def _change_prompts(self, apply: Callable, revert: Callable, description: str) -> np.ndarray:
+        self._guard()
+        with self._lock:
+            if self._pending_id is None:
+                self._pending_id = self._next_object_id()
+            object_id, frame = self._pending_id, self.current_frame
+            if object_id in self.store.objects():
+                self._replay_stored_prompts([object_id])  # a correction builds on the object's earlier prompts
+            before = self.tracker.prompt_state(frame, object_id)
+            previous_mask = self._mask
+            apply()
+            try:
+                mask = self._prompt_tracker()
+            except ValueError:
+                revert()  # a prompt outside the frame changes nothing
+                raise
+            after = self.tracker.prompt_state(frame, object_id)
+
+            def undo() -> None:
+                revert()
+                self.tracker.restore_prompt_state(frame, object_id, before)
+                self._show_pending(previous_mask)
+
+            def redo() -> None:
+                self._pending_id = object_id
+                apply()
+                self.tracker.restore_prompt_state(frame, object_id, after)
+                self._show_pending(mask)
+
+            self.history.push(CallbackChange(description, undo, redo))
+            return mask
+
+    def _prompt_tracker(self) -> np.ndarray:
+        points, labels = split_points(self._points)
+        if points is None and self._box is None:
+            raise ValueError("give a point or a box")
+        obj_ids, logits = self.tracker.add_prompt(self.current_frame, self._pending_id, points=points, labels=labels, box=self._box)
+        self._show_pending(logits[obj_ids.index(self._pending_id)] > 0)
         return self._mask
 
+    def _show_pending(self, mask: np.ndarray | None) -> None:
+        self._mask = mask
+        if mask is None and not self._points and self._box is None and self._pending_id not in self.store.objects():
+            self._pending_id = None
+        self.observers.emit(MASK_UPDATED, frame=self.current_frame, object_id=self._pending_id, mask=mask)
+
     def clear_prompts(self) -> None:
-        """Discard the prompts of the object being marked."""
-        if self._pending_id is not None and self._tracker is not None:
-            self._tracker.remove_object(self._pending_id)
-        self._pending_id, self._points, self._box, self._mask = None, [], None, None
+        """Discard the prompts of the object being marked (a correction's earlier frames are kept)."""
+        with self._lock:
+            if self._pending_id is not None and self._tracker is not None:
+                if self._pending_id in self.store.objects():
+                    self._tracker_stale = True  # the correction's click is in the tracker's memory: replay
+                else:
+                    self._tracker.remove_object(self._pending_id)
+            had_prompts = self._pending_id is not None
+            self._pending_id, self._points, self._box, self._mask = None, [], None, None
+            self.history.drop_pending()
+        if had_prompts:
+            self.observers.emit(MASK_UPDATED, frame=self.current_frame, object_id=None, mask=None)
 
     def finish_object(self, label: str | None = None) -> int:
         """Confirm the object being marked (next id, `object<id>` unless named); a correction keeps its label."""
+        self._guard()
         if self._pending_id is None or self._mask is None:
             raise ValueError("add a point or a box before finishing an object")
-        object_id = self._pending_id
-        label = label or f"object{object_id}"
-        scores = self.tracker.object_scores(self.current_frame).get(object_id)
+        object_id, frame = self._pending_id, self.current_frame
         existing = self.store.objects()
-        label = existing.get(object_id, label)
-        with self.store.transaction():
+        label = existing.get(object_id) or label or f"object{object_id}"
+        scores = self.tracker.object_scores(frame).get(object_id)
+        self.history.drop_pending()
+        with self.undoable("finish " + label, Region.frames(frame, frame, [object_id])):
             if object_id not in existing:
                 self.store.add_object(label, object_id)
-            self._save_mask(self.current_frame, object_id, label, self._mask, scores[1] if scores else None, "prompt")
-            self.store.add_prompt(self.current_frame, object_id, points=[list(p) for p in self._points], box=self._box)
+            self.save_mask(frame, object_id, label, self._mask, scores[1] if scores else None, "prompt")
+            if scores:
+                self.store.put_presence(frame, {object_id: scores})
+            self.store.add_prompt(frame, object_id, points=[list(p) for p in self._points], box=self._box)
         self._pending_id, self._points, self._box, self._mask = None, [], None, None
-        self.observers.emit(OBJECT_ADDED, object_id=object_id, label=label, frame=self.current_frame)
+        self.observers.emit(OBJECT_ADDED, object_id=object_id, label=label, frame=frame)
         return object_id
 
     def remove_object(self, object_id: int) -> None:
-        self.store.remove_object(object_id)
+        self._guard()
+        with self.undoable(f"remove object {object_id}", Region.whole_objects([object_id])):
+            self.store.remove_object(object_id)
         if self._tracker is not None:
             self._tracker.remove_object(object_id)
         self.observers.emit(OBJECT_REMOVED, object_id=object_id)
 
-    @property
-    def _shape_mode(self) -> str:
-        """The shape written for the output mode: masks are kept as RLE and shown as polygons."""
-        return "polygon" if self.output_mode == "mask" else self.output_mode
+    # output -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _check_mode(mode: str) -> None:
+        if mode not in OUTPUT_MODES:
+            raise ValueError(f"output mode must be one of {', '.join(OUTPUT_MODES)}, got {mode!r}")
 
-    def _save_mask(self, frame: int, object_id: int, label: str, mask: np.ndarray, score, source: str) -> None:
-        encoded = rle.encode(mask)
-        shapes = Instance(object_id, label, encoded, score).shapes(self._shape_mode, self.tolerance)
-        self.store.put_mask(frame, object_id, encoded, score=score, source=source, shape=shapes[0] if shapes else None)
+    def set_output_mode(self, mode: str, tolerance: float | None = None) -> None:
+        """Shapes written from now on (and shown) are of this mode; masks are kept as they are."""
+        self._check_mode(mode)
+        self.output_mode = mode
+        self.tolerance = self.tolerance if tolerance is None else float(tolerance)
+        self.observers.emit(PROJECT_CHANGED, what="output mode")
+
+    def shape_for(self, object_id: int, label: str, mask: np.ndarray, score=None) -> Shape | None:
+        """The object's shape in the output mode; of several polygons, the largest (the one a person edits)."""
+        shapes = Instance(object_id, label, rle.encode(mask), score).shapes(SHAPE_TYPES[self.output_mode], self.tolerance)
+        return max(shapes, key=_area, default=None)
+
+    def save_mask(self, frame: int, object_id: int, label: str, mask: np.ndarray, score, source: str,
+                  shape: Shape | None = None) -> None:
+        shape = shape or self.shape_for(object_id, label, mask, score)
+        self.store.put_mask(frame, object_id, rle.encode(mask), score=score, source=source, shape=shape)
+
+    def shapes(self, frame: int | None = None) -> dict[int, Shape]:
+        """The shapes on a frame in the current output mode (stored ones of another mode are re-derived)."""
+        frame = self.current_frame if frame is None else frame
+        stored, objects = self.store.shapes(frame), self.store.objects()
+        wanted = SHAPE_TYPES[self.output_mode]
+        for item in self.store.masks(frame):
+            if item.object_id not in stored or stored[item.object_id].shape_type != wanted:
+                shape = self.shape_for(item.object_id, objects[item.object_id], rle.decode(item.rle), item.score)
+                if shape is not None:
+                    stored[item.object_id] = shape
+        return stored
+
+    # undo / redo --------------------------------------------------------------------------------------
+    @contextmanager
+    def undoable(self, description: str, region: Region) -> Iterator[None]:
+        """Run a store change as one undoable step (the region says which masks it may touch)."""
+        with self._lock:
+            before = capture(self.store, region)
+            with self.store.transaction():
+                yield
+            self.history.push(StoreChange(description, self.store, before, capture(self.store, region)))
+
+    def undo(self) -> str | None:
+        """Undo the last change (a click, a finished object, tracking, an edit, a relabel); returns what it was."""
+        return self._step(self.history.undo)
+
+    def redo(self) -> str | None:
+        return self._step(self.history.redo)
+
+    def _step(self, move: Callable) -> str | None:
+        self._guard()
+        with self._lock:
+            change = move()
+            if isinstance(change, StoreChange):
+                if change.prompts_changed:
+                    self.clear_prompts()
+                    self._tracker_stale = self._tracker is not None
+                self.observers.emit(PROJECT_CHANGED, what="undo" if move == self.history.undo else "redo")
+        return change.description if change else None
 
     # tracking -----------------------------------------------------------------------------------------
-    def track(self, direction: str = "forward", start: int | None = None, end: int | None = None,
+    def track(self, direction: str | None = None, start: int | None = None, end: int | None = None,
               progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None) -> list[int]:
         """Track every finished object from `start` (default: the current frame); returns the frames done.
 
         Each tracked frame is saved at once; an object whose presence score is below zero on a frame is
-        absent there (no shape written). `cancel()` returning True stops after the current frame.
+        absent there (no shape written). `cancel()` returning True stops after the current frame. Prompted
+        masks are never overwritten; edited and imported ones neither while `keep_manual_shapes` is on.
         """
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-        if self._pending_id is not None:
-            self.clear_prompts()
-        objects = self.store.objects()
-        if not objects:
+        self._guard()
+        return run_tracking(self, direction or self.last_direction, start, end, progress, cancel)
+
+    def start_tracking(self, direction: str | None = None, start: int | None = None, end: int | None = None) -> TrackingJob:
+        """`track` in a background thread; the job can be cancelled (frames done stay saved)."""
+        self._guard()
+        if not self.store.objects():
             raise ValueError("finish at least one object before tracking")
-        self._replay_stored_prompts(objects)
-        start = self.current_frame if start is None else start
-        done: list[int] = []
-        passes = [False, True] if direction == "both" else [direction == "backward"]
-        for reverse in passes:
-            limit = (start - (end if end is not None else 0)) if reverse else ((end if end is not None else len(self.source) - 1) - start)
-            for frame, obj_ids, logits in self.tracker.propagate(start_frame=start, reverse=reverse, max_frames=max(0, limit)):
-                self._store_tracked(frame, obj_ids, logits, objects)
-                done.append(frame)
-                self.observers.emit(TRACKING_PROGRESS, frame=frame, done=len(done))
-                if progress is not None:
-                    progress(frame, len(done))
-                if cancel is not None and cancel():
-                    return done
-        return done
+        self._job = TrackingJob(self, direction or self.last_direction, start, end)
+        self._job.start()
+        return self._job
 
-    def _replay_stored_prompts(self, objects: dict[int, str]) -> None:
-        """Objects finished in an earlier run (a reopened project) get their stored prompts again."""
+    def _replay_stored_prompts(self, only: list[int] | None = None) -> None:
+        """Objects finished earlier (a reopened project, an undo) get their stored prompts again, in order."""
         known = set(self.tracker.obj_ids)
+        objects = self.store.objects()
         for prompt in self.store.prompts():
-            if prompt["object_id"] in objects and prompt["object_id"] not in known:
-                points, labels = _split_points(prompt["points"])
-                self.tracker.add_prompt(prompt["frame"], prompt["object_id"], points=points, labels=labels, box=prompt["box"])
+            object_id = prompt["object_id"]
+            if object_id in objects and object_id not in known and (only is None or object_id in only):
+                points, labels = split_points(prompt["points"])
+                self.tracker.add_prompt(prompt["frame"], object_id, points=points, labels=labels, box=prompt["box"])
 
-    def _store_tracked(self, frame: int, obj_ids: list[int], logits: np.ndarray, objects: dict[int, str]) -> None:
-        scores = self.tracker.object_scores(frame)
-        prompted = {o for o, source in self.store.mask_sources(frame).items() if source in ("prompt", "edited")}
-        with self.store.transaction():
-            for index, object_id in enumerate(obj_ids):
-                if object_id not in objects or object_id in prompted:
-                    continue  # a person's own mask is never overwritten by tracking
-                presence, iou = scores.get(object_id, (-1.0, 0.0))
-                mask = logits[index] > 0
-                if presence < 0 or not mask.any():
-                    self.store.delete_mask(frame, object_id)  # absent here: no shape written
-                else:
-                    self._save_mask(frame, object_id, objects[object_id], mask, iou, "tracked")
+    # review -------------------------------------------------------------------------------------------
+    def review_items(self, lost_after: int = 3) -> list[review.ReviewItem]:
+        """Frames to look at: where an object was lost, reappeared, or its confidence dropped."""
+        return review.review_items(self.store.presence(), lost_after)
+
+    def timeline(self, object_id: int) -> dict[int, str]:
+        """frame -> present | low | absent for an object, from what tracking saw."""
+        return review.timeline(self.store.presence(object_id))
 
     # export -------------------------------------------------------------------------------------------
     def export(self, format_name: str, out: str | Path) -> Path:
-        return export_dataset(dataset_from_store(self.store, self.source), format_name, out, mode=self._shape_mode,
-                              tolerance=self.tolerance)
+        return export_dataset(dataset_from_store(self.store, self.source), format_name, out,
+                              mode=SHAPE_TYPES[self.output_mode], tolerance=self.tolerance)
+
+
+__all__ = ["Session", "DIRECTIONS"]

@@ -20,11 +20,14 @@ class LogitStore:
     def __init__(self, folder: Path, name: str) -> None:
         self.path = folder / f"{name}.logits"
         self._slots: dict[int, int] = {}
+        self._free: list[int] = []
         self._file = open(self.path, "w+b")
         self._record = LOW_RES * LOW_RES * 4
 
     def put(self, frame: int, logits: torch.Tensor) -> None:
-        slot = self._slots.setdefault(frame, len(self._slots))
+        if frame not in self._slots:
+            self._slots[frame] = self._free.pop() if self._free else len(self._slots) + len(self._free)
+        slot = self._slots[frame]
         self._file.seek(slot * self._record)
         self._file.write(logits.detach().float().cpu().numpy().astype(np.float32).tobytes())
 
@@ -35,6 +38,11 @@ class LogitStore:
         self._file.seek(slot * self._record)
         data = np.frombuffer(self._file.read(self._record), dtype=np.float32).copy()
         return torch.from_numpy(data).view(1, 1, LOW_RES, LOW_RES)
+
+    def discard(self, frame: int) -> None:
+        slot = self._slots.pop(frame, None)
+        if slot is not None:
+            self._free.append(slot)
 
     def __contains__(self, frame: int) -> bool:
         return frame in self._slots

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -21,6 +22,17 @@ from .step import NO_OBJECT_SCORE, FrameOutput, condition_on_memory, encode_memo
 
 
 TRACKING_FRAME_CACHE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class PromptState:
+    """One object's prompt on one frame before it is tracked: enough to put a click back exactly (undo)."""
+
+    known: bool
+    points: tuple | None = None
+    logits: torch.Tensor | None = None
+    scores: tuple | None = None
+    pending: tuple | None = None
 
 
 class VideoTracker:
@@ -63,10 +75,12 @@ class VideoTracker:
 
     @torch.inference_mode()
     def _frame_features(self, frame: int, upcoming: list[int] | None = None) -> ImageFeatures:
-        if frame not in self._features:
+        if frame in self._features:
+            self._features.move_to_end(frame)
+        else:
             batch = self.inputs.get(frame, upcoming).unsqueeze(0).to(self.model.device)
             self._features[frame] = self.model.encode_image(batch)
-            while len(self._features) > 2:
+            while len(self._features) > 3:
                 self._features.popitem(last=False)
         return self._features[frame]
 
@@ -235,6 +249,33 @@ class VideoTracker:
         memory.scores[frame] = (float(score[0, 0]), iou)
         output.low_res_logits = torch.empty(0)  # kept on disk, not in RAM
         memory.put_recent(frame, output)
+
+    # undo support ---------------------------------------------------------------------------------
+    def prompt_state(self, frame: int, obj_id: int) -> PromptState:
+        memory = self.objects.get(obj_id)
+        if memory is None:
+            return PromptState(False)
+        return PromptState(True, memory.points.get(frame), memory.logits.get(frame), memory.scores.get(frame),
+                           memory.pending.get(frame))
+
+    def restore_prompt_state(self, frame: int, obj_id: int, state: PromptState) -> None:
+        if not state.known:
+            self.remove_object(obj_id)
+            return
+        memory = self._object(obj_id)
+        for table, value in ((memory.points, state.points), (memory.scores, state.scores), (memory.pending, state.pending)):
+            if value is None:
+                table.pop(frame, None)
+            else:
+                table[frame] = value
+        if state.logits is None:
+            memory.logits.discard(frame)
+        else:
+            memory.logits.put(frame, state.logits)
+
+    def prefetch(self, frame: int) -> None:
+        """Compute a frame's image embedding now (a person is about to click there)."""
+        self._frame_features(self._check_frame(frame))
 
     # queries and housekeeping -----------------------------------------------------------------------
     def object_scores(self, frame_idx: int) -> dict[int, tuple[float, float]]:

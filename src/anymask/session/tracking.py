@@ -1,0 +1,133 @@
+"""Tracking for a session: run the tracker over a stretch, save each frame at once, optionally in a thread."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from ..errors import AnymaskError
+from ..project.snapshot import Region
+from .events import TRACKING_FINISHED, TRACKING_PROGRESS, TRACKING_STARTED
+
+if TYPE_CHECKING:
+    from .session import Session
+
+DIRECTIONS = ("forward", "backward", "both")
+MANUAL_SOURCES = ("prompt", "edited", "imported")
+
+
+def split_points(points) -> tuple[list | None, list | None]:
+    """[(x, y, label), ...] -> ([[x, y], ...], [label, ...]), None for no points (the tracker's form)."""
+    if not points:
+        return None, None
+    return [[x, y] for x, y, _ in points], [label for _, _, label in points]
+
+
+def tracking_passes(direction: str, start: int, end: int | None, num_frames: int) -> list[tuple[bool, int, int]]:
+    """(reverse, first, last) for each pass; `end` bounds the stretch in the tracking direction."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    if not 0 <= start < num_frames:
+        raise ValueError(f"start frame {start} is outside the video (0..{num_frames - 1})")
+    passes = []
+    if direction in ("forward", "both"):
+        passes.append((False, start, min(num_frames - 1, end if end is not None and end >= start else num_frames - 1)))
+    if direction in ("backward", "both"):
+        passes.append((True, start, max(0, end if end is not None and end <= start else 0)))
+    return passes
+
+
+def run_tracking(session: "Session", direction: str, start: int | None, end: int | None,
+                 progress: Callable[[int, int], None] | None, cancel: Callable[[], bool] | None) -> list[int]:
+    """Track every finished object over the stretch, as one undoable change; returns the frames done."""
+    start = session.current_frame if start is None else start
+    passes = tracking_passes(direction, start, end, len(session.source))
+    with session._lock:
+        session.clear_prompts()
+        objects = session.store.objects()
+        if not objects:
+            raise ValueError("finish at least one object before tracking")
+        session.last_direction = direction
+        session._replay_stored_prompts()
+        total = sum(abs(last - first) + 1 for _, first, last in passes)
+        lowest = min(min(first, last) for _, first, last in passes)
+        highest = max(max(first, last) for _, first, last in passes)
+        session.observers.emit(TRACKING_STARTED, direction=direction, start=start, end=end, total=total)
+        done: list[int] = []
+        with session.undoable(f"track {direction} from frame {start}", Region.frames(lowest, highest)):
+            for reverse, first, last in passes:
+                frames = session.tracker.propagate(start_frame=first, reverse=reverse, max_frames=abs(last - first))
+                for frame, obj_ids, logits in frames:
+                    _store_tracked(session, frame, obj_ids, logits, objects)
+                    done.append(frame)
+                    session.observers.emit(TRACKING_PROGRESS, frame=frame, done=len(done), total=total)
+                    if progress is not None:
+                        progress(frame, len(done))
+                    if cancel is not None and cancel():
+                        frames.close()
+                        return done
+        return done
+
+
+def _store_tracked(session: "Session", frame: int, obj_ids: list[int], logits: np.ndarray, objects: dict[int, str]) -> None:
+    store = session.store
+    scores = session.tracker.object_scores(frame)
+    protected = MANUAL_SOURCES if session.keep_manual_shapes else ("prompt",)
+    manual = {o for o, source in store.mask_sources(frame).items() if source in protected}
+    with store.transaction():
+        store.put_presence(frame, {o: scores[o] for o in obj_ids if o in objects and o in scores})
+        for index, object_id in enumerate(obj_ids):
+            if object_id not in objects or object_id in manual:
+                continue  # a person's own mask is not overwritten by tracking
+            presence, iou = scores.get(object_id, (-1.0, 0.0))
+            mask = logits[index] > 0
+            if presence < 0 or not mask.any():
+                store.delete_mask(frame, object_id)  # absent here: no shape written
+            else:
+                session.save_mask(frame, object_id, objects[object_id], mask, iou, "tracked")
+
+
+class TrackingJob:
+    """`run_tracking` in a daemon thread: `cancel()` stops after the current frame, `wait()` joins.
+
+    `frames` lists the frames saved so far; `error` holds a one-line message if tracking failed.
+    """
+
+    def __init__(self, session: "Session", direction: str, start: int | None, end: int | None) -> None:
+        self.session, self.direction = session, direction
+        self.start_frame = session.current_frame if start is None else start
+        self.end = end
+        self.frames: list[int] = []
+        self.error: str | None = None
+        self.cancelled = False
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="anymask-tracking", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the job has ended."""
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            run_tracking(self.session, self.direction, self.start_frame, self.end,
+                         lambda frame, count: self.frames.append(frame), self._cancel.is_set)
+        except (AnymaskError, ValueError, RuntimeError, OSError) as exc:
+            self.error = str(exc)
+        finally:
+            self.cancelled = self._cancel.is_set()
+            self.session.observers.emit(TRACKING_FINISHED, frames=list(self.frames), cancelled=self.cancelled,
+                                        error=self.error)

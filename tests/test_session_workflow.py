@@ -1,0 +1,147 @@
+"""The whole workflow on a real clip: mark two objects, track, correct, undo/redo, edit, relabel, export, reopen."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import write_clip
+from anymask.errors import SessionBusyError
+from anymask.session import Session
+
+
+@pytest.fixture
+def clip(media_dir, tmp_path):
+    return write_clip(media_dir, tmp_path / "clip", count=5, step=3)
+
+
+def masks_by_frame(store) -> dict:
+    return {frame: {m.object_id: (json.dumps(m.rle), m.source) for m in store.masks(frame)}
+            for frame in store.annotated_frames()}
+
+
+@pytest.mark.slow
+def test_whole_workflow(clip, present_checkpoint, tmp_path):
+    with Session(clip, model=present_checkpoint, precision="bf16") as session:
+        # clicks are undoable while marking, exactly
+        first = session.add_point(300, 200)
+        session.add_point(320, 260)
+        assert session.undo() == "add point"
+        assert session.pending_prompts[0] == [(300.0, 200.0, 1)]
+        np.testing.assert_array_equal(session.pending_prompts[2], first)
+        assert session.redo() == "add point"
+        assert len(session.pending_prompts[0]) == 2
+        assert session.finish_object() == 0
+        session.add_box(500, 300, 650, 500)
+        assert session.finish_object("car") == 1
+        assert session.store.objects() == {0: "object0", 1: "car"}
+
+        # track forward from frame 0, every frame saved
+        assert session.track("forward") == [0, 1, 2, 3, 4]
+        tracked = masks_by_frame(session.store)
+        assert set(tracked) == {0, 1, 2, 3, 4}
+
+        # correct object 0 on frame 2: only frames 2.. are re-tracked, frames 0..1 stay as they were
+        session.set_frame(2)
+        session.mark(0)
+        session.add_point(310, 210)
+        session.add_point(100, 500, positive=False)
+        assert session.finish_object() == 0  # a correction keeps its id and label
+        assert session.store.mask_sources(2)[0] == "prompt"
+        assert session.track() == [2, 3, 4]
+        corrected = masks_by_frame(session.store)
+        assert {f: corrected[f] for f in (0, 1)} == {f: tracked[f] for f in (0, 1)}
+
+        # undo the re-track and the correction; redo brings them back
+        assert session.undo().startswith("track forward from frame 2")
+        assert session.undo() == "finish object0"
+        assert masks_by_frame(session.store) == tracked
+        assert len(session.store.prompts(0)) == 1
+        session.redo(), session.redo()
+        assert masks_by_frame(session.store) == corrected
+
+        # edit a vertex: the mask follows the shape, and undo puts both back
+        shape = session.edit.shape(3, 1)
+        before = session.store.mask(3, 1)
+        x, y = shape.points[0]
+        session.edit.move_vertex(3, 1, 0, x - 40, y - 40)
+        after = session.store.mask(3, 1)
+        assert after.sum() > before.sum() and session.store.mask_sources(3)[1] == "edited"
+        session.undo()
+        np.testing.assert_array_equal(session.store.mask(3, 1), before)
+        session.redo()
+
+        # the edited shape is kept when tracking again (keep_manual_shapes), overwritten when switched off
+        session.set_frame(0)
+        session.track(end=3)
+        np.testing.assert_array_equal(session.store.mask(3, 1), after)
+        session.keep_manual_shapes = False
+        session.track(end=3)
+        assert session.store.mask_sources(3)[1] == "tracked"
+        session.undo()
+        assert session.store.mask_sources(3)[1] == "edited"
+
+        # relabel, rename, recolour, merge; undo a relabel
+        session.labels.relabel_object(0, "person")
+        session.labels.rename("car", "vehicle")
+        session.labels.recolor("vehicle", (1, 2, 3))
+        assert session.store.objects() == {0: "person", 1: "vehicle"}
+        assert session.labels.get("vehicle").color == (1, 2, 3)
+        assert session.shapes(4)[1].label == "vehicle"
+        session.labels.merge("person", "vehicle")
+        assert set(session.store.objects().values()) == {"vehicle"} and session.labels.names() == ["vehicle"]
+        session.undo()
+        assert session.store.objects() == {0: "person", 1: "vehicle"}
+
+        coco = session.export("coco", tmp_path / "coco")
+        final = masks_by_frame(session.store)
+
+    from pycocotools.coco import COCO
+
+    data = COCO(str(coco))
+    assert {c["name"] for c in data.loadCats(data.getCatIds())} == {"person", "vehicle"}
+    assert len(data.getAnnIds()) == sum(len(v) for v in final.values())
+    with Session(clip, model=present_checkpoint, precision="bf16") as reopened:
+        assert reopened.store.objects() == {0: "person", 1: "vehicle"}
+        assert masks_by_frame(reopened.store) == final
+        assert reopened.timeline(0)[4] in ("present", "low", "absent")
+
+
+@pytest.mark.slow
+def test_background_tracking_cancel_and_busy(clip, present_checkpoint):
+    with Session(clip, model=present_checkpoint, precision="bf16") as session:
+        session.add_point(300, 200)
+        session.finish_object()
+        events, first_frame = [], threading.Event()
+
+        def observe(event):
+            events.append(event.kind)
+            if event.kind == "tracking_progress" and event.data["frame"] == 1:
+                first_frame.set()
+
+        session.subscribe(observe)
+        job = session.start_tracking("forward")
+        assert first_frame.wait(120)
+        with pytest.raises(SessionBusyError, match="tracking is running"):
+            session.add_point(10, 10)
+        job.cancel()
+        assert job.wait(120) and job.cancelled and job.error is None
+        assert 2 <= len(job.frames) < 5 and job.frames == session.store.annotated_frames()
+        assert events[-1] == "tracking_finished" and not session.busy
+        assert session.undo().startswith("track forward")  # a cancelled run is undoable too
+        assert session.store.annotated_frames() == [0]
+
+
+def test_prefetch_computes_the_frame_ahead(clip, own_checkpoint):
+    with Session(clip, model=own_checkpoint, precision="bf16", prefetch=True) as session:
+        session.set_frame(2)
+        for _ in range(600):
+            tracker = session._tracker
+            if tracker is not None and {2, 3} <= set(tracker._features):
+                break
+            threading.Event().wait(0.1)
+        assert {2, 3} <= set(session._tracker._features)
+        assert session._prefetcher.error is None
