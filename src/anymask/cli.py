@@ -33,6 +33,29 @@ def _cmd_track(args: argparse.Namespace) -> int:
     return run_track(args)
 
 
+def _cmd_segment(args: argparse.Namespace) -> int:
+    from .cli_segment import run_segment
+
+    return run_segment(args)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    result = run_bench(args.model, args.media, frames=args.frames, repeats=args.repeats, precision=args.precision,
+                       device=args.device, random_variant=args.random_weights)
+    print("\n".join(result.lines()))
+    return 0
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from .app import run_app
+    except ImportError as exc:
+        raise AnymaskError(f"the desktop app needs PySide6 ({exc}): pip install 'anymask[gui]'") from None
+    return run_app(args.path, model=args.model, precision=args.precision, device=args.device)
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from .cli_track import run_export
 
@@ -42,6 +65,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
 EXPORT_FORMATS = ("coco", "yolo-det", "yolo-seg", "yolo-obb", "voc", "mot", "mots", "davis", "youtube-vis", "cvat",
                   "xanylabeling")
 OUTPUT_MODES = ("polygon", "rectangle", "rotation", "mask")
+
+
+def _model_options(parser: argparse.ArgumentParser, default_precision: str) -> None:
+    parser.add_argument("--model", default="sam2.1-tiny", help="a model name or a checkpoint file")
+    parser.add_argument("--precision", default=default_precision, choices=("fp32", "bf16"))
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,13 +87,38 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument("--prompts", required=True, type=Path, help='{"objects": [{"id", "label", "frame", "points", "box"}]}')
     track.add_argument("--out", required=True, type=Path, help="output folder (the dataset, and the project unless --project)")
     track.add_argument("--format", required=True, choices=EXPORT_FORMATS)
-    track.add_argument("--model", default="sam2.1-tiny", help="a model name or a checkpoint file")
     track.add_argument("--direction", default="forward", choices=("forward", "backward", "both"))
-    track.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
-    track.add_argument("--device", default="cpu")
+    _model_options(track, default_precision="fp32")
     track.add_argument("--mode", default="polygon", choices=OUTPUT_MODES, help="output shape")
     track.add_argument("--project", type=Path, help="project folder (default: OUT/project)")
     track.set_defaults(handler=_cmd_track)
+
+    segment = commands.add_parser("segment", help="segment objects on images from prompts.json and export them")
+    segment.add_argument("images", help="an image file or a folder of images")
+    segment.add_argument("--prompts", required=True, type=Path,
+                         help='{"objects": [{"image": "a.jpg", "label", "points": [[x, y, 1|0]], "box"}]}')
+    segment.add_argument("--out", required=True, type=Path, help="output folder (the dataset, and the project unless --project)")
+    segment.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    _model_options(segment, default_precision="fp32")
+    segment.add_argument("--mode", default="polygon", choices=OUTPUT_MODES, help="output shape")
+    segment.add_argument("--tolerance", type=float, default=1.0, help="polygon fineness in pixels (0: every boundary pixel)")
+    segment.add_argument("--project", type=Path, help="project folder (default: OUT/project)")
+    segment.add_argument("--quiet", action="store_true", help="no progress bar")
+    segment.set_defaults(handler=_cmd_segment)
+
+    bench = commands.add_parser("bench", help="time image embedding, clicks and tracking on this machine")
+    _model_options(bench, default_precision="bf16")
+    bench.add_argument("--random-weights", metavar="VARIANT", help="use a randomly initialised VARIANT (no download; "
+                       "speed does not depend on the weights), e.g. sam2.1-tiny")
+    bench.add_argument("--media", help="a video or folder to use (default: a synthetic 640x480 clip)")
+    bench.add_argument("--frames", type=int, default=10, help="frames to track (0: images only)")
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.set_defaults(handler=_cmd_bench)
+
+    gui = commands.add_parser("gui", help="open the desktop app")
+    gui.add_argument("path", nargs="?", help="a video, frame folder or image folder to open")
+    _model_options(gui, default_precision="bf16")
+    gui.set_defaults(handler=_cmd_gui)
 
     export = commands.add_parser("export", help="export a project as a dataset")
     export.add_argument("project", type=Path, help="the project folder (e.g. clip.mp4.anymask)")

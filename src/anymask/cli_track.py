@@ -9,40 +9,74 @@ from pathlib import Path
 from .errors import AnnotationFormatError, AnymaskError
 
 
-def read_prompts(path: Path) -> list[dict]:
-    """prompts.json: {"objects": [{"id", "label", "frame", "points": [[x, y, 1|0]], "box": [x1, y1, x2, y2]}]}."""
+def read_prompts(path: Path, images: bool = False) -> list[dict]:
+    """prompts.json: {"objects": [{"id", "label", "frame", "points": [[x, y, 1|0]], "box": [x1, y1, x2, y2]}]}.
+
+    For images (`anymask segment`) an entry names its "image" (a file name in the folder) instead of a frame,
+    and "id" is optional (each entry is one object).
+    """
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AnnotationFormatError(f"{path}: prompts file not found") from None
-    except json.JSONDecodeError as exc:
-        raise AnnotationFormatError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise AnnotationFormatError(f"{path}: invalid JSON{where} ({getattr(exc, 'msg', exc)})") from None
     entries = document.get("objects") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries:
         raise AnnotationFormatError(f"{path}: expected {{\"objects\": [...]}} with at least one object")
-    checked = []
-    for index, entry in enumerate(entries):
-        where = f"{path}: objects[{index}]"
-        if not isinstance(entry, dict) or isinstance(entry.get("id"), bool) or not isinstance(entry.get("id"), int):
-            raise AnnotationFormatError(f"{where}: needs an integer \"id\"")
-        frame = entry.get("frame", 0)
-        if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-            raise AnnotationFormatError(f"{where}.frame: expected a frame number, got {frame!r}")
-        points = entry.get("points") or []
-        if not isinstance(points, list) or not all(
-                isinstance(p, list) and len(p) == 3 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
-                and p[2] in (0, 1) for p in points):
-            raise AnnotationFormatError(f"{where}.points: expected [[x, y, 1 or 0], ...]")
-        box = entry.get("box")
-        if box is not None and not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
-            raise AnnotationFormatError(f"{where}.box: expected [x1, y1, x2, y2]")
-        if not points and box is None:
-            raise AnnotationFormatError(f"{where}: give points or a box")
-        label = entry.get("label")
-        if label is not None and not isinstance(label, str):
-            raise AnnotationFormatError(f"{where}.label: expected a string")
-        checked.append({"id": entry["id"], "label": label, "frame": frame, "points": points, "box": box, "where": where})
-    return sorted(checked, key=lambda e: e["frame"])
+    checked = [_check_entry(entry, f"{path}: objects[{index}]", images) for index, entry in enumerate(entries)]
+    return checked if images else sorted(checked, key=lambda e: e["frame"])
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_entry(entry, where: str, images: bool) -> dict:
+    if not isinstance(entry, dict):
+        raise AnnotationFormatError(f"{where}: expected an object with points or a box")
+    object_id = entry.get("id")
+    if (object_id is not None or not images) and (isinstance(object_id, bool) or not isinstance(object_id, int)):
+        raise AnnotationFormatError(f"{where}: needs an integer \"id\"")
+    frame = entry.get("frame", 0)
+    if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+        raise AnnotationFormatError(f"{where}.frame: expected a frame number, got {frame!r}")
+    image = entry.get("image")
+    if image is not None and (not images or not isinstance(image, str)):
+        raise AnnotationFormatError(f"{where}.image: expected an image file name" if images else
+                                    f"{where}: \"image\" is for anymask segment; use \"frame\" for videos")
+    points = entry.get("points") or []
+    if not isinstance(points, list) or not all(isinstance(p, list) and len(p) == 3 and all(_is_number(v) for v in p)
+                                               and p[2] in (0, 1) for p in points):
+        raise AnnotationFormatError(f"{where}.points: expected [[x, y, 1 or 0], ...]")
+    box = entry.get("box")
+    if box is not None and not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)):
+        raise AnnotationFormatError(f"{where}.box: expected [x1, y1, x2, y2]")
+    if not points and box is None:
+        raise AnnotationFormatError(f"{where}: give points or a box")
+    label = entry.get("label")
+    if label is not None and not isinstance(label, str):
+        raise AnnotationFormatError(f"{where}.label: expected a string")
+    return {"id": object_id, "label": label, "frame": frame, "image": image, "points": points, "box": box, "where": where,
+            "frame_given": "frame" in entry}
+
+
+def apply_prompt(session, entry: dict) -> int:
+    """Mark one entry's object on its frame as a person would (box first, then clicks) and finish it."""
+    if entry["frame"] >= len(session.source):
+        raise AnymaskError(f"{entry['where']}.frame: {entry['frame']} is outside the video (0..{len(session.source) - 1})")
+    session.set_frame(entry["frame"])
+    if entry["id"] is not None:
+        session.mark(entry["id"])
+    try:
+        if entry["box"] is not None:
+            session.add_box(*entry["box"])
+        for x, y, positive in entry["points"]:
+            session.add_point(x, y, bool(positive))
+    except ValueError as exc:
+        raise AnymaskError(f"{entry['where']}: {exc}") from None
+    return session.finish_object(entry["label"])
 
 
 def run_track(args) -> int:
@@ -56,18 +90,7 @@ def run_track(args) -> int:
                       precision=args.precision, device=args.device, output_mode=args.mode)
     try:
         for entry in prompts:
-            if entry["frame"] >= len(session.source):
-                raise AnymaskError(f"{entry['where']}.frame: {entry['frame']} is outside the video (0..{len(session.source) - 1})")
-            session.set_frame(entry["frame"])
-            session.mark(entry["id"])
-            try:
-                if entry["box"] is not None:
-                    session.add_box(*entry["box"])
-                for x, y, positive in entry["points"]:
-                    session.add_point(x, y, bool(positive))
-            except ValueError as exc:
-                raise AnymaskError(f"{entry['where']}: {exc}") from None
-            session.finish_object(entry["label"])
+            apply_prompt(session, entry)
         start = prompts[0]["frame"]
         session.set_frame(start)
         total = len(session.source) - start if args.direction == "forward" else start + 1 if args.direction == "backward" \

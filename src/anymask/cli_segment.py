@@ -1,0 +1,43 @@
+"""`anymask segment`: prompts on images (one image or a folder) -> masks -> a dataset, in one batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .cli_track import apply_prompt, read_prompts
+from .errors import AnymaskError
+
+
+def run_segment(args) -> int:
+    from tqdm import tqdm
+
+    from .session import Session
+
+    entries = read_prompts(args.prompts, images=True)
+    out = Path(args.out)
+    session = Session(args.images, project_folder=args.project or out / "project", model=args.model,
+                      precision=args.precision, device=args.device, output_mode=args.mode, tolerance=args.tolerance)
+    try:
+        names = {session.source.frame_name(i): i for i in range(len(session.source))}
+        for entry in entries:
+            entry["frame"] = _frame_of(entry, names, len(session.source))
+        for entry in tqdm(sorted(entries, key=lambda e: e["frame"]), unit="object", desc="segmenting",
+                          disable=args.quiet):
+            apply_prompt(session, entry)
+        path = session.export(args.format, out / args.format)
+        print(f"segmented {len(entries)} object(s) on {len({e['frame'] for e in entries})} image(s); "
+              f"{args.format} written to {path}")
+        return 0
+    finally:
+        session.close()
+
+
+def _frame_of(entry: dict, names: dict[str, int], count: int) -> int:
+    if entry["image"] is not None:
+        name = Path(entry["image"]).name
+        if name not in names:
+            raise AnymaskError(f"{entry['where']}.image: {entry['image']!r} is not among the {count} image(s)")
+        return names[name]
+    if count > 1 and not entry["frame_given"]:
+        raise AnymaskError(f"{entry['where']}: name its \"image\" (the folder has {count} images)")
+    return entry["frame"]
