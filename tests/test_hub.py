@@ -64,6 +64,23 @@ def test_download_and_resume(server, tmp_path):
     assert _RangeHandler.seen_ranges[-1] == "bytes=100000-"
 
 
+def test_progress_callback_cancels_and_the_next_try_resumes(server, tmp_path):
+    payload = _RangeHandler.payload
+    target, seen = tmp_path / "model.pt", []
+
+    def stop_after_first_block(done, total):
+        seen.append((done, total))
+        return False
+
+    with pytest.raises(hub.DownloadCancelled, match="download cancelled"):
+        hub.download_file(f"{server}/model.pt", target, progress=stop_after_first_block)
+    assert seen[0][1] == len(payload) and not target.exists()
+    kept = (tmp_path / "model.pt.part").stat().st_size
+    assert 0 < kept < len(payload)
+    hub.download_file(f"{server}/model.pt", target, progress=lambda done, total: True)
+    assert target.read_bytes() == payload and _RangeHandler.seen_ranges[-1] == f"bytes={kept}-"
+
+
 def test_checksum_mismatch_discards_download(server, tmp_path):
     target = tmp_path / "model.pt"
     with pytest.raises(ModelDownloadError, match="checksum mismatch"):

@@ -102,9 +102,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download_file(url: str, target: Path, expected_sha256: str | None = None, progress: bool = True,
+class DownloadCancelled(ModelDownloadError):
+    """The progress callback asked to stop; the `.part` file is kept so the next try resumes."""
+
+
+def download_file(url: str, target: Path, expected_sha256: str | None = None, progress=True,
                   timeout: float = 30.0) -> Path:
-    """Download `url` to `target`, resuming a previous `.part` file; verify sha256 when given; atomic rename."""
+    """Download `url` to `target`, resuming a previous `.part` file; verify sha256 when given; atomic rename.
+
+    `progress`: True for a tqdm bar, False for none, or a callable (bytes done, total or None) -> bool that
+    returns False to cancel.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     have = partial.stat().st_size if partial.exists() else 0
@@ -124,12 +132,18 @@ def download_file(url: str, target: Path, expected_sha256: str | None = None, pr
                 have = 0  # the server ignored the range: start again
             total = response.headers.get("Content-Length")
             total = int(total) + have if total is not None else None
-            bar = _progress_bar(total, have, target.name) if progress else None
+            report = progress if callable(progress) else None
+            bar = _progress_bar(total, have, target.name) if progress is True else None
             with open(partial, "ab" if have else "wb") as handle:
+                done = have
                 for block in iter(lambda: response.read(CHUNK), b""):
                     handle.write(block)
+                    done += len(block)
                     if bar is not None:
                         bar.update(len(block))
+                    if report is not None and report(done, total) is False:
+                        raise DownloadCancelled(f"{url}: download cancelled at {done} bytes; "
+                                                f"{partial} is kept and the next download resumes it")
                 handle.flush()
                 os.fsync(handle.fileno())
             if bar is not None:
@@ -151,7 +165,7 @@ def _progress_bar(total: int | None, initial: int, name: str):
     return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=name)
 
 
-def ensure_checkpoint(name: str, download: bool = True, progress: bool = True) -> Path:
+def ensure_checkpoint(name: str, download: bool = True, progress=True) -> Path:
     """The local file for a model name, downloading it into the cache when it is missing."""
     spec = get_spec(name)
     cached = find_cached(spec)
