@@ -65,7 +65,7 @@ def test_download_and_resume(server, tmp_path):
 
 
 def test_progress_callback_cancels_and_the_next_try_resumes(server, tmp_path):
-    payload = _RangeHandler.payload
+    payload = _RangeHandler.payload = bytes(range(256)) * 4096 * 3  # several download blocks
     target, seen = tmp_path / "model.pt", []
 
     def stop_after_first_block(done, total):
