@@ -11,6 +11,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the app's tests run without a display
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from .errors import AnymaskError
-from .hub import ensure_checkpoint
+from .hub import ensure_checkpoint, find_cached, get_spec
 from .sam2.checkpoint import load_checkpoint
 from .sam2.model import PRECISIONS, SAM2Model
 
@@ -15,6 +15,16 @@ from .sam2.model import PRECISIONS, SAM2Model
 def looks_like_path(name_or_path: str | Path) -> bool:
     text = str(name_or_path)
     return isinstance(name_or_path, Path) or text.endswith((".pt", ".pth", ".ckpt")) or "/" in text or "\\" in text
+
+
+def is_model_available(name_or_path: str | Path) -> bool:
+    """True when the model loads without a download: an existing file, or a name already in a cache."""
+    if looks_like_path(name_or_path) or Path(str(name_or_path)).is_file():
+        return Path(name_or_path).expanduser().is_file()
+    try:
+        return find_cached(get_spec(str(name_or_path))) is not None
+    except AnymaskError:
+        return False
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

@@ -49,6 +49,8 @@ class Prefetcher:
                     self._compute(target)
 
     def _compute(self, frame: int) -> None:
+        if not self.session.model_available:
+            return  # never download in the background: the first click (or the GUI's download dialog) does
         try:
             with self.session._lock:
                 self.session.tracker.prefetch(frame)

@@ -13,13 +13,13 @@ from ..annotations import rle
 from ..annotations.shapes import Shape
 from ..errors import SessionBusyError
 from ..formats import dataset_from_store, export_dataset
-from ..formats.dataset import OUTPUT_MODES, Instance
-from ..loading import load_model
+from ..formats.dataset import OUTPUT_MODES
+from ..loading import is_model_available, load_model
 from ..media import open_source
 from ..project import ProjectStore, default_project_folder
 from ..project.snapshot import Region, capture
 from ..tracking import VideoTracker
-from . import review
+from . import output, review
 from .edits import ShapeEditor
 from .events import FRAME_CHANGED, MASK_UPDATED, OBJECT_ADDED, OBJECT_REMOVED, PROJECT_CHANGED, Observers
 from .history import CallbackChange, History, StoreChange
@@ -27,12 +27,6 @@ from .labels import LabelManager
 from .prefetch import Prefetcher
 from .tracking import DIRECTIONS, TrackingJob, run_tracking, split_points
 
-SHAPE_TYPES = {"polygon": "polygon", "mask": "polygon", "rectangle": "rectangle", "rotation": "rotation"}
-
-
-def _area(shape: Shape) -> float:
-    x, y = np.asarray(shape.points, dtype=np.float64).reshape(-1, 2).T
-    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
 
 
 class Session:
@@ -85,6 +79,11 @@ class Session:
         return self._model is not None
 
     @property
+    def model_available(self) -> bool:
+        """Loaded, or loadable without a download."""
+        return self._model is not None or is_model_available(self.model_spec)
+
+    @property
     def tracker(self) -> VideoTracker:
         with self._lock:
             if self._tracker is None:
@@ -93,6 +92,18 @@ class Session:
                 self._tracker.reset()  # its prompts no longer match the store: replayed when needed
             self._tracker_stale = False
             return self._tracker
+
+    def set_model(self, model: str | Path, precision: str | None = None, device: str | None = None) -> None:
+        """Use another model (loaded on next need); prompts in the project are replayed into it."""
+        self._guard()
+        with self._lock:
+            self.clear_prompts()
+            if self._tracker is not None:
+                self._tracker.close()
+            self._tracker, self._model, self._tracker_stale = None, None, False
+            self.model_spec = model
+            self.precision = precision or self.precision
+            self.device = device or self.device
 
     def reset_tracker(self) -> None:
         """Forget the tracker's memory (prompts are replayed from the project when next needed)."""
@@ -166,8 +177,16 @@ class Session:
 
     def add_point(self, x: float, y: float, positive: bool = True) -> np.ndarray:
         """Add a click for the object being marked; returns its updated mask on the current frame."""
-        point = (float(x), float(y), 1 if positive else 0)
-        return self._change_prompts(lambda: self._points.append(point), lambda: self._points.pop(), "add point")
+        return self.add_points([(x, y, positive)])
+
+    def add_points(self, points) -> np.ndarray:
+        """Several clicks at once, one model run (a GUI coalesces clicks made while the model was busy)."""
+        added = [(float(x), float(y), 1 if positive else 0) for x, y, positive in points]
+        if not added:
+            raise ValueError("give at least one point")
+        count = len(added)
+        return self._change_prompts(lambda: self._points.extend(added), lambda: self._points.__delitem__(slice(-count, None)),
+                                    "add point" if count == 1 else f"add {count} points")
 
     def add_box(self, x1: float, y1: float, x2: float, y2: float) -> np.ndarray:
         previous = self._box
@@ -277,9 +296,7 @@ class Session:
         self.observers.emit(PROJECT_CHANGED, what="output mode")
 
     def shape_for(self, object_id: int, label: str, mask: np.ndarray, score=None) -> Shape | None:
-        """The object's shape in the output mode; of several polygons, the largest (the one a person edits)."""
-        shapes = Instance(object_id, label, rle.encode(mask), score).shapes(SHAPE_TYPES[self.output_mode], self.tolerance)
-        return max(shapes, key=_area, default=None)
+        return output.shape_for(self.output_mode, self.tolerance, object_id, label, mask, score)
 
     def save_mask(self, frame: int, object_id: int, label: str, mask: np.ndarray, score, source: str,
                   shape: Shape | None = None) -> None:
@@ -287,16 +304,9 @@ class Session:
         self.store.put_mask(frame, object_id, rle.encode(mask), score=score, source=source, shape=shape)
 
     def shapes(self, frame: int | None = None) -> dict[int, Shape]:
-        """The shapes on a frame in the current output mode (stored ones of another mode are re-derived)."""
-        frame = self.current_frame if frame is None else frame
-        stored, objects = self.store.shapes(frame), self.store.objects()
-        wanted = SHAPE_TYPES[self.output_mode]
-        for item in self.store.masks(frame):
-            if item.object_id not in stored or stored[item.object_id].shape_type != wanted:
-                shape = self.shape_for(item.object_id, objects[item.object_id], rle.decode(item.rle), item.score)
-                if shape is not None:
-                    stored[item.object_id] = shape
-        return stored
+        """The shapes on a frame in the current output mode (what a GUI draws)."""
+        return output.frame_shapes(self.store, self.current_frame if frame is None else frame, self.output_mode,
+                                   self.tolerance)
 
     # undo / redo --------------------------------------------------------------------------------------
     @contextmanager
@@ -369,7 +379,5 @@ class Session:
     # export -------------------------------------------------------------------------------------------
     def export(self, format_name: str, out: str | Path) -> Path:
         return export_dataset(dataset_from_store(self.store, self.source), format_name, out,
-                              mode=SHAPE_TYPES[self.output_mode], tolerance=self.tolerance)
+                              mode=output.SHAPE_TYPES[self.output_mode], tolerance=self.tolerance)
 
-
-__all__ = ["Session", "DIRECTIONS"]

@@ -1,0 +1,71 @@
+"""The window's actions and their keys (as in X-AnyLabeling), in one table the shortcut sheet is made from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str  # the window method it calls
+    text: str
+    keys: tuple[str, ...] = ()
+    menu: str = "Edit"
+    checkable: bool = False
+    short: str = ""  # toolbar text
+
+
+ACTIONS = (
+    ActionSpec("open_video_dialog", "Open video…", ("Ctrl+O",), "File"),
+    ActionSpec("open_folder_dialog", "Open frame or image folder…", ("Ctrl+U",), "File"),
+    ActionSpec("export_dialog", "Export dataset…", ("Ctrl+Shift+E",), "File"),
+    ActionSpec("model_dialog", "Choose model…", (), "File"),
+    ActionSpec("close", "Quit", ("Ctrl+Q",), "File"),
+    ActionSpec("positive_mode", "Positive point mode", ("Q",), "Annotate", checkable=True, short="+ Point"),
+    ActionSpec("negative_mode", "Negative point mode", ("E",), "Annotate", checkable=True, short="− Point"),
+    ActionSpec("finish_object", "Finish object", ("F",), "Annotate", short="Finish"),
+    ActionSpec("clear_prompts", "Clear prompts", ("B",), "Annotate", short="Clear"),
+    ActionSpec("toggle_edit_mode", "Edit mode (drag vertices; Shift+click removes, double-click adds)", ("Ctrl+J",),
+               "Annotate", checkable=True, short="Edit"),
+    ActionSpec("delete_selected_shape", "Delete selected shape", ("Delete",), "Annotate"),
+    ActionSpec("undo", "Undo", ("Ctrl+Z",), "Edit"),
+    ActionSpec("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Edit"),
+    ActionSpec("label_manager", "Label manager…", ("Alt+L",), "Edit"),
+    ActionSpec("track", "Start tracking", ("Ctrl+M", "Ctrl+B"), "Track", short="Track"),
+    ActionSpec("track_backward", "Track backward", ("Ctrl+Shift+B",), "Track"),
+    ActionSpec("track_both", "Track both ways", (), "Track"),
+    ActionSpec("cancel_tracking", "Cancel tracking", ("Escape",), "Track", short="Cancel"),
+    ActionSpec("previous_frame", "Previous frame", ("Left", "A"), "View"),
+    ActionSpec("next_frame", "Next frame", ("Right", "D"), "View"),
+    ActionSpec("toggle_play", "Play / pause", ("Space",), "View"),
+    ActionSpec("zoom_fit", "Fit to window", ("Ctrl+0",), "View"),
+    ActionSpec("zoom_actual", "Actual size (1:1)", ("Ctrl+1",), "View"),
+    ActionSpec("shortcut_sheet", "Keyboard shortcuts", ("F1",), "Help"),
+)
+EXTRA_KEYS = (("Left click", "add a point (Shift+click: the other sign)"), ("Left drag", "draw a box prompt"),
+              ("Wheel", "zoom around the pointer"), ("Right or middle drag", "pan"))
+
+
+def build_actions(window) -> dict[str, QAction]:
+    """QActions for ACTIONS, connected to the window's methods and placed in its menus."""
+    actions, menus = {}, {}
+    for spec in ACTIONS:
+        action = QAction(spec.text, window)
+        action.setShortcuts([QKeySequence(k) for k in spec.keys])
+        action.setCheckable(spec.checkable)
+        action.setIconText(spec.short or spec.text)
+        action.setToolTip(f"{spec.text} ({', '.join(spec.keys)})" if spec.keys else spec.text)
+        action.triggered.connect(lambda checked=False, name=spec.name: getattr(window, name)())
+        if spec.menu not in menus:
+            menus[spec.menu] = window.menuBar().addMenu(spec.menu)
+        menus[spec.menu].addAction(action)
+        window.addAction(action)  # keys work wherever the focus is
+        actions[spec.name] = action
+    window.menus = menus
+    return actions
+
+
+def shortcut_rows() -> list[tuple[str, str]]:
+    return [(", ".join(spec.keys), spec.text) for spec in ACTIONS if spec.keys] + list(EXTRA_KEYS)

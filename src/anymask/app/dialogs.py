@@ -1,0 +1,189 @@
+"""Dialogs: model picker, model download with progress and cancel, export, and the shortcut sheet."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from ..errors import AnymaskError
+from ..formats import EXPORT_FORMATS
+from ..formats.dataset import OUTPUT_MODES
+from ..hub import REGISTRY, find_cached, get_spec
+from ..loading import looks_like_path
+
+LOCAL_FILE = "Local checkpoint file…"
+
+
+def _buttons(dialog: QDialog) -> QDialogButtonBox:
+    buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
+class ModelDialog(QDialog):
+    """SAM 2 / 2.1 in four sizes (marked when cached) or a local checkpoint file; precision and device."""
+
+    def __init__(self, current: dict, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Choose the model")
+        self.variant = QComboBox()
+        for spec in REGISTRY.values():
+            cached = " (downloaded)" if find_cached(spec) else f" ({spec.approx_mb} MB download)"
+            self.variant.addItem(spec.name + cached, spec.name)
+        self.variant.addItem(LOCAL_FILE, LOCAL_FILE)
+        self.path = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.path)
+        file_row.addWidget(browse)
+        self.precision = QComboBox()
+        self.precision.addItems(["bf16", "fp32"])
+        self.device = QComboBox()
+        self.device.addItems(["cpu", "cuda"])
+        form = QFormLayout(self)
+        form.addRow("Model", self.variant)
+        form.addRow("Checkpoint file", file_row)
+        form.addRow("Precision", self.precision)
+        form.addRow("Device", self.device)
+        form.addRow(_buttons(self))
+        spec = current.get("spec", "sam2.1-tiny")
+        if looks_like_path(spec):
+            self.variant.setCurrentIndex(self.variant.findData(LOCAL_FILE))
+            self.path.setText(spec)
+        elif self.variant.findData(spec) >= 0:
+            self.variant.setCurrentIndex(self.variant.findData(spec))
+        self.precision.setCurrentText(current.get("precision", "bf16"))
+        self.device.setCurrentText(current.get("device", "cpu"))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "SAM 2 checkpoint", "", "Checkpoints (*.pt *.pth);;All files (*)")
+        if path:
+            self.use_file(path)
+
+    def use_file(self, path: str) -> None:
+        self.variant.setCurrentIndex(self.variant.findData(LOCAL_FILE))
+        self.path.setText(path)
+
+    def choice(self) -> dict:
+        spec = self.path.text().strip() if self.variant.currentData() == LOCAL_FILE else self.variant.currentData()
+        return {"spec": spec, "precision": self.precision.currentText(), "device": self.device.currentText()}
+
+
+class _DownloadSignals(QObject):
+    progress = Signal(int, int)  # bytes done, total (0: unknown)
+    done = Signal(str, str)  # path, error
+
+
+class DownloadDialog(QDialog):
+    """Downloads a model into the cache in a thread; Cancel stops it and keeps the partial file for later."""
+
+    def __init__(self, name: str, parent=None) -> None:
+        super().__init__(parent)
+        self.spec = get_spec(name)
+        self.setWindowTitle(f"Downloading {self.spec.name}")
+        self.bar = QProgressBar()
+        self.label = QLabel(f"{self.spec.name}: about {self.spec.approx_mb} MB")
+        cancel = QPushButton("Cancel")
+        cancel.clicked.connect(self.cancel)
+        layout = QVBoxLayout(self)
+        for widget in (self.label, self.bar, cancel):
+            layout.addWidget(widget)
+        self.path: str | None = None
+        self.error: str | None = None
+        self._cancelled = threading.Event()
+        self._signals = _DownloadSignals()
+        self._signals.progress.connect(self._show_progress)
+        self._signals.done.connect(self._finish)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="anymask-download", daemon=True).start()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def _run(self) -> None:
+        from ..hub import ensure_checkpoint
+
+        def report(done: int, total: int | None) -> bool:
+            self._signals.progress.emit(done, total or 0)
+            return not self._cancelled.is_set()
+
+        try:
+            path = ensure_checkpoint(self.spec.name, download=True, progress=report)
+            self._signals.done.emit(str(path), "")
+        except AnymaskError as exc:
+            self._signals.done.emit("", str(exc))
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.bar.setMaximum(max(1, total // 1024) if total else 0)
+        self.bar.setValue(done // 1024)
+        self.label.setText(f"{self.spec.name}: {done / 2**20:.1f} of {total / 2**20:.1f} MB" if total else
+                           f"{self.spec.name}: {done / 2**20:.1f} MB")
+
+    def _finish(self, path: str, error: str) -> None:
+        self.path, self.error = path or None, error or None
+        self.accept() if path else self.reject()
+
+
+class ExportDialog(QDialog):
+    def __init__(self, default_folder: Path, mode: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export dataset")
+        self.format = QComboBox()
+        self.format.addItems(EXPORT_FORMATS)
+        self.mode = QComboBox()
+        self.mode.addItems(OUTPUT_MODES)
+        self.mode.setCurrentText(mode)
+        self.folder = QLineEdit(str(default_folder))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder)
+        row.addWidget(browse)
+        form = QFormLayout(self)
+        form.addRow("Format", self.format)
+        form.addRow("Shapes", self.mode)
+        form.addRow("Folder", row)
+        form.addRow(_buttons(self))
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def choice(self) -> tuple[str, str, Path]:
+        fmt = self.format.currentText()
+        return fmt, self.mode.currentText(), Path(self.folder.text()) / fmt
+
+
+class FinenessBox(QDoubleSpinBox):
+    """Polygon fineness: the simplification tolerance in pixels (0 keeps every boundary pixel)."""
+
+    def __init__(self, value: float, parent=None) -> None:
+        super().__init__(parent)
+        self.setRange(0.0, 20.0)
+        self.setSingleStep(0.5)
+        self.setValue(value)
+        self.setSuffix(" px")
+        self.setToolTip("Mask fineness: polygon tolerance in pixels (0 = every boundary pixel)")
+
+
+class ShortcutSheet(QDialog):
+    def __init__(self, rows: list[tuple[str, str]], parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(rows), 2)
+        table.setHorizontalHeaderLabels(["Keys", "Action"])
+        for index, (keys, text) in enumerate(rows):
+            table.setItem(index, 0, QTableWidgetItem(keys))
+            table.setItem(index, 1, QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        layout = QVBoxLayout(self)
+        layout.addWidget(table)
+        self.resize(460, 520)

@@ -1,0 +1,62 @@
+"""AppSettings: what the app remembers between runs (model, output mode, recent projects and their frame)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from PySide6.QtCore import QSettings
+
+RECENT_LIMIT = 10
+
+
+class AppSettings:
+    """QSettings under anymask/anymask, or an ini file named by $ANYMASK_SETTINGS (tests use their own)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        path = path or os.environ.get("ANYMASK_SETTINGS")
+        self._qt = QSettings(path, QSettings.IniFormat) if path else QSettings("anymask", "anymask")
+
+    def value(self, key: str, default=None):
+        value = self._qt.value(key, default)
+        return default if value is None else value
+
+    def set_value(self, key: str, value) -> None:
+        self._qt.setValue(key, value)
+        self._qt.sync()
+
+    def model(self) -> dict:
+        return {"spec": str(self.value("model/spec", "sam2.1-tiny")), "precision": str(self.value("model/precision", "bf16")),
+                "device": str(self.value("model/device", "cpu"))}
+
+    def set_model(self, spec: str, precision: str, device: str) -> None:
+        self.set_value("model/spec", spec)
+        self.set_value("model/precision", precision)
+        self.set_value("model/device", device)
+
+    def recent(self) -> list[str]:
+        try:
+            entries = json.loads(str(self.value("recent", "[]")))
+        except json.JSONDecodeError:
+            return []
+        return [e for e in entries if isinstance(e, str)]
+
+    def add_recent(self, path: str) -> None:
+        entries = [path] + [e for e in self.recent() if e != path]
+        self.set_value("recent", json.dumps(entries[:RECENT_LIMIT]))
+
+    def last_frame(self, path: str) -> int:
+        try:
+            return max(0, int(self.value(f"frames/{_key(path)}", 0)))
+        except (TypeError, ValueError):
+            return 0
+
+    def set_last_frame(self, path: str, frame: int) -> None:
+        self.set_value(f"frames/{_key(path)}", int(frame))
+
+
+def _key(path: str) -> str:
+    """A settings key for a path (QSettings treats / and \\ as groups)."""
+    import hashlib
+
+    return hashlib.sha1(path.encode("utf-8")).hexdigest()[:16]

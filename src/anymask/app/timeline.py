@@ -1,0 +1,66 @@
+"""Timeline: one row per object showing where it is present, low-confidence or absent; a click jumps there."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+ROW_PX, LABEL_PX = 12, 90
+STATE_COLORS = {"absent": QColor(70, 70, 78), "low": QColor(240, 160, 40)}
+PROMPT_COLOR = QColor(255, 255, 255)
+
+
+class Timeline(QWidget):
+    frame_clicked = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.frame_count, self.current = 0, 0
+        self.rows: list[tuple[int, str, tuple[int, int, int], dict[int, str], list[int]]] = []
+        self.setMinimumHeight(ROW_PX + 8)
+        self.setToolTip("Per object: coloured where present, orange where confidence is low, grey where absent; "
+                        "white ticks are prompted frames. Click to jump.")
+
+    def set_rows(self, frame_count: int, rows) -> None:
+        """rows: (object id, label, colour, {frame: present|low|absent}, prompted frames)."""
+        self.frame_count, self.rows = frame_count, list(rows)
+        self.setMinimumHeight(max(1, len(self.rows)) * ROW_PX + 8)
+        self.update()
+
+    def set_current(self, frame: int) -> None:
+        self.current = frame
+        self.update()
+
+    def _x(self, frame: float) -> float:
+        width = max(1, self.width() - LABEL_PX)
+        return LABEL_PX + width * frame / max(1, self.frame_count)
+
+    def frame_at(self, x: float) -> int:
+        width = max(1, self.width() - LABEL_PX)
+        return int(max(0, min(self.frame_count - 1, (x - LABEL_PX) / width * self.frame_count)))
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if self.frame_count and event.position().x() >= LABEL_PX:
+            self.frame_clicked.emit(self.frame_at(event.position().x()))
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(40, 40, 44))
+        if not self.frame_count:
+            return
+        step = max(1e-9, (self.width() - LABEL_PX) / self.frame_count)
+        for row, (object_id, label, color, states, prompted) in enumerate(self.rows):
+            top = 4 + row * ROW_PX
+            painter.setPen(QColor(220, 220, 220))
+            painter.drawText(QRectF(2, top - 1, LABEL_PX - 4, ROW_PX), Qt.AlignVCenter, f"{object_id} {label}")
+            for frame, state in states.items():
+                painter.fillRect(QRectF(self._x(frame), top, max(1.0, step), ROW_PX - 3),
+                                 STATE_COLORS.get(state, QColor(*color)))
+            painter.setPen(QPen(PROMPT_COLOR, 1))
+            for frame in prompted:
+                x = self._x(frame + 0.5)
+                painter.drawLine(int(x), top, int(x), top + ROW_PX - 3)
+        painter.setPen(QPen(QColor(255, 255, 255), 2))
+        x = int(self._x(self.current + 0.5))
+        painter.drawLine(x, 0, x, self.height())

@@ -1,0 +1,92 @@
+"""ModelWorker: runs session calls in one background thread; clicks queued while the model runs are coalesced."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from ..errors import AnymaskError
+
+EXPECTED = (AnymaskError, ValueError, RuntimeError, OSError)
+
+
+class ModelWorker(QObject):
+    """Tasks run in order. Consecutive queued clicks become one `session.add_points` call (one model run)."""
+
+    finished = Signal(str, object)  # task name, result
+    failed = Signal(str, str)  # task name, one-line message
+    busy_changed = Signal(bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tasks: deque[tuple[str, Any]] = deque()
+        self._wake = threading.Condition()
+        self._closed = False
+        self._busy = False
+        self._thread = threading.Thread(target=self._loop, name="anymask-model", daemon=True)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy or bool(self._tasks)
+
+    def submit(self, name: str, function: Callable[[], Any]) -> None:
+        self._put(name, function)
+
+    def submit_click(self, session, x: float, y: float, positive: bool) -> None:
+        self._put("click", (session, (x, y, positive)))
+
+    def _put(self, name: str, payload) -> None:
+        with self._wake:
+            self._tasks.append((name, payload))
+            self._wake.notify()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """For tests and shutdown: True once every queued task has run."""
+        with self._wake:
+            return self._wake.wait_for(lambda: not self._tasks and not self._busy, timeout)
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._tasks.clear()
+            self._wake.notify_all()
+        self._thread.join(timeout=120)
+
+    def _next(self) -> tuple[str, Any] | None:
+        with self._wake:
+            self._wake.wait_for(lambda: self._tasks or self._closed)
+            if self._closed:
+                return None
+            name, payload = self._tasks.popleft()
+            if name == "click":
+                session, points = payload[0], [payload[1]]
+                while self._tasks and self._tasks[0][0] == "click" and self._tasks[0][1][0] is session:
+                    points.append(self._tasks.popleft()[1][1])
+                payload = (lambda: session.add_points(points))
+            self._busy = True
+        self.busy_changed.emit(True)
+        return name, payload
+
+    def _loop(self) -> None:
+        while True:
+            task = self._next()
+            if task is None:
+                return
+            name, function = task
+            try:
+                result = function()
+            except EXPECTED as exc:
+                self.failed.emit(name, str(exc))
+            except Exception as exc:  # noqa: BLE001 - the window must survive any failure and say what it was
+                self.failed.emit(name, f"{type(exc).__name__}: {exc}")
+            else:
+                self.finished.emit(name, result)
+            with self._wake:
+                self._busy = bool(self._tasks)
+                self._wake.notify_all()
+            if not self._busy:
+                self.busy_changed.emit(False)

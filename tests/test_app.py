@@ -1,0 +1,204 @@
+"""The desktop app driven through its real window (offscreen): open, pick the model file, click, finish,
+track, correct, undo, relabel, export, reopen; and errors shown in the window instead of a crash."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from conftest import write_clip  # noqa: E402
+from anymask.app.dialogs import ModelDialog  # noqa: E402
+from anymask.app.main_window import MainWindow  # noqa: E402
+from anymask.app.settings import AppSettings  # noqa: E402
+
+WAIT_MS = 180_000
+
+
+@pytest.fixture
+def clip(media_dir, tmp_path):
+    return write_clip(media_dir, tmp_path / "clip", count=4, step=3)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return AppSettings(str(tmp_path / "settings.ini"))
+
+
+def open_window(qtbot, settings) -> MainWindow:
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    activate(qtbot, window)
+    return window
+
+
+def activate(qtbot, window) -> None:
+    """Keys reach the window's shortcuts only while it is the active window (offscreen too)."""
+    window.activateWindow()
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+
+
+def at(window, x, y) -> QPoint:
+    return window.canvas.to_widget(QPointF(x, y)).toPoint()
+
+
+def settle(qtbot, window, condition=lambda: True):
+    controller = window.controller
+    qtbot.waitUntil(lambda: not controller.worker.busy and not controller.tracking and condition(), timeout=WAIT_MS)
+    QApplication.processEvents()
+
+
+def pick_model_file(qtbot, window, checkpoint):
+    def fill():
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ModelDialog)
+        dialog.use_file(str(checkpoint))
+        dialog.precision.setCurrentText("bf16")
+        dialog.accept()
+
+    QTimer.singleShot(200, fill)
+    window.model_dialog()  # modal: the timer fills it in
+    activate(qtbot, window)
+    assert window.settings.model() == {"spec": str(checkpoint), "precision": "bf16", "device": "cpu"}
+
+
+def masks(store) -> dict:
+    return {f: {m.object_id: (json.dumps(m.rle), m.source) for m in store.masks(f)} for f in store.annotated_frames()}
+
+
+@pytest.mark.slow
+def test_whole_workflow_in_the_window(qtbot, clip, present_checkpoint, settings, tmp_path):
+    window = open_window(qtbot, settings)
+    assert window.open_path(clip)
+    assert "frame 1/4" in window.windowTitle()
+    pick_model_file(qtbot, window, present_checkpoint)
+    canvas = window.canvas
+    session = window.controller.session
+
+    # two clicks (the second negative, with the E key) and F: object0
+    qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 300, 200))
+    qtbot.keyClick(window, Qt.Key_E)
+    assert not canvas.positive
+    qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 100, 100))
+    settle(qtbot, window, lambda: len(session.pending_prompts[0]) == 2)
+    assert [p[2] for p in session.pending_prompts[0]] == [1, 0] and canvas._pending_overlay is not None
+    assert "not saved yet" in window.windowTitle()
+    qtbot.keyClick(window, Qt.Key_Q)
+    qtbot.keyClick(window, Qt.Key_F)
+    settle(qtbot, window, lambda: session.store.objects() == {0: "object0"})
+
+    # a dragged box and F: object1
+    qtbot.mousePress(canvas, Qt.LeftButton, pos=at(window, 500, 300))
+    qtbot.mouseMove(canvas, at(window, 580, 400))
+    qtbot.mouseMove(canvas, at(window, 650, 500))
+    qtbot.mouseRelease(canvas, Qt.LeftButton, pos=at(window, 650, 500))
+    settle(qtbot, window, lambda: session.pending_prompts[1] is not None)
+    qtbot.keyClick(window, Qt.Key_F)
+    settle(qtbot, window, lambda: len(session.store.objects()) == 2)
+    assert window.objects.tree.topLevelItemCount() == 2 and "all changes saved" in window.windowTitle()
+
+    # Ctrl+M tracks the clip; the canvas follows and every frame is saved
+    qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.controller.tracking, timeout=WAIT_MS)
+    settle(qtbot, window, lambda: session.store.annotated_frames() == [0, 1, 2, 3])
+    assert "fps" in window.message.text() or "tracked" in window.message.text()
+    tracked = masks(session.store)
+    assert window.timeline.rows and window.timeline.frame_count == 4
+
+    # correct object0 on frame 2: select it in the panel, click, F, track again from there
+    assert session.current_frame == 3  # the canvas followed the tracking to the last frame
+    qtbot.keyClick(window, Qt.Key_Left)
+    qtbot.keyClick(window, Qt.Key_A)
+    settle(qtbot, window, lambda: session.current_frame == 1)
+    qtbot.keyClick(window, Qt.Key_Right)
+    settle(qtbot, window, lambda: session.current_frame == 2)
+    assert "frame 3/4" in window.windowTitle()
+    window.objects.tree.topLevelItem(0).setSelected(True)
+    settle(qtbot, window, lambda: session.marking == 0)
+    qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 310, 210))
+    settle(qtbot, window, lambda: session.pending_prompts[2] is not None)
+    qtbot.keyClick(window, Qt.Key_F)
+    settle(qtbot, window, lambda: session.store.mask_sources(2).get(0) == "prompt")
+    qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.controller.job is not None, timeout=WAIT_MS)
+    settle(qtbot, window)
+    corrected = masks(session.store)
+    assert {f: corrected[f] for f in (0, 1)} == {f: tracked[f] for f in (0, 1)}
+
+    # Ctrl+Z undoes the re-track, Ctrl+Shift+Z redoes it
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    settle(qtbot, window)
+    assert "undo: track forward from frame 2" in window.message.text()
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    settle(qtbot, window, lambda: masks(session.store) == corrected)
+
+    # relabel in the object panel, rename a class in the label manager (Alt+L)
+    window.objects.tree.topLevelItem(0).setText(1, "person")
+    settle(qtbot, window, lambda: session.store.objects()[0] == "person")
+    qtbot.keyClick(window, Qt.Key_L, Qt.AltModifier)
+    dialog = next(w for w in QApplication.topLevelWidgets() if w.windowTitle() == "Label manager" and w.isVisible())
+    dialog.rename("object1", "car")
+    activate(qtbot, window)
+    settle(qtbot, window, lambda: session.store.objects() == {0: "person", 1: "car"})
+    assert dialog.list.count() == 2
+    dialog.close()
+
+    # export through the window
+    window.export("coco", "polygon", tmp_path / "export" / "coco")
+    settle(qtbot, window)
+    from pycocotools.coco import COCO
+
+    data = COCO(str(tmp_path / "export" / "coco" / "annotations.json"))
+    assert {c["name"] for c in data.loadCats(data.getCatIds())} == {"person", "car"}
+    final = masks(session.store)
+    window.close()
+
+    # reopen: annotations are there and the window returns to the frame it was left on
+    again = open_window(qtbot, settings)
+    assert again.open_path(clip)
+    settle(qtbot, again)
+    assert masks(again.controller.session.store) == final
+    assert again.controller.frame == session.current_frame and again.objects.tree.topLevelItemCount() == 2
+    again.close()
+
+
+def test_errors_are_shown_in_the_window(qtbot, settings, tmp_path, clip):
+    window = open_window(qtbot, settings)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2000))
+    assert not window.open_path(damaged)
+    assert "damaged.mp4" in window.last_error and window.isVisible()
+    assert not window.choose_model({"spec": str(tmp_path / "missing.pt"), "precision": "bf16", "device": "cpu"})
+    assert "no such checkpoint file" in window.last_error
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(b"PK\x03\x04" + bytes(100))
+    assert window.choose_model({"spec": str(truncated), "precision": "bf16", "device": "cpu"})
+    assert window.open_path(clip)
+    qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 300, 200))
+    settle(qtbot, window)
+    assert "truncated.pt" in window.last_error and window.controller.session.store.objects() == {}
+    window.label_manager()  # works with an empty project
+    window.close()
+
+
+def test_shortcut_sheet_lists_the_keys(qtbot, settings):
+    from PySide6.QtWidgets import QTableWidget
+
+    window = open_window(qtbot, settings)
+    window.shortcut_sheet()
+    sheet = next(w for w in QApplication.topLevelWidgets() if w.windowTitle() == "Keyboard shortcuts")
+    table = sheet.findChild(QTableWidget)
+    rows = {table.item(r, 1).text(): table.item(r, 0).text() for r in range(table.rowCount())}
+    assert rows["Finish object"] == "F" and rows["Clear prompts"] == "B" and rows["Start tracking"] == "Ctrl+M, Ctrl+B"
+    assert rows["Label manager…"] == "Alt+L" and rows["Undo"] == "Ctrl+Z" and rows["Play / pause"] == "Space"
+    assert window.actions["toggle_edit_mode"].shortcut().toString() == "Ctrl+J"
+    sheet.close()
+    window.close()
