@@ -6,7 +6,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-ROW_PX, LABEL_PX = 12, 90
+ROW_PX, LABEL_PX, MAX_HEIGHT_PX = 14, 110, 200
 STATE_COLORS = {"absent": QColor(70, 70, 78), "low": QColor(240, 160, 40)}
 PROMPT_COLOR = QColor(255, 255, 255)
 
@@ -18,14 +18,14 @@ class Timeline(QWidget):
         super().__init__(parent)
         self.frame_count, self.current = 0, 0
         self.rows: list[tuple[int, str, tuple[int, int, int], dict[int, str], list[int]]] = []
-        self.setMinimumHeight(ROW_PX + 8)
+        self.setFixedHeight(ROW_PX + 10)
         self.setToolTip("Per object: coloured where present, orange where confidence is low, grey where absent; "
                         "white ticks are prompted frames. Click to jump.")
 
     def set_rows(self, frame_count: int, rows) -> None:
         """rows: (object id, label, colour, {frame: present|low|absent}, prompted frames)."""
         self.frame_count, self.rows = frame_count, list(rows)
-        self.setMinimumHeight(max(1, len(self.rows)) * ROW_PX + 8)
+        self.setFixedHeight(min(MAX_HEIGHT_PX, max(1, len(self.rows)) * ROW_PX + 10))
         self.update()
 
     def set_current(self, frame: int) -> None:
