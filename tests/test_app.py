@@ -202,3 +202,104 @@ def test_shortcut_sheet_lists_the_keys(qtbot, settings):
     assert window.actions["toggle_edit_mode"].shortcut().toString() == "Ctrl+J"
     sheet.close()
     window.close()
+
+
+def _serve(payload: bytes, pause: float):
+    """An HTTP server on 127.0.0.1 sending `payload` in 256 KB pieces with a pause between them."""
+    import http.server
+    import threading
+    import time
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            start = int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
+            self.send_response(206 if start else 200)
+            self.send_header("Content-Length", str(len(payload) - start))
+            self.end_headers()
+            try:
+                for offset in range(start, len(payload), 1 << 18):
+                    self.wfile.write(payload[offset:offset + (1 << 18)])
+                    time.sleep(pause)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_model_download_dialog_cancels_then_resumes(qtbot, settings, tmp_path, own_checkpoint, monkeypatch):
+    from dataclasses import replace
+
+    from anymask import hub
+
+    payload = own_checkpoint.read_bytes()
+    server = _serve(payload, pause=0.05)
+    url = f"http://127.0.0.1:{server.server_address[1]}/sam2.1_hiera_tiny.pt"
+    monkeypatch.setitem(hub.REGISTRY, "sam2.1-tiny", replace(hub.REGISTRY["sam2.1-tiny"], url=url))
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.delenv("ANYMASK_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    window = open_window(qtbot, settings)
+    choice = {"spec": "sam2.1-tiny", "precision": "bf16", "device": "cpu"}
+
+    def cancel_when_started():
+        dialog = QApplication.activeModalWidget()
+        qtbot.waitUntil(lambda: dialog.bar.value() > 0, timeout=10_000)
+        dialog.cancel()
+
+    QTimer.singleShot(100, cancel_when_started)
+    assert not window.choose_model(choice)
+    assert "download cancelled" in window.last_error
+    partial = tmp_path / "home" / "checkpoints" / "sam2.1_hiera_tiny.pt.part"
+    assert 0 < partial.stat().st_size < len(payload)
+    assert window.choose_model(choice)  # resumes and finishes
+    assert (tmp_path / "home" / "checkpoints" / "sam2.1_hiera_tiny.pt").read_bytes() == payload
+    assert window.settings.model()["spec"] == "sam2.1-tiny" and "sam2.1-tiny" in window.model_button.text()
+    server.shutdown()
+    window.close()
+
+
+def test_edit_mode_drags_a_vertex_and_the_mask_follows(qtbot, settings, clip, own_checkpoint):
+    import numpy as np
+
+    from anymask.app.dialogs import ExportDialog
+
+    window = open_window(qtbot, settings)
+    assert window.open_path(clip)
+    session = window.controller.session
+    mask = np.zeros((576, 768), bool)
+    mask[100:200, 100:300] = True
+    session.store.add_object("car", 0)
+    session.save_mask(0, 0, "car", mask, 0.9, "tracked")
+    window.refresh_annotations()
+    assert [layer.object_id for layer in window.canvas.layers] == [0]
+    qtbot.keyClick(window, Qt.Key_J, Qt.ControlModifier)
+    assert window.canvas.edit_mode
+    x, y = window.canvas.layers[0].shape.points[0]
+    qtbot.mousePress(window.canvas, Qt.LeftButton, pos=at(window, x, y))
+    qtbot.mouseMove(window.canvas, at(window, x - 30, y - 30))
+    qtbot.mouseRelease(window.canvas, Qt.LeftButton, pos=at(window, x - 40, y - 40))
+    settle(qtbot, window, lambda: session.store.mask_sources(0).get(0) == "edited")
+    assert session.store.mask(0, 0).sum() > mask.sum()
+    # select the shape and delete it; Ctrl+Z brings it back
+    qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 200, 150))
+    assert window.canvas.selected == 0
+    qtbot.keyClick(window, Qt.Key_Delete)
+    settle(qtbot, window, lambda: session.store.annotated_frames() == [])
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    settle(qtbot, window, lambda: session.store.annotated_frames() == [0])
+    # the output mode switch redraws rectangles
+    window.output_mode.setCurrentText("rectangle")
+    settle(qtbot, window, lambda: session.output_mode == "rectangle")
+    window.refresh_layers()
+    assert window.canvas.layers[0].shape.shape_type == "rectangle"
+    dialog = ExportDialog(session.store.folder, session.output_mode, window)
+    dialog.format.setCurrentText("yolo-obb")
+    assert dialog.choice()[0] == "yolo-obb" and dialog.choice()[2].name == "yolo-obb"
+    assert not session.model_loaded  # editing never needed the model
+    window.close()

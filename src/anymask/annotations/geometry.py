@@ -18,18 +18,51 @@ class Polygon:
 
     def ring(self) -> np.ndarray:
         """A single ring that also excludes the holes, joined by zero-width bridges (for formats without holes)."""
-        ring = self.exterior
-        for hole in self.holes:
-            ring = _bridge(ring, hole)
-        return ring
+        return join_rings([self.exterior, *self.holes])
 
 
-def _bridge(ring: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Insert `hole` into `ring` through the closest pair of vertices: ring[..i], hole[j..], hole[..j], ring[i..]."""
-    distances = ((ring[:, None, :] - hole[None, :, :]) ** 2).sum(-1)
-    i, j = np.unravel_index(np.argmin(distances), distances.shape)
-    hole_loop = np.concatenate([hole[j:], hole[: j + 1]])
-    return np.concatenate([ring[: i + 1], hole_loop, ring[i:]])
+CLOSEST_PAIR_LIMIT = 4_000_000  # vertex pairs compared to find the shortest bridge between two rings
+
+
+def join_rings(rings: list[np.ndarray]) -> np.ndarray:
+    """Join rings into one through zero-width bridges, each ring bridged to the one before it (a chain).
+
+    The first ring stays first; the others are chained in reading order (top to bottom). Each bridge
+    joins the closest pair of vertices of two neighbours in the chain, so the work grows with the sum
+    of neighbour products, not the square of all vertices (masks with thousands of components).
+    """
+    if len(rings) == 1:
+        return rings[0]
+    rest = sorted(rings[1:], key=lambda ring: (float(ring[:, 1].min()), float(ring[:, 0].min())))
+    chain = [rings[0], *rest]
+    merged = chain[-1]
+    index_of = _identity
+    for position in range(len(chain) - 2, -1, -1):
+        parent, child = chain[position], chain[position + 1]
+        i, j = _closest_pair(parent, child)
+        t = index_of(j)
+        loop = np.concatenate([merged[t:], merged[: t + 1]])
+        merged = np.concatenate([parent[: i + 1], loop, parent[i:]])
+        index_of = _shifted(i, len(loop))
+    return merged
+
+
+def _identity(index: int) -> int:
+    return index
+
+
+def _shifted(after: int, count: int):
+    """Vertex k of a ring into which `count` vertices were inserted after its vertex `after`."""
+    return lambda index: index if index <= after else index + count
+
+
+def _closest_pair(ring: np.ndarray, other: np.ndarray) -> tuple[int, int]:
+    if len(ring) * len(other) <= CLOSEST_PAIR_LIMIT:
+        distances = ((ring[:, None, :] - other[None, :, :]) ** 2).sum(-1)
+        i, j = np.unravel_index(np.argmin(distances), distances.shape)
+        return int(i), int(j)
+    j = int(np.argmin(other[:, 1] * 1e6 + other[:, 0]))  # the other ring's top vertex, to its nearest vertex
+    return int(np.argmin(((ring - other[j]) ** 2).sum(-1))), j
 
 
 EDGE_UPSCALE = 4
@@ -161,8 +194,24 @@ def _clockwise_from_top_left(points: np.ndarray) -> np.ndarray:
 
 
 def rotated_box_to_mask(points, height: int, width: int) -> np.ndarray:
-    """Rasterise a 4-point rotated box given in pixel-edge coordinates."""
-    return polygons_to_mask([np.asarray(points, dtype=np.float64).reshape(-1, 2)], height, width, pixel_edges=True)
+    """Rasterise a 4-point rotated box given in pixel-edge coordinates: a pixel is in when its centre is.
+
+    Exact for thin diagonal boxes too (a scan-line fill drops centres there), so the box of a mask from
+    `mask_to_rotated_box` contains every pixel of that mask.
+    """
+    corners = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    mask = np.zeros((height, width), dtype=bool)
+    x0, y0 = np.clip(np.floor(corners.min(axis=0)).astype(int), 0, [width, height])
+    x1, y1 = np.clip(np.ceil(corners.max(axis=0)).astype(int), 0, [width, height])
+    if x1 <= x0 or y1 <= y0:
+        return mask
+    ys, xs = np.mgrid[y0:y1, x0:x1] + 0.5
+    following = np.roll(corners, -1, axis=0)
+    cross = [(b[0] - a[0]) * (ys - a[1]) - (b[1] - a[1]) * (xs - a[0]) for a, b in zip(corners, following)]
+    cross = np.stack(cross)
+    tolerance = 1e-6 * max(1.0, float(np.abs(corners).max()))
+    mask[y0:y1, x0:x1] = (cross >= -tolerance).all(axis=0) | (cross <= tolerance).all(axis=0)
+    return mask
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:

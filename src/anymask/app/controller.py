@@ -130,9 +130,11 @@ class AppController(QObject):
             self.worker.submit("clear", self.session.clear_prompts)
 
     def mark(self, object_id: int) -> None:
+        """Correct an existing object: the next clicks on this frame go to it."""
         if self._need_session():
             session = self.session
             self.worker.submit("mark", lambda: session.mark(object_id))
+            self.status.emit(f"correcting object {object_id}: click on the frame, F confirms, B cancels")
 
     def run(self, name: str, function) -> None:
         """Any other session call (labels, edits, export...) in order with the clicks."""

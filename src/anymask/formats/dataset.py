@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from ..annotations import rle as rle_codec
-from ..annotations.geometry import Polygon, mask_to_box, mask_to_polygons, mask_to_rotated_box
+from ..annotations.geometry import Polygon, join_rings, mask_to_box, mask_to_polygons, mask_to_rotated_box
 from ..annotations.shapes import Shape
 from ..atomic import atomic_open
 
@@ -70,12 +70,7 @@ class Instance:
 def single_ring(polygons: list[Polygon]) -> np.ndarray | None:
     """One ring covering several components (joined by zero-width bridges), holes included."""
     rings = [p.ring() for p in polygons if len(p.exterior) >= 3]
-    if not rings:
-        return None
-    merged = rings[0]
-    for ring in rings[1:]:
-        merged = Polygon(merged, [ring]).ring()
-    return merged
+    return join_rings(rings) if rings else None
 
 
 @dataclass
