@@ -231,12 +231,12 @@ def _serve(payload: bytes, pause: float):
     return server
 
 
-def test_model_download_dialog_cancels_then_resumes(qtbot, settings, tmp_path, own_checkpoint, monkeypatch):
+def test_model_download_dialog_cancels_then_resumes(qtbot, settings, tmp_path, monkeypatch):
     from dataclasses import replace
 
     from anymask import hub
 
-    payload = own_checkpoint.read_bytes()
+    payload = bytes(range(256)) * 4096 * 8  # 8 MB, sent in 32 pieces
     server = _serve(payload, pause=0.05)
     url = f"http://127.0.0.1:{server.server_address[1]}/sam2.1_hiera_tiny.pt"
     monkeypatch.setitem(hub.REGISTRY, "sam2.1-tiny", replace(hub.REGISTRY["sam2.1-tiny"], url=url))

@@ -48,7 +48,7 @@ def test_track_then_export(clip, present_checkpoint, tmp_path):
         {"id": 4, "label": "car", "frame": 0, "box": [500, 300, 650, 500]},
     ])
     result = anymask("track", clip, "--model", present_checkpoint, "--prompts", prompts, "--out", tmp_path / "out",
-                     "--format", "coco")
+                     "--format", "coco", "--precision", "bf16")
     assert result.returncode == 0, result.stderr
     document = json.loads((tmp_path / "out" / "coco" / "annotations.json").read_text())
     assert {c["name"] for c in document["categories"]} == {"person", "car"}

@@ -75,8 +75,8 @@ def test_whole_workflow(clip, present_checkpoint, tmp_path):
         session.redo()
 
         # the edited shape is kept when tracking again (keep_manual_shapes), overwritten when switched off
-        session.set_frame(0)
-        session.track(end=3)
+        session.set_frame(3)
+        session.track(end=3)  # just frame 3
         np.testing.assert_array_equal(session.store.mask(3, 1), after)
         session.keep_manual_shapes = False
         session.track(end=3)
