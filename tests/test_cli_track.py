@@ -86,3 +86,43 @@ def test_bad_media_format_and_weights(clip, present_checkpoint, tmp_path):
     one_line_error(anymask("track", clip, "--model", "sam2.1-tiny", "--prompts", prompts, "--out", tmp_path / "o",
                            "--format", "coco", env=env), "sam2.1_hiera_tiny.pt")
     one_line_error(anymask("export", tmp_path, "--format", "coco", "--out", tmp_path / "e"), "not an anymask project")
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_every_tracked_frame(media_dir, present_checkpoint, tmp_path):
+    import signal
+    import sqlite3
+    import time
+
+    clip = write_clip(media_dir, tmp_path / "long", count=30, step=1)
+    prompts = write_prompts(tmp_path / "p.json", [{"id": 1, "label": "person", "points": [[300, 200, 1]]}])
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "anymask.cli", "track", str(clip), "--model", str(present_checkpoint),
+                                "--prompts", str(prompts), "--out", str(out), "--format", "coco", "--precision", "bf16"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    database = out / "project" / "project.sqlite"
+
+    def saved_frames() -> int:
+        if not database.exists():
+            return 0
+        try:
+            db = sqlite3.connect(database, timeout=1)  # a reader beside the writer (WAL)
+            try:
+                return db.execute("SELECT COUNT(DISTINCT frame) FROM masks").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.OperationalError:
+            return 0
+
+    deadline = time.time() + 300
+    while saved_frames() < 3 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "every tracked frame so far is saved in" in stdout + stderr and "Traceback" not in stderr
+    from anymask.project import ProjectStore
+
+    with ProjectStore.open(out / "project") as store:
+        frames = store.annotated_frames()
+    assert 3 <= len(frames) < 30 and frames == list(range(len(frames)))

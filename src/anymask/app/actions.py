@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 @dataclass(frozen=True)
 class ActionSpec:
-    name: str  # the window method it calls
+    name: str  # what it calls: a window method, or "controller.x" / "canvas.x"
     text: str
     keys: tuple[str, ...] = ()
     menu: str = "Edit"
@@ -25,23 +25,23 @@ ACTIONS = (
     ActionSpec("close", "Quit", ("Ctrl+Q",), "File"),
     ActionSpec("positive_mode", "Positive point mode", ("Q",), "Annotate", checkable=True, short="+ Point"),
     ActionSpec("negative_mode", "Negative point mode", ("E",), "Annotate", checkable=True, short="− Point"),
-    ActionSpec("finish_object", "Finish object", ("F",), "Annotate", short="Finish"),
-    ActionSpec("clear_prompts", "Clear prompts", ("B",), "Annotate", short="Clear"),
+    ActionSpec("controller.finish", "Finish object", ("F",), "Annotate", short="Finish"),
+    ActionSpec("controller.clear", "Clear prompts", ("B",), "Annotate", short="Clear"),
     ActionSpec("toggle_edit_mode", "Edit mode (drag vertices; Shift+click removes, double-click adds)", ("Ctrl+J",),
                "Annotate", checkable=True, short="Edit"),
     ActionSpec("delete_selected_shape", "Delete selected shape", ("Delete",), "Annotate"),
-    ActionSpec("undo", "Undo", ("Ctrl+Z",), "Edit"),
-    ActionSpec("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Edit"),
+    ActionSpec("controller.undo", "Undo", ("Ctrl+Z",), "Edit"),
+    ActionSpec("controller.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Edit"),
     ActionSpec("label_manager", "Label manager…", ("Alt+L",), "Edit"),
-    ActionSpec("track", "Start tracking", ("Ctrl+M", "Ctrl+B"), "Track", short="Track"),
-    ActionSpec("track_backward", "Track backward", ("Ctrl+Shift+B",), "Track"),
-    ActionSpec("track_both", "Track both ways", (), "Track"),
-    ActionSpec("cancel_tracking", "Cancel tracking", ("Escape",), "Track", short="Cancel"),
-    ActionSpec("previous_frame", "Previous frame", ("Left", "A"), "View"),
-    ActionSpec("next_frame", "Next frame", ("Right", "D"), "View"),
+    ActionSpec("controller.track", "Start tracking", ("Ctrl+M", "Ctrl+B"), "Track", short="Track"),
+    ActionSpec("controller.track_backward", "Track backward", ("Ctrl+Shift+B",), "Track"),
+    ActionSpec("controller.track_both", "Track both ways", (), "Track"),
+    ActionSpec("controller.cancel_tracking", "Cancel tracking", ("Escape",), "Track", short="Cancel"),
+    ActionSpec("controller.previous_frame", "Previous frame", ("Left", "A"), "View"),
+    ActionSpec("controller.next_frame", "Next frame", ("Right", "D"), "View"),
     ActionSpec("toggle_play", "Play / pause", ("Space",), "View"),
-    ActionSpec("zoom_fit", "Fit to window", ("Ctrl+0",), "View"),
-    ActionSpec("zoom_actual", "Actual size (1:1)", ("Ctrl+1",), "View"),
+    ActionSpec("canvas.zoom_fit", "Fit to window", ("Ctrl+0",), "View"),
+    ActionSpec("canvas.zoom_actual", "Actual size (1:1)", ("Ctrl+1",), "View"),
     ActionSpec("shortcut_sheet", "Keyboard shortcuts", ("F1",), "Help"),
 )
 EXTRA_KEYS = (("Left click", "add a point (Shift+click: the other sign)"), ("Left drag", "draw a box prompt"),
@@ -57,14 +57,19 @@ def build_actions(window) -> dict[str, QAction]:
         action.setCheckable(spec.checkable)
         action.setIconText(spec.short or spec.text)
         action.setToolTip(f"{spec.text} ({', '.join(spec.keys)})" if spec.keys else spec.text)
-        action.triggered.connect(lambda checked=False, name=spec.name: getattr(window, name)())
+        action.triggered.connect(lambda checked=False, name=spec.name: _resolve(window, name)())
         if spec.menu not in menus:
             menus[spec.menu] = window.menuBar().addMenu(spec.menu)
         menus[spec.menu].addAction(action)
         window.addAction(action)  # keys work wherever the focus is
-        actions[spec.name] = action
+        actions[spec.name.split(".")[-1]] = action
     window.menus = menus
     return actions
+
+
+def _resolve(window, name: str):
+    owner, _, method = name.rpartition(".")
+    return getattr(getattr(window, owner) if owner else window, method)
 
 
 def shortcut_rows() -> list[tuple[str, str]]:

@@ -104,6 +104,12 @@ class AppController(QObject):
     def step(self, delta: int) -> None:
         self.set_frame(max(0, min(self.frame_count - 1, self.frame + delta)))
 
+    def previous_frame(self) -> None:
+        self.step(-1)
+
+    def next_frame(self) -> None:
+        self.step(1)
+
     # marking ------------------------------------------------------------------------------------------
     def _need_session(self) -> bool:
         if self.session is None:
@@ -154,6 +160,12 @@ class AppController(QObject):
         if self._need_session():
             session = self.session
             self.worker.submit("track", lambda: session.start_tracking(direction))
+
+    def track_backward(self) -> None:
+        self.track("backward")
+
+    def track_both(self) -> None:
+        self.track("both")
 
     def cancel_tracking(self) -> None:
         if self.job is not None:

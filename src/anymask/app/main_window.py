@@ -8,11 +8,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton,
                                QSplitter, QTabWidget)
 
-from ..annotations import rle
 from ..formats.dataset import OUTPUT_MODES
 from ..hub import REGISTRY, find_cached, get_spec
+from . import project_view
 from .actions import build_actions, shortcut_rows
-from .canvas import Canvas, ObjectLayer
+from .canvas import Canvas
 from .controller import AppController
 from .dialogs import DownloadDialog, ExportDialog, FinenessBox, ModelDialog, ShortcutSheet
 from .label_dialog import LabelManagerDialog
@@ -61,8 +61,8 @@ class MainWindow(QMainWindow):
 
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Tools")
-        for name in ("positive_mode", "negative_mode", "toggle_edit_mode", "finish_object", "clear_prompts", "undo", "redo",
-                     "track", "cancel_tracking"):
+        for name in ("positive_mode", "negative_mode", "toggle_edit_mode", "finish", "clear", "undo", "redo", "track",
+                     "cancel_tracking"):
             bar.addAction(self.actions[name])
         bar.addSeparator()
         self.output_mode = QComboBox()
@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(220)
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel tracking")
-        self.cancel_button.clicked.connect(self.cancel_tracking)
+        self.cancel_button.clicked.connect(self.controller.cancel_tracking)
         self.cancel_button.hide()
         for widget in (self.message, self.error_label):
             self.statusBar().addWidget(widget, 1)
@@ -198,37 +198,16 @@ class MainWindow(QMainWindow):
         session = self.controller.session
         if session is None:
             return
-        store = session.store
-        objects, colors = store.objects(), {label.name: label.color for label in store.labels()}
-        self.objects.set_objects([(o, label, colors.get(label, (255, 0, 0)), o not in self.hidden_objects,
-                                   len(store.annotated_frames(o))) for o, label in objects.items()])
-        rows = []
-        for object_id, label in objects.items():
-            prompted = sorted({p["frame"] for p in store.prompts(object_id)})
-            states = {frame: "present" for frame in store.annotated_frames(object_id)}
-            states.update(session.timeline(object_id))
-            rows.append((object_id, label, colors.get(label, (255, 0, 0)), states, prompted))
-        self.timeline.set_rows(len(session.source), rows)
-        self.review.set_items(session.review_items(), objects)
+        self.objects.set_objects(project_view.object_rows(session, self.hidden_objects))
+        self.timeline.set_rows(len(session.source), project_view.timeline_rows(session))
+        self.review.set_items(session.review_items(), session.store.objects())
         self.refresh_layers()
         self._update_title()
 
     def refresh_layers(self) -> None:
         session = self.controller.session
-        if session is None:
-            return
-        store, frame = session.store, self.controller.frame
-        objects = store.objects()
-        labels = {label.name: label for label in store.labels()}
-        shapes = session.shapes(frame)
-        layers = []
-        for item in store.masks(frame):
-            label = labels.get(objects.get(item.object_id, ""))
-            if label is None or not label.visible or item.object_id in self.hidden_objects:
-                continue
-            layers.append(ObjectLayer(item.object_id, label.name, label.color, rle.decode(item.rle),
-                                      shapes.get(item.object_id)))
-        self.canvas.set_layers(layers)
+        if session is not None:
+            self.canvas.set_layers(project_view.frame_layers(session, self.controller.frame, self.hidden_objects))
 
     def _show_pending(self) -> None:
         session = self.controller.session
@@ -280,36 +259,6 @@ class MainWindow(QMainWindow):
         if self.canvas.edit_mode and selected is not None:
             self._edit(lambda s: s.edit.delete_shape(frame, selected))
 
-    def finish_object(self) -> None:
-        self.controller.finish()
-
-    def clear_prompts(self) -> None:
-        self.controller.clear()
-
-    def undo(self) -> None:
-        self.controller.undo()
-
-    def redo(self) -> None:
-        self.controller.redo()
-
-    def track(self) -> None:
-        self.controller.track()
-
-    def track_backward(self) -> None:
-        self.controller.track("backward")
-
-    def track_both(self) -> None:
-        self.controller.track("both")
-
-    def cancel_tracking(self) -> None:
-        self.controller.cancel_tracking()
-
-    def previous_frame(self) -> None:
-        self.controller.step(-1)
-
-    def next_frame(self) -> None:
-        self.controller.step(1)
-
     def toggle_play(self) -> None:
         if self.play_timer.isActive() or self.controller.session is None:
             self.play_timer.stop()
@@ -322,12 +271,6 @@ class MainWindow(QMainWindow):
             self.play_timer.stop()
         else:
             self.controller.step(1)
-
-    def zoom_fit(self) -> None:
-        self.canvas.zoom_fit()
-
-    def zoom_actual(self) -> None:
-        self.canvas.zoom_actual()
 
     def label_manager(self) -> LabelManagerDialog | None:
         session = self.controller.session

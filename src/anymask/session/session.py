@@ -310,12 +310,23 @@ class Session:
 
     # undo / redo --------------------------------------------------------------------------------------
     @contextmanager
-    def undoable(self, description: str, region: Region) -> Iterator[None]:
-        """Run a store change as one undoable step (the region says which masks it may touch)."""
+    def undoable(self, description: str, region: Region, atomic: bool = True) -> Iterator[None]:
+        """Run a store change as one undoable step (the region says which masks it may touch).
+
+        atomic: all of it commits together or not at all. A tracking run is not atomic: each frame
+        commits on its own (a crash or Ctrl+C keeps what was done) and whatever was done is one step.
+        """
         with self._lock:
             before = capture(self.store, region)
-            with self.store.transaction():
-                yield
+            if atomic:
+                with self.store.transaction():
+                    yield
+            else:
+                try:
+                    yield
+                finally:
+                    self.history.push(StoreChange(description, self.store, before, capture(self.store, region)))
+                return
             self.history.push(StoreChange(description, self.store, before, capture(self.store, region)))
 
     def undo(self) -> str | None:

@@ -56,7 +56,7 @@ def run_tracking(session: "Session", direction: str, start: int | None, end: int
         highest = max(max(first, last) for _, first, last in passes)
         session.observers.emit(TRACKING_STARTED, direction=direction, start=start, end=end, total=total)
         done: list[int] = []
-        with session.undoable(f"track {direction} from frame {start}", Region.frames(lowest, highest)):
+        with session.undoable(f"track {direction} from frame {start}", Region.frames(lowest, highest), atomic=False):
             for reverse, first, last in passes:
                 frames = session.tracker.propagate(start_frame=first, reverse=reverse, max_frames=abs(last - first))
                 for frame, obj_ids, logits in frames:
