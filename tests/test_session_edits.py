@@ -72,3 +72,16 @@ def test_label_manager_errors_and_hide(session):
     session.undo()
     assert session.store.objects() == {0: "car"} and session.store.count_masks() == 1
     assert session.undo() == "hide car" and session.labels.get("car").visible
+
+
+def test_a_hole_stays_a_hole_when_the_outline_is_edited(session):
+    mask = np.zeros((576, 768), bool)
+    mask[300:400, 100:300] = True
+    mask[330:370, 150:200] = False  # a hole
+    session.store.add_object("ring", 1)
+    session.save_mask(1, 1, "ring", mask, 0.9, "tracked")
+    shape = session.edit.shape(1, 1)
+    assert len(shape.points) == 4  # the outline only; the hole is kept in the mask
+    session.edit.move_shape(1, 1, 20, 0)
+    edited = session.store.mask(1, 1)
+    assert not edited[350, 170] and edited[350, 310] and not edited[350, 110]

@@ -17,52 +17,80 @@ class Polygon:
     holes: list[np.ndarray] = field(default_factory=list)
 
     def ring(self) -> np.ndarray:
-        """A single ring that also excludes the holes, joined by zero-width bridges (for formats without holes)."""
-        return join_rings([self.exterior, *self.holes])
+        """A single ring that also excludes the holes, joined by zero-width bridges (for formats without holes).
+
+        Each hole is bridged to the outer ring or to the hole before it, whichever is nearer.
+        """
+        return join_rings([self.exterior, *self.holes], chain=False)
 
 
-CLOSEST_PAIR_LIMIT = 4_000_000  # vertex pairs compared to find the shortest bridge between two rings
+CLOSEST_PAIR_LIMIT = 20_000  # vertex pairs compared for the shortest bridge; larger rings use a two-step nearest
 
 
-def join_rings(rings: list[np.ndarray]) -> np.ndarray:
-    """Join rings into one through zero-width bridges, each ring bridged to the one before it (a chain).
+def join_rings(rings: list[np.ndarray], chain: bool = True) -> np.ndarray:
+    """Join rings into one through zero-width bridges (each bridge is walked there and back).
 
-    The first ring stays first; the others are chained in reading order (top to bottom). Each bridge
-    joins the closest pair of vertices of two neighbours in the chain, so the work grows with the sum
-    of neighbour products, not the square of all vertices (masks with thousands of components).
+    chain=True bridges each ring to the one before it in reading order (components of a mask);
+    chain=False bridges each ring to the first or to the one before it, whichever is nearer (holes to
+    their outer ring or a neighbouring hole). Either way the work grows with the rings' sizes, not with
+    the square of all vertices (masks with thousands of components).
     """
     if len(rings) == 1:
         return rings[0]
-    rest = sorted(rings[1:], key=lambda ring: (float(ring[:, 1].min()), float(ring[:, 0].min())))
-    chain = [rings[0], *rest]
-    merged = chain[-1]
-    index_of = _identity
-    for position in range(len(chain) - 2, -1, -1):
-        parent, child = chain[position], chain[position + 1]
-        i, j = _closest_pair(parent, child)
-        t = index_of(j)
-        loop = np.concatenate([merged[t:], merged[: t + 1]])
-        merged = np.concatenate([parent[: i + 1], loop, parent[i:]])
-        index_of = _shifted(i, len(loop))
-    return merged
+    order = [0] + sorted(range(1, len(rings)), key=lambda k: (float(rings[k][:, 1].min()), float(rings[k][:, 0].min())))
+    attached: dict[int, dict[int, list[tuple[int, int]]]] = {k: {} for k in order}
+    for position in range(1, len(order)):
+        child, previous = order[position], order[position - 1]
+        parent, (i, j, distance) = previous, _closest_pair(rings[previous], rings[child])
+        if not chain and previous != order[0]:
+            first = _closest_pair(rings[order[0]], rings[child])
+            if first[2] < distance:
+                parent, (i, j, distance) = order[0], first
+        attached[parent].setdefault(i, []).append((child, j))
+    return _walk(rings, attached, order[0]).astype(rings[0].dtype, copy=False)
 
 
-def _identity(index: int) -> int:
-    return index
+def _walk(rings, attached, root: int) -> list:
+    """The root ring's vertices with the attached rings inserted: at a vertex with an attached ring, the
+    walk goes round that ring (from its bridge vertex back to it) and returns to the vertex. Iterative,
+    since a chain of thousands of components is as deep as it is long; runs between bridges are copied
+    as slices."""
+    pieces: list = []
+    stack: list[tuple] = [("walk", root, 0, False, 0)]
+    while stack:
+        item = stack.pop()
+        if item[0] == "point":
+            pieces.append(item[1][None])
+            continue
+        _, ring, start, closed, step = item
+        points = rings[ring]
+        count = len(points)
+        total = count + (1 if closed else 0)
+        stops = sorted((vertex - start) % count for vertex in attached[ring])
+        following = next((stop for stop in stops if stop >= step), None)
+        end = total if following is None else following + 1
+        if end > step:
+            pieces.append(points[(start + np.arange(step, end)) % count])
+        if following is None:
+            continue
+        vertex = (start + following) % count
+        stack.append(("walk", ring, start, closed, following + 1))
+        for child, child_start in reversed(attached[ring][vertex]):
+            stack.append(("point", points[vertex]))
+            stack.append(("walk", child, child_start, True, 0))
+    return np.concatenate(pieces)
 
 
-def _shifted(after: int, count: int):
-    """Vertex k of a ring into which `count` vertices were inserted after its vertex `after`."""
-    return lambda index: index if index <= after else index + count
-
-
-def _closest_pair(ring: np.ndarray, other: np.ndarray) -> tuple[int, int]:
+def _closest_pair(ring: np.ndarray, other: np.ndarray) -> tuple[int, int, float]:
+    """(vertex of ring, vertex of other, squared distance) of a short bridge between two rings."""
     if len(ring) * len(other) <= CLOSEST_PAIR_LIMIT:
         distances = ((ring[:, None, :] - other[None, :, :]) ** 2).sum(-1)
         i, j = np.unravel_index(np.argmin(distances), distances.shape)
-        return int(i), int(j)
-    j = int(np.argmin(other[:, 1] * 1e6 + other[:, 0]))  # the other ring's top vertex, to its nearest vertex
-    return int(np.argmin(((ring - other[j]) ** 2).sum(-1))), j
+        return int(i), int(j), float(distances[i, j])
+    i = int(np.argmin(((ring - other[0]) ** 2).sum(-1)))  # nearest to the other ring's first vertex, and back
+    distances = ((other - ring[i]) ** 2).sum(-1)
+    j = int(np.argmin(distances))
+    return i, j, float(distances[j])
 
 
 EDGE_UPSCALE = 4

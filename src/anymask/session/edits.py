@@ -31,7 +31,8 @@ def shape_mask(shape: Shape, height: int, width: int) -> np.ndarray:
 
 class ShapeEditor:
     """Edits the shape an object has on a frame. The mask changes only where the shape did: the old
-    shape's pixels are replaced by the new shape's, so other components and holes are kept."""
+    shape's pixels are replaced by the new shape's, so other components are kept, and holes inside an
+    old polygon outline stay holes where the new outline still covers them."""
 
     def __init__(self, session: "Session") -> None:
         self.session = session
@@ -97,7 +98,9 @@ class ShapeEditor:
         session._guard()
         height, width = session.source.frame_size(frame)
         current = session.store.mask(frame, object_id)
-        mask = (current & ~shape_mask(old, height, width)) | shape_mask(new, height, width)
+        old_area, new_area = shape_mask(old, height, width), shape_mask(new, height, width)
+        holes = old_area & ~current if old.shape_type == "polygon" else np.zeros_like(current)  # an outline's holes
+        mask = (current & ~old_area) | (new_area & ~holes)
         row = session.store.mask_row(frame, object_id)
         label = session.store.objects()[object_id]
         with session.undoable(f"{description} of object {object_id} on frame {frame}", Region.frames(frame, frame, [object_id])):

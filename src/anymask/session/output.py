@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..annotations import rle
+from ..annotations.geometry import mask_to_polygons
 from ..annotations.shapes import Shape
 from ..formats.dataset import Instance
 
@@ -17,9 +18,14 @@ def area(shape: Shape) -> float:
 
 
 def shape_for(mode: str, tolerance: float, object_id: int, label: str, mask: np.ndarray, score=None) -> Shape | None:
-    """The object's shape in an output mode; of several polygons, the largest (the one a person edits)."""
-    shapes = Instance(object_id, label, rle.encode(mask), score).shapes(SHAPE_TYPES[mode], tolerance)
-    return max(shapes, key=area, default=None)
+    """The shape a person sees and edits: the outline of the largest component (holes stay in the mask, as
+    in X-AnyLabeling's SAM tools), or the box / rotated box. Exports are made from the mask itself."""
+    if SHAPE_TYPES[mode] != "polygon":
+        shapes = Instance(object_id, label, rle.encode(mask), score).shapes(SHAPE_TYPES[mode], tolerance)
+        return shapes[0] if shapes else None
+    outlines = [Shape(label, p.exterior.tolist(), "polygon", group_id=object_id, score=score)
+                for p in mask_to_polygons(mask, tolerance) if len(p.exterior) >= 3]
+    return max(outlines, key=area, default=None)
 
 
 def frame_shapes(store, frame: int, mode: str, tolerance: float) -> dict[int, Shape]:
