@@ -303,3 +303,20 @@ def test_edit_mode_drags_a_vertex_and_the_mask_follows(qtbot, settings, clip, ow
     assert dialog.choice()[0] == "yolo-obb" and dialog.choice()[2].name == "yolo-obb"
     assert not session.model_loaded  # editing never needed the model
     window.close()
+
+
+def test_timeline_columns_show_the_worst_state_and_jump(qtbot):
+    from anymask.app.timeline import LABEL_PX, Timeline
+
+    timeline = Timeline()
+    qtbot.addWidget(timeline)
+    timeline.resize(LABEL_PX + 100, 40)
+    states = {frame: "present" for frame in range(100_000)}
+    states.update({50_000: "absent", 75_000: "low"})
+    timeline.set_rows(100_000, [(0, "car", (255, 0, 0), states, [0])])
+    codes = timeline.columns(states, 100)
+    assert codes[50] == 3 and codes[75] == 2 and codes[10] == 1 and len(codes) == 100
+    timeline.grab()  # paints 100 000 frames as at most 100 columns
+    with qtbot.waitSignal(timeline.frame_clicked) as jumped:
+        qtbot.mouseClick(timeline, Qt.LeftButton, pos=QPoint(LABEL_PX + 50, 10))
+    assert jumped.args[0] == 50_000
