@@ -79,17 +79,17 @@ class History:
         return self._redo[-1].description if self._redo else None
 
     def undo(self) -> Change | None:
-        if not self._undo:
-            return None
-        change = self._undo.pop()
-        change.undo()
-        self._redo.append(change)
-        return change
+        return self._move(self._undo, self._redo, "undo")
 
     def redo(self) -> Change | None:
-        if not self._redo:
+        return self._move(self._redo, self._undo, "redo")
+
+    @staticmethod
+    def _move(source: list, target: list, method: str) -> Change | None:
+        """Apply the newest change of `source` in one direction and hand it to the other stack."""
+        if not source:
             return None
-        change = self._redo.pop()
-        change.redo()
-        self._undo.append(change)
+        change = source.pop()
+        getattr(change, method)()
+        target.append(change)
         return change
