@@ -12,7 +12,6 @@ import argparse
 import resource
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av

@@ -192,7 +192,7 @@ class Canvas(QWidget):
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         if not self.edit_mode or self.selected is None:
             return
-        layer = next((l for l in self.layers if l.object_id == self.selected and l.shape), None)
+        layer = next((item for item in self.layers if item.object_id == self.selected and item.shape), None)
         if layer is None or layer.shape.shape_type != "polygon":
             return
         point = self.to_image(event.position())
@@ -211,8 +211,8 @@ class Canvas(QWidget):
 
     def _select_at(self, position: QPointF) -> None:
         point = self.to_image(position)
-        found = next((l.object_id for l in reversed(self.layers)
-                      if l.shape and shape_polygon(l.shape).containsPoint(point, Qt.OddEvenFill)), None)
+        found = next((item.object_id for item in reversed(self.layers)
+                      if item.shape and shape_polygon(item.shape).containsPoint(point, Qt.OddEvenFill)), None)
         self.selected = found
         self.selection_changed.emit(found)
         self.update()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QColorDialog, QDialog, QHBoxLayout, QInputDialog, QListWidget, QListWidgetItem, QMessageBox,
                                QPushButton, QVBoxLayout)
 

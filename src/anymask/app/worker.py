@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from functools import partial
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -66,7 +67,7 @@ class ModelWorker(QObject):
                 session, points = payload[0], [payload[1]]
                 while self._tasks and self._tasks[0][0] == "click" and self._tasks[0][1][0] is session:
                     points.append(self._tasks.popleft()[1][1])
-                payload = (lambda: session.add_points(points))
+                payload = partial(session.add_points, points)
             self._busy = True
         self.busy_changed.emit(True)
         return name, payload

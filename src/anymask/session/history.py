@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from ..project.snapshot import Snapshot, capture, restore
+from ..project.snapshot import Snapshot, restore
 from ..project.store import ProjectStore
 
 

@@ -27,6 +27,7 @@ from .labels import LabelManager
 from .prefetch import Prefetcher
 from .tracking import DIRECTIONS, TrackingJob, run_tracking, split_points
 
+__all__ = ["Session", "DIRECTIONS"]
 
 
 class Session:
@@ -229,7 +230,8 @@ class Session:
         points, labels = split_points(self._points)
         if points is None and self._box is None:
             raise ValueError("give a point or a box")
-        obj_ids, logits = self.tracker.add_prompt(self.current_frame, self._pending_id, points=points, labels=labels, box=self._box)
+        obj_ids, logits = self.tracker.add_prompt(self.current_frame, self._pending_id, points=points, labels=labels,
+                                                  box=self._box)
         self._show_pending(logits[obj_ids.index(self._pending_id)] > 0)
         return self._mask
 
