@@ -320,3 +320,21 @@ def test_timeline_columns_show_the_worst_state_and_jump(qtbot):
     with qtbot.waitSignal(timeline.frame_clicked) as jumped:
         qtbot.mouseClick(timeline, Qt.LeftButton, pos=QPoint(LABEL_PX + 50, 10))
     assert jumped.args[0] == 50_000
+
+
+def test_anymask_gui_command_opens_the_window_on_a_path(qtbot, clip, own_checkpoint, tmp_path, monkeypatch):
+    from anymask.cli import main
+
+    monkeypatch.setenv("ANYMASK_SETTINGS", str(tmp_path / "gui.ini"))
+    seen = {}
+
+    def look_and_quit():
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+        seen["title"], seen["frames"] = window.windowTitle(), window.controller.frame_count
+        window.close()
+        QApplication.quit()
+
+    QTimer.singleShot(500, look_and_quit)
+    assert main(["gui", str(clip), "--model", str(own_checkpoint), "--precision", "fp32"]) == 0
+    assert "clip" in seen["title"] and "frame 1/4" in seen["title"] and seen["frames"] == 4
+    assert AppSettings(str(tmp_path / "gui.ini")).model()["spec"] == str(own_checkpoint)

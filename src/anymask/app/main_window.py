@@ -20,6 +20,7 @@ from .panels import ObjectPanel, ReviewPanel
 from .settings import AppSettings
 from .timeline import Timeline
 
+TIMELINE_REFRESH_FRAMES = 10
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv *.flv *.ts);;All files (*)"
 
 
@@ -328,6 +329,8 @@ class MainWindow(QMainWindow):
     def _tracking_progress(self, frame: int, done: int, total: int, fps: float) -> None:
         self.progress.setMaximum(total)
         self.progress.setValue(done)
+        if done % TIMELINE_REFRESH_FRAMES == 0:
+            self.refresh_annotations()  # the timeline and review list grow while tracking runs
         left = (total - done) / fps if fps > 0 else 0
         self.message.setText(f"tracking: frame {frame + 1}, {done}/{total}, {fps:.2f} fps, about {left:.0f} s left")
 
