@@ -189,6 +189,17 @@ def test_errors_are_shown_in_the_window(qtbot, settings, tmp_path, clip):
     window.close()
 
 
+def test_no_weights_offline_is_a_message(qtbot, settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("ANYMASK_OFFLINE", "1")
+    window = open_window(qtbot, settings)
+    assert not window.choose_model({"spec": "sam2.1-large", "precision": "bf16", "device": "cpu"})
+    assert "downloads are off" in window.last_error and "sam2.1_hiera_large.pt" in window.last_error
+    assert window.settings.model()["spec"] != "sam2.1-large"  # the choice is not remembered
+    window.close()
+
+
 def test_shortcut_sheet_lists_the_keys(qtbot, settings):
     from PySide6.QtWidgets import QTableWidget
 
