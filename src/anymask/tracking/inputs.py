@@ -14,20 +14,49 @@ from ..sam2.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 _MEAN = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1)
 _STD = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(3, 1, 1)
+# value / 255 computed in float64 and rounded once to float32, as the official loader does
+_UNIT = torch.from_numpy(np.arange(256) / 255.0).float()
+_TABLES: dict[torch.device, torch.Tensor] = {}
+
+
+def resized_frame(frame: np.ndarray, resolution: int = 1024) -> torch.Tensor:
+    """(3, R, R) uint8: Pillow's default (bicubic) resize of the frame (the official video predictor's)."""
+    resized = np.asarray(Image.fromarray(np.asarray(frame)).resize((resolution, resolution)))
+    return torch.from_numpy(np.ascontiguousarray(resized.transpose(2, 0, 1)))
+
+
+def normalize_frames(frames: torch.Tensor) -> torch.Tensor:
+    """uint8 (..., 3, R, R) on any device -> float32 model input: /255 then ImageNet normalisation.
+
+    Gives the same float32 values as the official float64 path: on the CPU by that path, elsewhere by a
+    256-entry table (no float64 on some GPUs), so only the uint8 frame crosses to the GPU.
+    """
+    if frames.is_floating_point():
+        return frames  # already normalised (by the loader thread, for a CPU model)
+    device = frames.device
+    if device.type == "cpu":
+        unit = (frames.double() / 255.0).float()
+    else:
+        table = _TABLES.get(device)
+        if table is None:
+            table = _TABLES[device] = _UNIT.to(device)
+        unit = table[frames.long()]
+    return (unit - _MEAN.to(device)) / _STD.to(device)
 
 
 def video_frame_input(frame: np.ndarray, resolution: int = 1024) -> torch.Tensor:
-    """(3, R, R) float32: Pillow's default (bicubic) resize of the uint8 frame, /255, ImageNet normalisation."""
-    resized = np.asarray(Image.fromarray(np.asarray(frame)).resize((resolution, resolution)))
-    tensor = torch.from_numpy(resized / 255.0).permute(2, 0, 1).float()
-    return (tensor - _MEAN) / _STD
+    """(3, R, R) float32 model input of a frame, on the CPU."""
+    return normalize_frames(resized_frame(frame, resolution))
 
 
 class FrameInputs:
     """Model inputs by frame index, prepared ahead in a background thread while the model works."""
 
-    def __init__(self, source, resolution: int = 1024, read_ahead: int = 2) -> None:
+    def __init__(self, source, resolution: int = 1024, read_ahead: int = 2, normalize: bool = True) -> None:
+        """normalize: the loader thread also normalises (CPU models); else it hands over uint8 frames,
+        which `normalize_frames` turns into the input on the model's device."""
         self.source = source
+        self.normalize = normalize
         self.resolution = resolution
         self.read_ahead = read_ahead
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anymask-frames")
@@ -35,10 +64,11 @@ class FrameInputs:
         self._lock = threading.Lock()
 
     def _load(self, index: int) -> torch.Tensor:
-        return video_frame_input(self.source.frame(index), self.resolution)
+        frame = resized_frame(self.source.frame(index), self.resolution)
+        return normalize_frames(frame) if self.normalize else frame
 
     def get(self, index: int, upcoming: list[int] | None = None) -> torch.Tensor:
-        """The input for `index` (MediaError if it cannot be decoded); starts preparing `upcoming` frames."""
+        """Frame `index` resized (MediaError if it cannot be decoded); starts preparing `upcoming` frames."""
         with self._lock:
             future = self._pending.pop(index, None)
             for nxt in (upcoming or [])[: self.read_ahead]:

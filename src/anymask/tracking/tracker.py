@@ -16,7 +16,7 @@ from ..prompts import validate_prompts
 from ..sam2.model import ImageFeatures, SAM2Model
 from .allocator import release_free_memory
 from .holes import fill_small_holes
-from .inputs import FrameInputs
+from .inputs import FrameInputs, normalize_frames
 from .memory import ObjectMemory, new_spill_folder
 from .step import NO_OBJECT_SCORE, FrameOutput, condition_on_memory, encode_memory, mask_as_output, sam_heads
 
@@ -58,7 +58,8 @@ class VideoTracker:
         self.add_all_frames_to_correct_as_cond = add_all_frames_to_correct_as_cond
         self.clear_non_cond_mem_around_input = clear_non_cond_mem_around_input
         self.ram_window = ram_window
-        self.inputs = FrameInputs(self.source, model.config.image_size, read_ahead)
+        self.inputs = FrameInputs(self.source, model.config.image_size, read_ahead,
+                                  normalize=model.device.type == "cpu")  # a GPU gets uint8 frames
         self._spill = new_spill_folder()
         self.objects: OrderedDict[int, ObjectMemory] = OrderedDict()
         self._features: OrderedDict[int, ImageFeatures] = OrderedDict()
@@ -78,7 +79,7 @@ class VideoTracker:
         if frame in self._features:
             self._features.move_to_end(frame)
         else:
-            batch = self.inputs.get(frame, upcoming).unsqueeze(0).to(self.model.device)
+            batch = normalize_frames(self.inputs.get(frame, upcoming).unsqueeze(0).to(self.model.device))
             self._features[frame] = self.model.encode_image(batch)
             while len(self._features) > 3:
                 self._features.popitem(last=False)
