@@ -349,3 +349,24 @@ def test_anymask_gui_command_opens_the_window_on_a_path(qtbot, clip, own_checkpo
     assert main(["gui", str(clip), "--model", str(own_checkpoint), "--precision", "fp32"]) == 0
     assert "clip" in seen["title"] and "frame 1/4" in seen["title"] and seen["frames"] == 4
     assert AppSettings(str(tmp_path / "gui.ini")).model()["spec"] == str(own_checkpoint)
+
+
+@pytest.mark.slow
+def test_closing_the_window_while_tracking_keeps_what_was_tracked(qtbot, clip, present_checkpoint, settings):
+    from anymask.project import ProjectStore
+
+    settings.set_model(str(present_checkpoint), "bf16", "cpu")
+    window = open_window(qtbot, settings)
+    assert window.open_path(clip)
+    session = window.controller.session
+    qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 300, 200))
+    qtbot.keyClick(window, Qt.Key_F)
+    settle(qtbot, window, lambda: session.store.objects() == {0: "object0"})
+    qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: len(session.store.annotated_frames()) >= 2, timeout=WAIT_MS)
+    folder = session.store.folder
+    window.close()  # cancels tracking, waits for the frame in progress, closes the project
+    assert not window.controller.worker._thread.is_alive()
+    with ProjectStore.open(folder) as store:
+        frames = store.annotated_frames()
+    assert len(frames) >= 2 and frames == list(range(len(frames)))
