@@ -31,7 +31,7 @@ except ImportError:  # the GPU image has no PyAV; this check reads JPEG folders 
     sys.modules["av"] = types.ModuleType("av")
 
 from anymask import ImagePredictor, load_model  # noqa: E402
-from anymask.sam2 import build_model, get_config  # noqa: E402
+from anymask.bench import random_checkpoint  # noqa: E402
 from anymask.session import Session  # noqa: E402
 from anymask.tracking import VideoTracker  # noqa: E402
 
@@ -52,16 +52,6 @@ def sync_time(fn) -> float:
     fn()
     synchronize()
     return time.perf_counter() - start
-
-
-def make_checkpoint(variant: str, folder: Path, present: bool) -> Path:
-    torch.manual_seed(0)
-    state = build_model(get_config(variant)).state_dict()
-    if present:
-        state["sam_mask_decoder.pred_obj_score_head.layers.2.bias"] += 6.0
-    path = folder / f"{variant}{'-present' if present else ''}.pt"
-    torch.save({"model": state}, path)
-    return path
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -150,13 +140,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for variant in args.variants.split(","):
-            checkpoint = make_checkpoint(variant, tmp, present=False)
+            checkpoint = random_checkpoint(variant, tmp)
             report[f"image {variant}"] = image_check(checkpoint, photo)
             print(json.dumps({variant: report[f"image {variant}"]}, indent=1), flush=True)
-            present = make_checkpoint(variant, tmp, present=True)
+            present = random_checkpoint(variant, tmp, present=True)
             report[f"track {variant}"] = track_check(present, args.frames_dir, args.frames)
             print(json.dumps({variant: report[f"track {variant}"]}, indent=1), flush=True)
-        report["session sam2.1-tiny cuda bf16"] = session_check(make_checkpoint("sam2.1-tiny", tmp, True), args.frames_dir, tmp)
+        tiny = random_checkpoint("sam2.1-tiny", tmp, present=True)
+        report["session sam2.1-tiny cuda bf16"] = session_check(tiny, args.frames_dir, tmp)
         print(json.dumps(report["session sam2.1-tiny cuda bf16"]), flush=True)
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))

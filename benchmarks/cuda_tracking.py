@@ -31,17 +31,8 @@ except ImportError:  # GPU images may lack PyAV; this benchmark reads JPEG folde
     sys.modules["av"] = types.ModuleType("av")
 
 from anymask import load_model  # noqa: E402
-from anymask.sam2 import build_model, get_config  # noqa: E402
+from anymask.bench import random_checkpoint  # noqa: E402
 from anymask.tracking import VideoTracker  # noqa: E402
-
-
-def checkpoint(variant: str, folder: Path) -> Path:
-    torch.manual_seed(0)
-    state = build_model(get_config(variant)).state_dict()
-    state["sam_mask_decoder.pred_obj_score_head.layers.2.bias"] += 6.0
-    path = folder / f"{variant}.pt"
-    torch.save({"model": state}, path)
-    return path
 
 
 def main() -> None:
@@ -54,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     with tempfile.TemporaryDirectory() as tmp:
-        model = load_model(checkpoint(args.variant, Path(tmp)), device=args.device, precision="bf16")
+        model = load_model(random_checkpoint(args.variant, Path(tmp), present=True), device=args.device, precision="bf16")
         tracker = VideoTracker(model, args.frames_dir)
         tracker.add_prompt(0, 1, points=[[300.0, 200.0]], labels=[1])
         tracker.add_prompt(0, 2, box=[500.0, 150.0, 600.0, 400.0])

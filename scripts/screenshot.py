@@ -21,18 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def make_checkpoint(folder: Path) -> Path:
-    import torch
-
-    from anymask.sam2 import build_model, get_config
-
-    torch.manual_seed(0)
-    state = build_model(get_config("sam2.1-tiny")).state_dict()
-    state["sam_mask_decoder.pred_obj_score_head.layers.2.bias"] += 6.0  # objects "present" with random weights
-    path = folder / "sam2.1_hiera_tiny_random.pt"
-    torch.save({"model": state}, path)
-    return path
+from anymask.bench import random_checkpoint  # noqa: E402
 
 
 def build_project(video: Path, checkpoint: Path, frames: int) -> None:
@@ -59,7 +48,7 @@ def main() -> None:
         tmp = Path(tmp)
         video = tmp / args.video.name
         shutil.copy(args.video, video)
-        checkpoint = make_checkpoint(tmp)
+        checkpoint = random_checkpoint("sam2.1-tiny", tmp, present=True)
         build_project(video, checkpoint, args.frames)
         os.environ["ANYMASK_SETTINGS"] = str(tmp / "settings.ini")
         os.environ["QT_QPA_PLATFORM"] = "xcb"

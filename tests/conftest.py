@@ -67,8 +67,10 @@ def own_checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def present_checkpoint(own_checkpoint, tmp_path_factory) -> Path:
     """Random weights whose occlusion head says "present", so tracked masks are not all empty."""
+    from anymask.bench import PRESENCE_BIAS_KEY
+
     state = torch.load(own_checkpoint, weights_only=True)
-    state["model"]["sam_mask_decoder.pred_obj_score_head.layers.2.bias"] += 6.0
+    state["model"][PRESENCE_BIAS_KEY] += 6.0
     path = tmp_path_factory.mktemp("present") / "sam2.1_hiera_tiny.pt"
     torch.save(state, path)
     return path

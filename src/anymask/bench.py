@@ -33,15 +33,25 @@ class BenchResult:
         return rows
 
 
-def random_checkpoint(variant: str, folder: Path) -> Path:
-    """A randomly initialised model saved in the official format (speed does not depend on the weights)."""
+PRESENCE_BIAS_KEY = "sam_mask_decoder.pred_obj_score_head.layers.2.bias"
+
+
+def random_checkpoint(variant: str, folder: Path, present: bool = False) -> Path:
+    """A randomly initialised model saved in the official format (speed does not depend on the weights).
+
+    present: add +6 to the occlusion head's bias, so tracked objects are "present" and masks not empty
+    (random weights otherwise say every object is absent).
+    """
     import torch
 
     from .sam2 import build_model, get_config
 
     torch.manual_seed(0)
-    path = folder / f"{variant}-random.pt"
-    torch.save({"model": build_model(get_config(variant)).state_dict()}, path)
+    state = build_model(get_config(variant)).state_dict()
+    if present:
+        state[PRESENCE_BIAS_KEY] += 6.0
+    path = folder / f"{variant}-random{'-present' if present else ''}.pt"
+    torch.save({"model": state}, path)
     return path
 
 
