@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..annotations import rle
 from ..annotations.geometry import box_to_mask, polygons_to_mask, rotated_box_to_mask
 from ..annotations.shapes import Shape
 from ..project.snapshot import Region
@@ -55,23 +56,25 @@ class ShapeEditor:
         return new
 
     def move_vertex(self, frame: int, object_id: int, index: int, x: float, y: float) -> Shape:
-        points = self._points(frame, object_id, index)
+        points = self._points(self.shape(frame, object_id), index)
         points[index] = [x, y]
         return self.set_points(frame, object_id, points)
 
     def insert_vertex(self, frame: int, object_id: int, index: int, x: float, y: float) -> Shape:
         """Add a vertex before position `index` (len(points) appends)."""
-        points = self.shape(frame, object_id).points
-        if self.shape(frame, object_id).shape_type != "polygon":
+        shape = self.shape(frame, object_id)
+        points = shape.points
+        if shape.shape_type != "polygon":
             raise ValueError("vertices can be added to polygons only")
         if not 0 <= index <= len(points):
             raise ValueError(f"vertex position {index} is outside 0..{len(points)}")
         return self.set_points(frame, object_id, points[:index] + [[x, y]] + points[index:])
 
     def remove_vertex(self, frame: int, object_id: int, index: int) -> Shape:
-        points = self._points(frame, object_id, index)
-        if self.shape(frame, object_id).shape_type != "polygon":
+        shape = self.shape(frame, object_id)
+        if shape.shape_type != "polygon":
             raise ValueError("vertices can be removed from polygons only")
+        points = self._points(shape, index)
         return self.set_points(frame, object_id, points[:index] + points[index + 1:])
 
     def move_shape(self, frame: int, object_id: int, dx: float, dy: float) -> Shape:
@@ -87,8 +90,9 @@ class ShapeEditor:
             self.session.store.delete_mask(frame, object_id)
         self.session.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)
 
-    def _points(self, frame: int, object_id: int, index: int) -> list[list[float]]:
-        points = self.shape(frame, object_id).points
+    @staticmethod
+    def _points(shape: Shape, index: int) -> list[list[float]]:
+        points = shape.points
         if not 0 <= index < len(points):
             raise ValueError(f"vertex {index} is outside 0..{len(points) - 1}")
         return [list(p) for p in points]
@@ -97,12 +101,12 @@ class ShapeEditor:
         session = self.session
         session._guard()
         height, width = session.source.frame_size(frame)
-        current = session.store.mask(frame, object_id)
+        row = session.store.mask_row(frame, object_id)
+        current = rle.decode(row.rle)
         old_area, new_area = shape_mask(old, height, width), shape_mask(new, height, width)
         holes = old_area & ~current if old.shape_type == "polygon" else np.zeros_like(current)  # an outline's holes
         mask = (current & ~old_area) | (new_area & ~holes)
-        row = session.store.mask_row(frame, object_id)
         label = session.store.objects()[object_id]
         with session.undoable(f"{description} of object {object_id} on frame {frame}", Region.frames(frame, frame, [object_id])):
-            session.save_mask(frame, object_id, label, mask, row.score if row else None, "edited", shape=new)
+            session.save_mask(frame, object_id, label, mask, row.score, "edited", shape=new)
         session.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)
