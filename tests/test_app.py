@@ -63,13 +63,13 @@ def pick_model_file(qtbot, window, checkpoint):
         dialog = QApplication.activeModalWidget()
         assert isinstance(dialog, ModelDialog)
         dialog.use_file(str(checkpoint))
-        dialog.precision.setCurrentText("bf16")
+        dialog.precision.setCurrentIndex(dialog.precision.findData("auto"))
         dialog.accept()
 
     QTimer.singleShot(200, fill)
     window.model_dialog()  # modal: the timer fills it in
     activate(qtbot, window)
-    assert window.settings.model() == {"spec": str(checkpoint), "precision": "bf16", "device": "cpu"}
+    assert window.settings.model() == {"spec": str(checkpoint), "precision": "auto", "device": "cpu"}
 
 
 def masks(store) -> dict:
@@ -178,11 +178,11 @@ def test_errors_are_shown_in_the_window(qtbot, settings, tmp_path, clip):
     damaged.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2000))
     assert not window.open_path(damaged)
     assert "damaged.mp4" in window.last_error and window.isVisible()
-    assert not window.choose_model({"spec": str(tmp_path / "missing.pt"), "precision": "bf16", "device": "cpu"})
+    assert not window.choose_model({"spec": str(tmp_path / "missing.pt"), "precision": "auto", "device": "cpu"})
     assert "no such checkpoint file" in window.last_error
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(b"PK\x03\x04" + bytes(100))
-    assert window.choose_model({"spec": str(truncated), "precision": "bf16", "device": "cpu"})
+    assert window.choose_model({"spec": str(truncated), "precision": "auto", "device": "cpu"})
     assert window.open_path(clip)
     qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 300, 200))
     settle(qtbot, window)
@@ -196,7 +196,7 @@ def test_no_weights_offline_is_a_message(qtbot, settings, tmp_path, monkeypatch)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     monkeypatch.setenv("ANYMASK_OFFLINE", "1")
     window = open_window(qtbot, settings)
-    assert not window.choose_model({"spec": "sam2.1-large", "precision": "bf16", "device": "cpu"})
+    assert not window.choose_model({"spec": "sam2.1-large", "precision": "auto", "device": "cpu"})
     assert "downloads are off" in window.last_error and "sam2.1_hiera_large.pt" in window.last_error
     assert window.settings.model()["spec"] != "sam2.1-large"  # the choice is not remembered
     window.close()
@@ -258,7 +258,7 @@ def test_model_download_dialog_cancels_then_resumes(qtbot, settings, tmp_path, m
     monkeypatch.delenv("ANYMASK_OFFLINE", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     window = open_window(qtbot, settings)
-    choice = {"spec": "sam2.1-tiny", "precision": "bf16", "device": "cpu"}
+    choice = {"spec": "sam2.1-tiny", "precision": "auto", "device": "cpu"}
 
     def cancel_when_started():
         dialog = QApplication.activeModalWidget()
@@ -363,7 +363,7 @@ def test_anymask_gui_command_opens_the_window_on_a_path(clip, own_checkpoint, tm
 def test_closing_the_window_while_tracking_keeps_what_was_tracked(qtbot, clip, present_checkpoint, settings):
     from anymask.project import ProjectStore
 
-    settings.set_model(str(present_checkpoint), "bf16", "cpu")
+    settings.set_model(str(present_checkpoint), "auto", "cpu")
     window = open_window(qtbot, settings)
     assert window.open_path(clip)
     session = window.controller.session
@@ -378,3 +378,53 @@ def test_closing_the_window_while_tracking_keeps_what_was_tracked(qtbot, clip, p
     with ProjectStore.open(folder) as store:
         frames = store.annotated_frames()
     assert len(frames) >= 2 and frames == list(range(len(frames)))
+
+
+def test_old_bf16_default_moves_to_auto_and_a_new_choice_stays(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    path = str(tmp_path / "old.ini")
+    old = QSettings(path, QSettings.IniFormat)  # written by a version whose default was bf16
+    old.setValue("model/spec", "sam2.1-small")
+    old.setValue("model/precision", "bf16")
+    old.sync()
+    assert AppSettings(path).model() == {"spec": "sam2.1-small", "precision": "auto", "device": "cpu"}
+    AppSettings(path).set_model("sam2.1-small", "bf16", "cpu")  # chosen now: kept
+    assert AppSettings(path).model()["precision"] == "bf16"
+
+
+def test_gui_without_flags_keeps_the_remembered_model(monkeypatch, tmp_path):
+    import anymask.app as app_module
+    from anymask.app import main_window
+
+    path = str(tmp_path / "gui.ini")
+    AppSettings(path).set_model("/models/mine.pt", "fp32", "cpu")
+    monkeypatch.setenv("ANYMASK_SETTINGS", path)
+
+    class NoWindow:
+        def __init__(self, settings):
+            pass
+
+        def show(self):
+            pass
+
+    monkeypatch.setattr(main_window, "MainWindow", NoWindow)
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)
+    assert app_module.run_app() == 0
+    assert AppSettings(path).model() == {"spec": "/models/mine.pt", "precision": "fp32", "device": "cpu"}
+    assert app_module.run_app(precision="int8") == 0
+    assert AppSettings(path).model() == {"spec": "/models/mine.pt", "precision": "int8", "device": "cpu"}
+
+
+def test_model_dialog_says_what_auto_picks(qtbot, monkeypatch):
+    from anymask import precision as precision_module
+
+    monkeypatch.setattr(precision_module, "cpu_capability", lambda: "AVX2")
+    dialog = ModelDialog({"spec": "sam2.1-tiny", "precision": "bf16", "device": "cpu"})
+    qtbot.addWidget(dialog)
+    note = dialog.precision_note.text()
+    assert "Auto picks fp32 here" in note and "AVX2" in note and "much slower" in note
+    dialog.precision.setCurrentIndex(dialog.precision.findData("auto"))
+    assert "much slower" not in dialog.precision_note.text()
+    assert dialog.choice()["precision"] == "auto"
+    assert [dialog.precision.itemData(i) for i in range(dialog.precision.count())] == ["auto", "fp32", "bf16", "int8"]

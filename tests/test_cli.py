@@ -23,6 +23,7 @@ def test_models_lists_all_variants(tmp_path):
     for name in ("sam2-tiny", "sam2.1-large", "sam2.1-base_plus"):
         assert name in result.stdout
     assert "not downloaded" in result.stdout
+    assert "CPU capability " in result.stdout and "precision " in result.stdout and " (auto): " in result.stdout
 
 
 def test_models_shows_cached(tmp_path, own_checkpoint):

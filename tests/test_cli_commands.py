@@ -87,10 +87,25 @@ def test_track_rejects_image_names_and_a_damaged_video(media_dir, own_checkpoint
 
 
 @pytest.mark.slow
-def test_bench_with_random_weights(capsys):
+def test_bench_with_random_weights(capsys, monkeypatch):
+    import torch
+
+    from anymask import bench
+
+    printed = []  # each figure must be printed as soon as it is measured, not at the end
+    original = bench._bench_tracking
+
+    def tracking(*args):
+        printed.append(capsys.readouterr().out)
+        return original(*args)
+
+    monkeypatch.setattr(bench, "_bench_tracking", tracking)
     code, out, err = run(capsys, "bench", "--random-weights", "sam2.1-tiny", "--frames", "2", "--repeats", "1")
     assert code == 0, err
-    assert "embed an image (set_image):" in out and "tracking, one object:" in out and "s/frame" in out
+    assert "embed an image (set_image):" in printed[0] and "click -> mask:" in printed[0]
+    assert f"CPU capability {torch.backends.cpu.get_cpu_capability()}" in printed[0]
+    assert "precision fp32 (auto): " in printed[0] or "precision bf16 (auto): " in printed[0]
+    assert "tracking, one object:" in out and "s/frame" in out
 
 
 def test_gui_help_and_unknown_command(capsys):

@@ -48,8 +48,11 @@ def test_track_then_export(clip, present_checkpoint, tmp_path):
         {"id": 4, "label": "car", "frame": 0, "box": [500, 300, 650, 500]},
     ])
     result = anymask("track", clip, "--model", present_checkpoint, "--prompts", prompts, "--out", tmp_path / "out",
-                     "--format", "coco", "--precision", "bf16")
+                     "--format", "coco")
     assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()  # progress before tracking starts: the model, then each prompt
+    assert lines[0].startswith(f"loading model {present_checkpoint}") and "precision " in lines[1]
+    assert lines[2:4] == ["prompt 1/2: object 1 on frame 0", "prompt 2/2: object 4 on frame 0"]
     document = json.loads((tmp_path / "out" / "coco" / "annotations.json").read_text())
     assert {c["name"] for c in document["categories"]} == {"person", "car"}
     assert {a["track_id"] for a in document["annotations"]} == {1, 4}
@@ -98,7 +101,7 @@ def test_ctrl_c_keeps_every_tracked_frame(media_dir, present_checkpoint, tmp_pat
     prompts = write_prompts(tmp_path / "p.json", [{"id": 1, "label": "person", "points": [[300, 200, 1]]}])
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "anymask.cli", "track", str(clip), "--model", str(present_checkpoint),
-                                "--prompts", str(prompts), "--out", str(out), "--format", "coco", "--precision", "bf16"],
+                                "--prompts", str(prompts), "--out", str(out), "--format", "coco"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     database = out / "project" / "project.sqlite"
 

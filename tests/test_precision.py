@@ -1,12 +1,79 @@
-"""bf16 precision: same API and dtypes as fp32, logits within a few percent, masks mostly agree."""
+"""Precision: what auto picks on which hardware, the bf16 warning, and bf16 against fp32 (logits, masks)."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from anymask import ImagePredictor, load_model
+from anymask import precision as precision_module
+from anymask.errors import AnymaskError
+from anymask.precision import PrecisionWarning, bf16_support, resolve_precision
+
+native_bf16 = pytest.mark.skipif(not bf16_support("cpu").native, reason="this CPU has no native BF16: bf16 is emulated")
+
+
+def simulate_cpu(monkeypatch, capability: str, avx512_bf16: bool = False, amx: bool = False) -> None:
+    monkeypatch.setattr(precision_module, "cpu_capability", lambda: capability)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+
+
+@pytest.mark.parametrize("capability, avx512_bf16, amx, expected", [
+    ("AVX2", False, False, "fp32"),
+    ("DEFAULT", False, False, "fp32"),
+    ("AVX512", False, False, "fp32"),
+    ("AVX512", True, False, "bf16"),
+    ("AVX512", False, True, "bf16"),
+])
+def test_auto_picks_bf16_only_where_it_is_native(monkeypatch, capability, avx512_bf16, amx, expected):
+    simulate_cpu(monkeypatch, capability, avx512_bf16, amx)
+    choice = resolve_precision("auto", "cpu")
+    assert choice.precision == expected
+    assert capability in choice.reason and choice.describe().startswith(f"{expected} (auto)")
+
+
+def test_unknown_cpu_capability_is_measured_once_and_cached(monkeypatch, tmp_path):
+    simulate_cpu(monkeypatch, "SVE256")
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(precision_module, "_bf16_speed_ratio", lambda: calls.append(1) or 0.6)
+    assert resolve_precision("auto", "cpu").precision == "bf16"
+    assert resolve_precision("auto", "cpu").precision == "bf16"
+    assert len(calls) == 1 and "measured 0.60x" in resolve_precision("auto", "cpu").reason
+    monkeypatch.setattr(precision_module, "_bf16_speed_ratio", lambda: 7.0)
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path / "other"))
+    assert resolve_precision("auto", "cpu").precision == "fp32"
+
+
+def test_explicit_bf16_without_native_support_warns_once(monkeypatch, own_checkpoint):
+    simulate_cpu(monkeypatch, "AVX2")
+    monkeypatch.setattr(precision_module, "_warned", set())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load_model(own_checkpoint, precision="bf16")
+        load_model(own_checkpoint, precision="bf16")
+    assert model.precision == "bf16"  # still honoured
+    ours = [w for w in caught if issubclass(w.category, PrecisionWarning)]
+    assert len(ours) == 1 and "much slower" in str(ours[0].message) and "\n" not in str(ours[0].message)
+    simulate_cpu(monkeypatch, "AVX512", avx512_bf16=True)
+    monkeypatch.setattr(precision_module, "_warned", set())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resolve_precision("bf16", "cpu")
+    assert not [w for w in caught if issubclass(w.category, PrecisionWarning)]
+
+
+def test_auto_is_the_default_and_bad_names_are_one_line(monkeypatch, own_checkpoint):
+    simulate_cpu(monkeypatch, "AVX2")
+    model = load_model(own_checkpoint)
+    assert model.precision == "fp32" and model.precision_choice.requested == "auto"
+    assert model.image_encoder.trunk.patch_embed.proj.weight.dtype == torch.float32
+    with pytest.raises(AnymaskError, match="precision must be one of auto, fp32, bf16, int8"):
+        resolve_precision("fp16", "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +85,7 @@ def pair(own_checkpoint, photo):
     return fp32, bf16
 
 
+@native_bf16
 def test_bf16_outputs_are_float32_numpy(pair, photo):
     _, bf16 = pair
     masks, scores, low = bf16.predict(point_coords=[[100, 100]], point_labels=[1], return_logits=True)
@@ -34,6 +102,7 @@ def test_bf16_outputs_are_float32_numpy(pair, photo):
         dict(point_coords=[[120, 100], [300, 300]], point_labels=[1, 0], multimask_output=False),
     ],
 )
+@native_bf16
 def test_bf16_close_to_fp32(pair, prompt):
     fp32, bf16 = pair
     exact = fp32.predict(return_logits=True, **prompt)

@@ -25,7 +25,7 @@ def masks_by_frame(store) -> dict:
 
 @pytest.mark.slow
 def test_whole_workflow(clip, present_checkpoint, tmp_path):
-    with Session(clip, model=present_checkpoint, precision="bf16") as session:
+    with Session(clip, model=present_checkpoint) as session:
         # clicks are undoable while marking, exactly
         first = session.add_point(300, 200)
         session.add_point(320, 260)
@@ -105,7 +105,7 @@ def test_whole_workflow(clip, present_checkpoint, tmp_path):
     data = COCO(str(coco))
     assert {c["name"] for c in data.loadCats(data.getCatIds())} == {"person", "vehicle"}
     assert len(data.getAnnIds()) == sum(len(v) for v in final.values())
-    with Session(clip, model=present_checkpoint, precision="bf16") as reopened:
+    with Session(clip, model=present_checkpoint) as reopened:
         assert reopened.store.objects() == {0: "person", 1: "vehicle"}
         assert masks_by_frame(reopened.store) == final
         assert reopened.timeline(0)[4] in ("present", "low", "absent")
@@ -113,7 +113,7 @@ def test_whole_workflow(clip, present_checkpoint, tmp_path):
 
 @pytest.mark.slow
 def test_background_tracking_cancel_and_busy(clip, present_checkpoint):
-    with Session(clip, model=present_checkpoint, precision="bf16") as session:
+    with Session(clip, model=present_checkpoint) as session:
         session.add_point(300, 200)
         session.finish_object()
         events, first_frame = [], threading.Event()
@@ -137,7 +137,7 @@ def test_background_tracking_cancel_and_busy(clip, present_checkpoint):
 
 
 def test_prefetch_computes_the_frame_ahead(clip, own_checkpoint):
-    with Session(clip, model=own_checkpoint, precision="bf16", prefetch=True) as session:
+    with Session(clip, model=own_checkpoint, prefetch=True) as session:
         session.set_frame(2)
         for _ in range(600):
             tracker = session._tracker

@@ -7,6 +7,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -21,16 +22,6 @@ class BenchResult:
     click_ms: float
     track_s_per_frame: float | None
     frames: int
-
-    def lines(self) -> list[str]:
-        height, width = self.image_size
-        rows = [f"model {self.model} on {self.device}, {self.precision}; frames {width}x{height}",
-                f"embed an image (set_image): {self.set_image_s:.3f} s (median)",
-                f"click -> mask:              {self.click_ms:.1f} ms (median)"]
-        if self.track_s_per_frame is not None:
-            rows.append(f"tracking, one object:       {self.track_s_per_frame:.3f} s/frame "
-                        f"({1 / self.track_s_per_frame:.2f} fps, median of {self.frames} frames)")
-        return rows
 
 
 PRESENCE_BIAS_KEY = "sam_mask_decoder.pred_obj_score_head.layers.2.bias"
@@ -71,41 +62,60 @@ def timed(function, device: str) -> float:
 
 
 def run_bench(model_spec: str | Path, media: str | Path | None, frames: int = 10, repeats: int = 3,
-              precision: str = "bf16", device: str = "cpu", random_variant: str | None = None) -> BenchResult:
+              precision: str = "auto", device: str = "cpu", random_variant: str | None = None,
+              report: Callable[[str], None] = lambda line: None) -> BenchResult:
+    """Time set_image, a click and tracking; `report` gets each line as soon as its figure is measured."""
     from . import ImagePredictor, load_model
     from .media import open_source
+    from .precision import device_summary
     from .tracking import VideoTracker
 
     with tempfile.TemporaryDirectory(prefix="anymask-bench-") as folder:
         if random_variant:
             model_spec = random_checkpoint(random_variant, Path(folder))
+        report(device_summary(device))
+        report(f"loading {random_variant + ' (random weights)' if random_variant else model_spec} ...")
         model = load_model(model_spec, device=device, precision=precision)
+        report(f"precision {model.precision_choice.describe()}")
         source = open_source(media) if media else _synthetic_clip(Path(folder), frames + 1)
         image = source.frame(0)
         height, width = image.shape[:2]
+        report(f"frames {width}x{height}")
         predictor = ImagePredictor(model)
         predictor.set_image(image)  # warm-up
         set_times = [timed(lambda: predictor.set_image(image), device) for _ in range(repeats)]
+        report(f"embed an image (set_image): {statistics.median(set_times):.3f} s (median of {repeats})")
         point = dict(point_coords=np.array([[width / 2, height / 2]]), point_labels=np.array([1]))
         predictor.predict(**point)
         click_times = [timed(lambda: predictor.predict(**point), device) for _ in range(max(5, repeats))]
-        track_time = None
-        count = min(frames, len(source) - 1)
-        if count > 0:
-            tracker = VideoTracker(model, source)
-            tracker.add_prompt(0, 1, points=[[width / 2, height / 2]], labels=[1])
-            steps, last = [], time.perf_counter()
-            for frame, _, _ in tracker.propagate(0, max_frames=count):
-                synchronize(device)
-                now = time.perf_counter()
-                if frame > 0:
-                    steps.append(now - last)
-                last = now
-            tracker.close()
-            track_time = statistics.median(steps) if steps else None
+        report(f"click -> mask:              {1000 * statistics.median(click_times):.1f} ms (median of {len(click_times)})")
+        track_time = _bench_tracking(VideoTracker(model, source), frames, (width, height), device, report)
         name = random_variant + " (random weights)" if random_variant else str(model_spec)
-        return BenchResult(name, device, precision, (height, width), statistics.median(set_times),
-                           1000 * statistics.median(click_times), track_time, count)
+        return BenchResult(name, device, model.precision, (height, width), statistics.median(set_times),
+                           1000 * statistics.median(click_times), track_time, min(frames, len(source) - 1))
+
+
+def _bench_tracking(tracker, frames: int, size: tuple[int, int], device: str, report) -> float | None:
+    """Median seconds per tracked frame for one object clicked at the centre of frame 0 (None: no frames)."""
+    count = min(frames, tracker.num_frames - 1)
+    if count <= 0:
+        tracker.close()
+        return None
+    tracker.add_prompt(0, 1, points=[[size[0] / 2, size[1] / 2]], labels=[1])
+    steps, last = [], time.perf_counter()
+    for frame, _, _ in tracker.propagate(0, max_frames=count):
+        synchronize(device)
+        now = time.perf_counter()
+        if frame > 0:
+            steps.append(now - last)
+            report(f"  tracked frame {frame}: {steps[-1]:.3f} s")
+        last = now
+    tracker.close()
+    if not steps:
+        return None
+    median = statistics.median(steps)
+    report(f"tracking, one object:       {median:.3f} s/frame ({1 / median:.2f} fps, median of {len(steps)} frames)")
+    return median
 
 
 def _synthetic_clip(folder: Path, count: int):

@@ -84,18 +84,29 @@ def run_track(args) -> int:
 
     from .session import Session
 
+    quiet = getattr(args, "quiet", False)
+
+    def say(line: str) -> None:
+        if not quiet:
+            print(line, flush=True)
+
     prompts = read_prompts(args.prompts)
     out = Path(args.out)
     session = Session(args.video, project_folder=args.project or out / "project", model=args.model,
                       precision=args.precision, device=args.device, output_mode=args.mode)
     try:
-        for entry in prompts:
+        say(f"loading model {args.model} on {args.device} ...")
+        loaded = time.perf_counter()
+        model = session.model
+        say(f"model ready in {time.perf_counter() - loaded:.1f} s; precision {model.precision_choice.describe()}")
+        for index, entry in enumerate(prompts, start=1):
+            say(f"prompt {index}/{len(prompts)}: object {entry['id']} on frame {entry['frame']}")
             apply_prompt(session, entry)
         start = prompts[0]["frame"]
         session.set_frame(start)
         total = len(session.source) - start if args.direction == "forward" else start + 1 if args.direction == "backward" \
             else len(session.source) + 1
-        bar = tqdm(total=total, unit="frame", desc="tracking")
+        bar = tqdm(total=total, unit="frame", desc="tracking", disable=quiet)
         begun = time.perf_counter()
 
         def progress(frame, done):

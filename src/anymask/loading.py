@@ -8,8 +8,9 @@ import torch
 
 from .errors import AnymaskError
 from .hub import ensure_checkpoint, find_cached, get_spec
+from .precision import resolve_precision
 from .sam2.checkpoint import load_checkpoint
-from .sam2.model import PRECISIONS, SAM2Model
+from .sam2.model import SAM2Model
 
 
 def looks_like_path(name_or_path: str | Path) -> bool:
@@ -39,18 +40,22 @@ def resolve_device(device: str | torch.device) -> torch.device:
 def load_model(
     name_or_path: str | Path,
     device: str | torch.device = "cpu",
-    precision: str = "fp32",
+    precision: str = "auto",
     download: bool = True,
     progress: bool = True,
 ) -> SAM2Model:
-    """Load `sam2.1-tiny`-style names (downloaded into the cache on first use) or an official `.pt` file."""
-    if precision not in PRECISIONS:
-        raise AnymaskError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    """Load `sam2.1-tiny`-style names (downloaded into the cache on first use) or an official `.pt` file.
+
+    precision: `auto` (bf16 where the device computes it natively, else fp32), `fp32`, `bf16` or `int8`
+    (see anymask.precision). The choice and its reason are kept as `model.precision_choice`.
+    """
     target = resolve_device(device)
+    choice = resolve_precision(precision, target)
     if looks_like_path(name_or_path) or Path(str(name_or_path)).is_file():
         path = Path(name_or_path).expanduser()
     else:
         path = ensure_checkpoint(str(name_or_path), download=download, progress=progress)
     model = load_checkpoint(path)
     model.checkpoint_path = path
-    return model.to(target).set_precision(precision)
+    model.precision_choice = choice
+    return model.to(target).set_precision(choice.precision)

@@ -16,9 +16,9 @@ def run_app(path: str | None = None, model: str | None = None, precision: str | 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("anymask")
     settings = AppSettings()
-    if model:
+    if model or precision or device:  # given on the command line: remembered; otherwise the last choice stays
         current = settings.model()
-        settings.set_model(model, precision or current["precision"], device or current["device"])
+        settings.set_model(model or current["spec"], precision or current["precision"], device or current["device"])
     window = MainWindow(settings)
     window.show()
     if path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -16,6 +17,12 @@ from ..hub import REGISTRY, find_cached, get_spec
 from ..loading import looks_like_path
 
 LOCAL_FILE = "Local checkpoint file…"
+PRECISION_CHOICES = (
+    ("auto", "Auto (bf16 where the hardware computes it natively, else fp32)"),
+    ("fp32", "fp32 (exact)"),
+    ("bf16", "bf16 (fast on GPUs and CPUs with native BF16)"),
+    ("int8", "int8 (fastest on CPUs without BF16, approximate)"),
+)
 
 
 def _buttons(dialog: QDialog) -> QDialogButtonBox:
@@ -43,13 +50,19 @@ class ModelDialog(QDialog):
         file_row.addWidget(self.path)
         file_row.addWidget(browse)
         self.precision = QComboBox()
-        self.precision.addItems(["bf16", "fp32"])
+        for name, words in PRECISION_CHOICES:
+            self.precision.addItem(words, name)
+        self.precision_note = QLabel()
+        self.precision_note.setWordWrap(True)
         self.device = QComboBox()
         self.device.addItems(["cpu", "cuda"])
+        self.device.currentTextChanged.connect(self._explain_precision)
+        self.precision.currentIndexChanged.connect(self._explain_precision)
         form = QFormLayout(self)
         form.addRow("Model", self.variant)
         form.addRow("Checkpoint file", file_row)
         form.addRow("Precision", self.precision)
+        form.addRow("", self.precision_note)
         form.addRow("Device", self.device)
         form.addRow(_buttons(self))
         spec = current.get("spec", "sam2.1-tiny")
@@ -58,8 +71,31 @@ class ModelDialog(QDialog):
             self.path.setText(spec)
         elif self.variant.findData(spec) >= 0:
             self.variant.setCurrentIndex(self.variant.findData(spec))
-        self.precision.setCurrentText(current.get("precision", "bf16"))
+        saved = self.precision.findData(current.get("precision", "auto"))
+        self.precision.setCurrentIndex(max(0, saved))
         self.device.setCurrentText(current.get("device", "cpu"))
+        self._explain_precision()
+
+    def _explain_precision(self) -> None:
+        """Say what Auto picks on this device and why (or why an explicit choice is slow here)."""
+        try:
+            import torch
+
+            from ..precision import resolve_precision
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                device = self.device.currentText()
+                if device == "cuda" and not torch.cuda.is_available():
+                    self.precision_note.setText("No CUDA GPU on this machine.")
+                    return
+                auto = resolve_precision("auto", device)
+                text = f"Auto picks {auto.precision} here: {auto.reason}."
+                if self.precision.currentData() == "bf16" and auto.precision != "bf16":
+                    text += " bf16 will be much slower than fp32 on this device."
+        except AnymaskError as exc:
+            text = str(exc)
+        self.precision_note.setText(text)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "SAM 2 checkpoint", "", "Checkpoints (*.pt *.pth);;All files (*)")
@@ -72,7 +108,7 @@ class ModelDialog(QDialog):
 
     def choice(self) -> dict:
         spec = self.path.text().strip() if self.variant.currentData() == LOCAL_FILE else self.variant.currentData()
-        return {"spec": spec, "precision": self.precision.currentText(), "device": self.device.currentText()}
+        return {"spec": spec, "precision": self.precision.currentData(), "device": self.device.currentText()}
 
 
 class _DownloadSignals(QObject):

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton,
                                QSplitter, QTabWidget)
 
+from ..errors import AnymaskError
 from ..formats.dataset import OUTPUT_MODES
 from ..hub import REGISTRY, find_cached, get_spec
 from . import project_view
@@ -22,6 +23,18 @@ from .timeline import Timeline
 
 TIMELINE_REFRESH_FRAMES = 10
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv *.flv *.ts);;All files (*)"
+
+
+def precision_label(model: dict) -> str:
+    """'auto: fp32' (what auto resolves to on the chosen device), or the explicit precision."""
+    if model["precision"] != "auto":
+        return model["precision"]
+    from ..precision import resolve_precision
+
+    try:
+        return f"auto: {resolve_precision('auto', model['device']).precision}"
+    except (AnymaskError, RuntimeError):  # a device name torch does not know: the model dialog says why
+        return "auto"
 
 
 class MainWindow(QMainWindow):
@@ -185,7 +198,7 @@ class MainWindow(QMainWindow):
 
     def _show_model(self) -> None:
         model = self.settings.model()
-        self.model_button.setText(f"Model: {Path(model['spec']).name} ({model['precision']}, {model['device']})")
+        self.model_button.setText(f"Model: {Path(model['spec']).name} ({precision_label(model)}, {model['device']})")
 
     # drawing ------------------------------------------------------------------------------------------
     def show_frame(self, frame: int) -> None:

@@ -8,6 +8,8 @@ import os
 from PySide6.QtCore import QSettings
 
 RECENT_LIMIT = 10
+# 1: precision "auto" (earlier settings saved the old default "bf16", which is very slow on CPUs without BF16)
+SETTINGS_VERSION = 1
 
 
 class AppSettings:
@@ -16,6 +18,18 @@ class AppSettings:
     def __init__(self, path: str | None = None) -> None:
         path = path or os.environ.get("ANYMASK_SETTINGS")
         self._qt = QSettings(path, QSettings.IniFormat) if path else QSettings("anymask", "anymask")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Settings saved before version 1 kept bf16 as a default, not a choice: they move to auto."""
+        try:
+            version = int(self.value("settings/version", 0))
+        except (TypeError, ValueError):
+            version = 0
+        if version < 1 and str(self.value("model/precision", "auto")) == "bf16":
+            self.set_value("model/precision", "auto")
+        if version < SETTINGS_VERSION:
+            self.set_value("settings/version", SETTINGS_VERSION)
 
     def value(self, key: str, default=None):
         value = self._qt.value(key, default)
@@ -26,7 +40,7 @@ class AppSettings:
         self._qt.sync()
 
     def model(self) -> dict:
-        return {"spec": str(self.value("model/spec", "sam2.1-tiny")), "precision": str(self.value("model/precision", "bf16")),
+        return {"spec": str(self.value("model/spec", "sam2.1-tiny")), "precision": str(self.value("model/precision", "auto")),
                 "device": str(self.value("model/device", "cpu"))}
 
     def set_model(self, spec: str, precision: str, device: str) -> None:

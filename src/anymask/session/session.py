@@ -39,7 +39,7 @@ class Session:
     """
 
     def __init__(self, media_path: str | Path, project_folder: str | Path | None = None, model: str | Path = "sam2.1-tiny",
-                 precision: str = "fp32", device: str = "cpu", output_mode: str = "polygon", tolerance: float = 1.0,
+                 precision: str = "auto", device: str = "cpu", output_mode: str = "polygon", tolerance: float = 1.0,
                  keep_manual_shapes: bool = True, prefetch: bool = False) -> None:
         self._check_mode(output_mode)
         self.media_path = Path(media_path)
