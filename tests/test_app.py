@@ -412,8 +412,8 @@ def test_gui_without_flags_keeps_the_remembered_model(monkeypatch, tmp_path):
     monkeypatch.setattr(QApplication, "exec", lambda self: 0)
     assert app_module.run_app() == 0
     assert AppSettings(path).model() == {"spec": "/models/mine.pt", "precision": "fp32", "device": "cpu"}
-    assert app_module.run_app(precision="int8") == 0
-    assert AppSettings(path).model() == {"spec": "/models/mine.pt", "precision": "int8", "device": "cpu"}
+    assert app_module.run_app(precision="fast") == 0
+    assert AppSettings(path).model() == {"spec": "/models/mine.pt", "precision": "fast", "device": "cpu"}
 
 
 def test_model_dialog_says_what_auto_picks(qtbot, monkeypatch):
@@ -427,4 +427,4 @@ def test_model_dialog_says_what_auto_picks(qtbot, monkeypatch):
     dialog.precision.setCurrentIndex(dialog.precision.findData("auto"))
     assert "much slower" not in dialog.precision_note.text()
     assert dialog.choice()["precision"] == "auto"
-    assert [dialog.precision.itemData(i) for i in range(dialog.precision.count())] == ["auto", "fp32", "bf16", "int8"]
+    assert [dialog.precision.itemData(i) for i in range(dialog.precision.count())] == ["auto", "fp32", "bf16", "fast"]

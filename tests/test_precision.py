@@ -72,7 +72,7 @@ def test_auto_is_the_default_and_bad_names_are_one_line(monkeypatch, own_checkpo
     model = load_model(own_checkpoint)
     assert model.precision == "fp32" and model.precision_choice.requested == "auto"
     assert model.image_encoder.trunk.patch_embed.proj.weight.dtype == torch.float32
-    with pytest.raises(AnymaskError, match="precision must be one of auto, fp32, bf16, int8"):
+    with pytest.raises(AnymaskError, match="precision must be one of auto, fp32, bf16, fast"):
         resolve_precision("fp16", "cpu")
 
 

@@ -46,7 +46,7 @@ def load_model(
 ) -> SAM2Model:
     """Load `sam2.1-tiny`-style names (downloaded into the cache on first use) or an official `.pt` file.
 
-    precision: `auto` (bf16 where the device computes it natively, else fp32), `fp32`, `bf16` or `int8`
+    precision: `auto` (bf16 where the device computes it natively, else fp32), `fp32`, `bf16` or `fast`
     (see anymask.precision). The choice and its reason are kept as `model.precision_choice`.
     """
     target = resolve_device(device)

@@ -22,14 +22,14 @@ class Precision(str, Enum):
     AUTO = "auto"
     FP32 = "fp32"
     BF16 = "bf16"
-    INT8 = "int8"
+    FAST = "fast"
 
 
 PRECISION_NAMES = tuple(p.value for p in Precision)
 PRECISION_HELP = (
     "auto: bf16 where the device computes it natively (CUDA with bf16, AVX512_BF16/AMX CPUs), else fp32; "
     "fp32: exact; bf16: ~3x faster on CPUs with native BF16, much slower on others; "
-    "int8: dynamic int8 linears on the CPU, fastest on CPUs without BF16, approximate"
+    "fast: CPU only, int8 linears and fewer memory frames, for CPUs without BF16, approximate (docs/performance.md)"
 )
 # CPUs whose kernels torch selects at run time; at AVX2 or below bfloat16 math is emulated.
 _X86_WITHOUT_AVX512 = {"DEFAULT", "NO AVX", "AVX", "AVX2"}
@@ -147,10 +147,10 @@ def resolve_precision(requested: str, device: torch.device | str = "cpu") -> Pre
     """Turn `auto` into fp32 or bf16 for this device; warn once when bf16 is asked for where it is slow."""
     requested = check_precision_name(requested)
     device = torch.device(device)
-    if requested == Precision.INT8.value:
+    if requested == Precision.FAST.value:
         if device.type != "cpu":
-            raise AnymaskError(f"precision 'int8' runs on the CPU only; use auto, fp32 or bf16 on {device.type}")
-        return PrecisionChoice(requested, requested, "dynamic int8 linears (approximate, CPU)")
+            raise AnymaskError(f"precision 'fast' runs on the CPU only; use auto, fp32 or bf16 on {device.type}")
+        return PrecisionChoice(requested, requested, "int8 linears and fewer memory frames (approximate, CPU)")
     if requested == Precision.FP32.value:
         return PrecisionChoice(requested, requested, "asked for")
     support = bf16_support(device)

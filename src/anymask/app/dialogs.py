@@ -21,7 +21,7 @@ PRECISION_CHOICES = (
     ("auto", "Auto (bf16 where the hardware computes it natively, else fp32)"),
     ("fp32", "fp32 (exact)"),
     ("bf16", "bf16 (fast on GPUs and CPUs with native BF16)"),
-    ("int8", "int8 (fastest on CPUs without BF16, approximate)"),
+    ("fast", "Fast (CPUs without BF16: int8 and fewer memory frames, approximate)"),
 )
 
 

@@ -10,6 +10,7 @@ from torch import nn
 
 from .config import SAM2Config
 from .fast_ops import conv1x1_channels_last, nchw_view
+from .int8 import dequantize_linears, quantize_linears
 from .layers import MLP
 from .mask_decoder import DecoderImage, DecoderOutput, MaskDecoder
 from .memory_attention import MemoryAttention
@@ -17,7 +18,9 @@ from .memory_encoder import MemoryEncoder
 from .neck import ImageEncoder
 from .prompt_encoder import PromptEncoder
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
+# the dtype each precision computes the heavy parts in; "fast" is fp32 with int8 linears (see set_precision)
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fast": torch.float32}
+FAST_RECENT_MEMORIES = 3  # recent (non-prompted) memory frames the fast mode attends to, of num_maskmem - 1
 
 
 @dataclass
@@ -62,6 +65,7 @@ class SAM2Model(nn.Module):
         self.mask_downsample = nn.Conv2d(1, 1, kernel_size=4, stride=4)
         self.precision = "fp32"
         self.precision_choice = None  # how load_model chose the precision (anymask.precision.PrecisionChoice)
+        self.recent_memories = config.num_maskmem - 1  # recent tracked frames a frame attends to
 
     @property
     def device(self) -> torch.device:
@@ -72,15 +76,23 @@ class SAM2Model(nn.Module):
         return PRECISIONS[self.precision]
 
     def set_precision(self, precision: str) -> "SAM2Model":
-        """fp32, or bf16: image encoder, mask decoder, memory attention and memory encoder in bfloat16.
+        """fp32; bf16: image encoder, mask decoder, memory attention and memory encoder in bfloat16;
+        fast (CPU): fp32 with the image encoder's and memory attention's linears as dynamic int8 GEMMs,
+        and only the FAST_RECENT_MEMORIES nearest tracked frames as memories (prompted frames all stay).
 
         Prompt encoding, positional encodings, object pointers and all returned tensors stay float32.
         """
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.precision = precision
+        dequantize_linears(self)
+        self.recent_memories = self.config.num_maskmem - 1
         for part in (self.image_encoder, self.sam_mask_decoder, self.memory_attention, self.memory_encoder):
             part.to(PRECISIONS[precision])
+        if precision == "fast":
+            quantize_linears(self.image_encoder)
+            quantize_linears(self.memory_attention)
+            self.recent_memories = min(self.recent_memories, FAST_RECENT_MEMORIES)
         return self
 
     @torch.no_grad()

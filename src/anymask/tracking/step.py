@@ -45,7 +45,8 @@ def condition_on_memory(
     step = -1 if reverse else 1
     for t_pos in range(1, config.num_maskmem):
         t_rel = config.num_maskmem - t_pos
-        picked.append((t_pos, recent.get(frame - step * t_rel)))
+        if t_rel <= model.recent_memories:  # all of them, except in the fast mode
+            picked.append((t_pos, recent.get(frame - step * t_rel)))
     spatial_pos = memory_pos.flatten(2).transpose(1, 2)  # (1, HW, 64)
     for t_pos, out in picked:
         if out is None or out.memory is None:

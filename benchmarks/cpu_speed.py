@@ -1,0 +1,205 @@
+"""CPU benchmark: official SAM 2 fp32 against ours at `auto` and in the `fast` mode, on the same weights.
+
+Usage: python benchmarks/cpu_speed.py [--variant sam2.1-tiny] [--frames 14] [--repeats 5] [--threads 2]
+
+Measures, in one run on one machine: set_image and one click -> mask (interleaved repeats, medians), and
+seconds per tracked frame for one object on vtest.avi once the memory bank is full (frame 8 on; each
+implementation in its own process). Then the fast mode's accuracy against ours fp32: mask IoU and logit
+error on three photos x three prompts, and on every tracked frame. Random weights give small logits, so
+these agreement figures are pessimistic: real checkpoints separate object from background far more.
+The CPU capability (torch's kernel level) is printed beside every figure. To see what an AVX2-only CPU
+does on an AVX-512 machine, run with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+FBGEMM_ENABLE_INSTRUCTIONS=AVX2 (every kernel library then stays on AVX2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from image import IOU_PHOTOS, PHOTO, clicks, load_photo, mask_iou  # noqa: E402
+
+VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
+POINT = [[300.0, 200.0]]
+STEADY_FROM = 8
+
+
+def capability() -> str:
+    return torch.backends.cpu.get_cpu_capability()
+
+
+def track_child(kind: str, variant: str, checkpoint: Path, frames_dir: Path, frames: int, out: Path) -> None:
+    """One implementation tracks one object; writes per-frame times and (ours) the low-res logits."""
+    times, logits = [], []
+    if kind == "official":
+        from reference import OFFICIAL_CONFIGS, official
+
+        model = official().build_sam2_video_predictor(OFFICIAL_CONFIGS[variant], ckpt_path=str(checkpoint), device="cpu",
+                                                      hydra_overrides_extra=["++model.fill_hole_area=0"])
+        state = model.init_state(str(frames_dir))
+        model.add_new_points_or_box(state, 0, 1, points=np.array(POINT, np.float32), labels=np.array([1], np.int32))
+        stream = ((f, None) for f, _, _ in model.propagate_in_video(state, max_frame_num_to_track=frames - 1))
+    else:
+        from anymask import load_model
+        from anymask.tracking import VideoTracker
+
+        tracker = VideoTracker(load_model(checkpoint, precision=kind), frames_dir, fill_hole_area=0)
+        tracker.add_prompt(0, 1, points=POINT, labels=[1])
+        stream = ((f, out_logits) for f, _, out_logits in tracker.propagate(max_frames=frames - 1))
+    tick = time.perf_counter()
+    for frame, frame_logits in stream:
+        now = time.perf_counter()
+        times.append(now - tick)
+        tick = now
+        if frame_logits is not None:
+            logits.append(np.asarray(frame_logits[0], np.float32))
+    np.savez(out, times=np.array(times), logits=np.array(logits) if logits else np.zeros(0))
+
+
+def run_tracking(kinds: list[str], args, checkpoint: Path, frames_dir: Path, folder: Path) -> dict[str, dict]:
+    results = {}
+    for kind in kinds:
+        out = folder / f"{kind}.npz"
+        command = [sys.executable, __file__, "--child", kind, str(checkpoint), str(frames_dir), str(out),
+                   "--variant", args.variant, "--frames", str(args.frames), "--threads", str(args.threads)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"{kind} tracking failed:\n{done.stderr[-3000:]}")
+        data = np.load(out)
+        steady = float(np.median(data["times"][STEADY_FROM:]))
+        results[kind] = {"s_per_frame": steady, "logits": data["logits"]}
+        print(f"[{capability()}] tracking, one object, {kind:<14} {steady:6.2f} s/frame", flush=True)
+    return results
+
+
+def image_timings(predictors: dict, repeats: int) -> dict[str, dict[str, float]]:
+    image = load_photo(PHOTO)
+    height, width = image.shape[:2]
+    click = clicks(width, height)[0]
+    times = {name: {"set_image": [], "click": []} for name in predictors}
+    for predictor in predictors.values():
+        predictor.set_image(image)
+        predictor.predict(**click)
+    for _ in range(repeats):
+        for name, predictor in predictors.items():
+            start = time.perf_counter()
+            predictor.set_image(image)
+            times[name]["set_image"].append(time.perf_counter() - start)
+            for _ in range(5):
+                start = time.perf_counter()
+                predictor.predict(**click)
+                times[name]["click"].append(time.perf_counter() - start)
+    medians = {name: {k: statistics.median(v) for k, v in t.items()} for name, t in times.items()}
+    for name, m in medians.items():
+        print(f"[{capability()}] {name:<22} set_image {m['set_image']:6.3f} s   click {1000 * m['click']:7.1f} ms", flush=True)
+    return medians
+
+
+def image_agreement(exact, fast) -> tuple[list[float], list[float]]:
+    """Mask IoU and relative mean |logit error| of `fast` against `exact` over photos x prompts."""
+    from PIL import Image
+
+    ious, errors = [], []
+    for name in IOU_PHOTOS:
+        image = np.asarray(Image.open(ROOT / "tests" / "data" / "opencv" / name).convert("RGB"))
+        exact.set_image(image)
+        fast.set_image(image)
+        for prompt in clicks(image.shape[1], image.shape[0]):
+            a = exact.predict(return_logits=True, **prompt)[0]
+            b = fast.predict(return_logits=True, **prompt)[0]
+            for x, y in zip(a, b):
+                ious.append(mask_iou(x > 0, y > 0))
+                errors.append(float(np.abs(x - y).mean() / max(1e-9, np.abs(x).mean())))
+    return ious, errors
+
+
+def tracking_agreement(exact: np.ndarray, fast: np.ndarray) -> tuple[list[float], list[float]]:
+    ious = [mask_iou(a > 0, b > 0) for a, b in zip(exact, fast)]
+    errors = [float(np.abs(a - b).mean() / max(1e-9, np.abs(a).mean())) for a, b in zip(exact, fast)]
+    return ious, errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="sam2.1-tiny")
+    parser.add_argument("--frames", type=int, default=14)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--child", nargs=4, metavar=("KIND", "CHECKPOINT", "FRAMES_DIR", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.child:
+        kind, checkpoint, frames_dir, out = args.child
+        track_child(kind, args.variant, Path(checkpoint), Path(frames_dir), args.frames, Path(out))
+        return
+    from PIL import Image
+
+    from anymask import ImagePredictor, load_model
+    from anymask.media import open_source
+    from anymask.precision import device_summary, resolve_precision
+    from reference import OFFICIAL_CONFIGS, build_official, install_torchvision_stand_in, save_official_checkpoint
+
+    install_torchvision_stand_in()
+    from sam2.build_sam import build_sam2
+    from sam2.sam2_image_predictor import SAM2ImagePredictor
+
+    auto = resolve_precision("auto", "cpu")
+    print(f"{device_summary('cpu')}; {args.variant}, random weights; auto -> {auto.describe()}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        checkpoint = save_official_checkpoint(build_official(args.variant, object_bias=6.0), folder / "random.pt")
+        predictors = {
+            "official fp32": SAM2ImagePredictor(build_sam2(OFFICIAL_CONFIGS[args.variant], ckpt_path=str(checkpoint),
+                                                           device="cpu")),
+            f"ours auto ({auto.precision})": ImagePredictor(load_model(checkpoint, precision="auto")),
+            "ours fast": ImagePredictor(load_model(checkpoint, precision="fast")),
+        }
+        images = image_timings(predictors, args.repeats)
+        exact = predictors["ours auto (fp32)"] if auto.precision == "fp32" else ImagePredictor(load_model(checkpoint, precision="fp32"))
+        image_ious, image_errors = image_agreement(exact, predictors["ours fast"])
+        del predictors, exact
+        frames_dir = folder / "frames"
+        frames_dir.mkdir()
+        source = open_source(VIDEO)
+        for index in range(args.frames):
+            Image.fromarray(source.frame(index)).save(frames_dir / f"{index:05d}.jpg", quality=95)
+        kinds = ["official", "auto", "fast"] + (["fp32"] if auto.precision != "fp32" else [])
+        tracks = run_tracking(kinds, args, checkpoint, frames_dir, folder)
+    reference = tracks["fp32" if "fp32" in tracks else "auto"]["logits"]
+    track_ious, track_errors = tracking_agreement(reference, tracks["fast"]["logits"])
+    report(images, tracks, auto.precision, (image_ious, image_errors), (track_ious, track_errors))
+
+
+def report(images, tracks, auto_precision, image_agreement_, track_agreement_) -> None:
+    cap = capability()
+    official = images["official fp32"]
+    base_track = tracks["official"]["s_per_frame"]
+    print(f"\n| [{cap}] | set_image | ratio | click | ratio | tracking s/frame | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    names = {"official fp32": "official", f"ours auto ({auto_precision})": "auto", "ours fast": "fast"}
+    for name, kind in names.items():
+        m = images[name]
+        track = tracks[kind]["s_per_frame"]
+        print(f"| {name} | {m['set_image']:.2f} s | {m['set_image'] / official['set_image']:.2f}x | "
+              f"{1000 * m['click']:.1f} ms | {m['click'] / official['click']:.2f}x | {track:.2f} | {track / base_track:.2f}x |")
+    for label, (ious, errors) in (("image (3 photos x 3 prompts)", image_agreement_),
+                                  (f"tracking ({len(track_agreement_[0])} frames)", track_agreement_)):
+        print(f"[{cap}] fast vs fp32, {label}: mask IoU median {np.median(ious):.4f}, min {np.min(ious):.4f}; "
+              f"relative logit error median {np.median(errors):.4f} (random weights: pessimistic)")
+
+
+if __name__ == "__main__":
+    main()
