@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# Install everything the tests need (CPU torch, the official sam2 reference, sample media) and run them.
+# Install what the tests need and is missing (CPU torch, the official sam2 reference, this package with its
+# test extras, sample media), then run pytest with any arguments given (e.g. -m "not slow", the fast subset).
+# A second run skips every install step and starts testing within seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q --disable-pip-version-check torch==2.13.0
-python -m pip install -q --disable-pip-version-check hydra-core iopath
-SAM2_BUILD_CUDA=0 python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps sam2==1.1.0
-python -m pip install -q --disable-pip-version-check -e ".[test]"
+pip_install() { python -m pip install -q --disable-pip-version-check "$@"; }
+
+if ! python -c "import torch" 2>/dev/null; then
+  # the CPU build: PyPI's default Linux wheel is a multi-GB CUDA build
+  pip_install --timeout 20 --retries 0 torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+    || pip_install torch==2.13.0
+fi
+python -c "import hydra, iopath" 2>/dev/null || pip_install hydra-core iopath
+if ! python -c "import sam2.build_sam" 2>/dev/null; then
+  SAM2_BUILD_CUDA=0 pip_install --no-build-isolation --no-deps sam2==1.1.0
+fi
+stamp="build/.test-deps-$(python -c 'import hashlib; print(hashlib.sha1(open("pyproject.toml", "rb").read()).hexdigest()[:12])')"
+if [ ! -f "$stamp" ] || ! python -c "import anymask, sys; sys.exit(not anymask.__file__.startswith('$PWD/src/'))" 2>/dev/null; then
+  pip_install -e ".[test]"
+  mkdir -p build && rm -f build/.test-deps-* && touch "$stamp"
+fi
 bash scripts/fetch_test_media.sh >/dev/null
 python -m pytest -q "$@"

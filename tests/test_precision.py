@@ -112,3 +112,59 @@ def test_bf16_close_to_fp32(pair, prompt):
     np.testing.assert_allclose(fast[1], exact[1], atol=0.02)
     ious = [np.logical_and(a > 0, b > 0).sum() / max(1, np.logical_or(a > 0, b > 0).sum()) for a, b in zip(exact[0], fast[0])]
     assert np.mean(ious) > 0.8
+
+
+# the fast mode's documented bounds against fp32 (docs/performance.md), on random weights
+FAST_MIN_IOU = 0.95
+FAST_MAX_RELATIVE_LOGIT_ERROR = 0.06
+
+
+def test_fast_mode_is_int8_linears_and_fewer_memories_with_the_same_weights(own_checkpoint):
+    from anymask.sam2.int8 import Int8Linear
+
+    model = load_model(own_checkpoint, precision="fast")
+    plain = load_model(own_checkpoint, precision="fp32")
+    assert model.precision == "fast" and model.recent_memories == 3 and plain.recent_memories == 6
+    assert isinstance(model.image_encoder.trunk.blocks[0].attn.qkv, Int8Linear)
+    assert isinstance(model.memory_attention.layers[0].linear1, Int8Linear)
+    assert type(model.sam_mask_decoder.iou_prediction_head.layers[0]) is torch.nn.Linear  # clicks stay fp32
+    assert model.state_dict().keys() == plain.state_dict().keys()
+    model.set_precision("fp32")
+    assert not any(isinstance(m, Int8Linear) for m in model.modules()) and model.recent_memories == 6
+    with pytest.raises(AnymaskError, match="CPU only"):
+        resolve_precision("fast", "cuda")
+
+
+def _agreement(exact: np.ndarray, approx: np.ndarray) -> tuple[float, float]:
+    union = np.logical_or(exact > 0, approx > 0).sum()
+    iou = 1.0 if union == 0 else np.logical_and(exact > 0, approx > 0).sum() / union
+    return iou, float(np.abs(exact - approx).mean() / np.abs(exact).mean())
+
+
+def test_fast_mode_masks_on_a_photo_stay_within_bounds(own_checkpoint, photo):
+    exact, fast = (ImagePredictor(load_model(own_checkpoint, precision=p)) for p in ("fp32", "fast"))
+    exact.set_image(photo)
+    fast.set_image(photo)
+    for prompt in (dict(point_coords=[[200, 240]], point_labels=[1]), dict(box=[50, 60, 400, 420], multimask_output=False)):
+        for a, b in zip(exact.predict(return_logits=True, **prompt)[0], fast.predict(return_logits=True, **prompt)[0]):
+            iou, error = _agreement(a, b)
+            assert iou >= FAST_MIN_IOU and error <= FAST_MAX_RELATIVE_LOGIT_ERROR
+
+
+@pytest.mark.slow
+def test_fast_mode_tracking_stays_within_bounds(media_dir, present_checkpoint, tmp_path):
+    """Seven frames: from frame 4 on the fast mode attends to fewer memories than fp32."""
+    from conftest import write_clip
+    from anymask.tracking import VideoTracker
+
+    clip = write_clip(media_dir, tmp_path / "clip", count=7, step=2)
+    outputs = {}
+    for precision in ("fp32", "fast"):
+        tracker = VideoTracker(load_model(present_checkpoint, precision=precision), clip, fill_hole_area=0)
+        tracker.add_prompt(0, 1, points=[[300, 200]], labels=[1])
+        outputs[precision] = [logits[0] for _, _, logits in tracker.propagate()]
+        tracker.close()
+    assert len(outputs["fast"]) == 7
+    for a, b in zip(outputs["fp32"], outputs["fast"]):
+        iou, error = _agreement(a, b)
+        assert iou >= FAST_MIN_IOU and error <= FAST_MAX_RELATIVE_LOGIT_ERROR, (iou, error)

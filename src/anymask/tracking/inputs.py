@@ -44,6 +44,14 @@ def normalize_frames(frames: torch.Tensor) -> torch.Tensor:
     return (unit - _MEAN.to(device)) / _STD.to(device)
 
 
+def normalize_frame_numpy(frame: torch.Tensor) -> torch.Tensor:
+    """`normalize_frames` for one CPU uint8 frame, in numpy (single-threaded): the same float32 values,
+    since each step (x / 255 in float64, rounding to float32, - mean, / std) is correctly rounded in both."""
+    unit = (frame.numpy().astype(np.float64) / 255.0).astype(np.float32)
+    normalized = (unit - _MEAN.numpy()) / _STD.numpy()
+    return torch.from_numpy(normalized)
+
+
 def video_frame_input(frame: np.ndarray, resolution: int = 1024) -> torch.Tensor:
     """(3, R, R) float32 model input of a frame, on the CPU."""
     return normalize_frames(resized_frame(frame, resolution))
@@ -64,8 +72,11 @@ class FrameInputs:
         self._lock = threading.Lock()
 
     def _load(self, index: int) -> torch.Tensor:
+        """Runs in the loader thread: numpy and Pillow only. A torch op here would start a second OpenMP
+        team that competes with the model's threads for the same cores (measured: every GEMM of the
+        tracking step 15-25% slower on 2 cores)."""
         frame = resized_frame(self.source.frame(index), self.resolution)
-        return normalize_frames(frame) if self.normalize else frame
+        return normalize_frame_numpy(frame) if self.normalize else frame
 
     def get(self, index: int, upcoming: list[int] | None = None) -> torch.Tensor:
         """Frame `index` resized (MediaError if it cannot be decoded); starts preparing `upcoming` frames."""
