@@ -155,7 +155,7 @@ def main() -> None:
 
     from anymask import ImagePredictor, load_model
     from anymask.media import open_source
-    from anymask.precision import device_summary, resolve_precision
+    from anymask.models.precision import device_summary, resolve_precision
     from reference import OFFICIAL_CONFIGS, build_official, install_torchvision_stand_in, save_official_checkpoint
 
     install_torchvision_stand_in()

@@ -247,7 +247,7 @@ def _serve(payload: bytes, pause: float):
 def test_model_download_dialog_cancels_then_resumes(qtbot, settings, tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from anymask import hub
+    from anymask.models import hub
 
     payload = bytes(range(256)) * 4096 * 8  # 8 MB, sent in 32 pieces
     server = _serve(payload, pause=0.05)
@@ -417,7 +417,7 @@ def test_gui_without_flags_keeps_the_remembered_model(monkeypatch, tmp_path):
 
 
 def test_model_dialog_says_what_auto_picks(qtbot, monkeypatch):
-    from anymask import precision as precision_module
+    from anymask.models import precision as precision_module
 
     monkeypatch.setattr(precision_module, "cpu_capability", lambda: "AVX2")
     dialog = ModelDialog({"spec": "sam2.1-tiny", "precision": "bf16", "device": "cpu"})

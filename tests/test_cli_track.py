@@ -129,3 +129,39 @@ def test_ctrl_c_keeps_every_tracked_frame(media_dir, present_checkpoint, tmp_pat
     with ProjectStore.open(out / "project") as store:
         frames = store.annotated_frames()
     assert 3 <= len(frames) < 30 and frames == list(range(len(frames)))
+
+
+@pytest.mark.slow
+def test_track_a_frame_range_then_export_with_a_tolerance(media_dir, present_checkpoint, tmp_path):
+    clip = write_clip(media_dir, tmp_path / "clip3", count=3, step=4)
+    prompts = write_prompts(tmp_path / "p.json", [{"id": 3, "label": "person", "frame": 0, "points": [[300, 200, 1]]}])
+    result = anymask("track", clip, "--model", present_checkpoint, "--prompts", prompts, "--out", tmp_path / "out",
+                     "--format", "mot", "--end", "1", "--tolerance", "2")
+    assert result.returncode == 0, result.stderr
+    assert "tracked 1 object(s) over 2 frame(s)" in result.stdout.splitlines()[-1]
+    frames = {int(line.split(",")[0]) for line in (tmp_path / "out" / "mot" / "clip3" / "gt" / "gt.txt").read_text().splitlines()}
+    assert frames == {1, 2}  # MOT frames are 1-based: video frames 0 and 1, not 2
+    sizes = {}
+    for tolerance in ("0", "6"):
+        out = tmp_path / f"yolo{tolerance}"
+        done = anymask("export", tmp_path / "out" / "project", "--format", "yolo-seg", "--out", out, "--tolerance", tolerance)
+        assert done.returncode == 0, done.stderr
+        sizes[tolerance] = sum(len(p.read_text().split()) for p in out.rglob("*.txt"))
+    assert sizes["6"] < sizes["0"]
+
+
+def test_debug_after_the_command_and_defaults_in_help(tmp_path, capsys):
+    from anymask.cli import main
+    from anymask.errors import AnymaskError
+
+    prompts = write_prompts(tmp_path / "p.json", [{"id": 1, "points": [[10, 10, 1]]}])
+    with pytest.raises(AnymaskError, match="missing.mp4"):
+        main(["track", str(tmp_path / "missing.mp4"), "--prompts", str(prompts), "--out", str(tmp_path / "o"),
+              "--format", "coco", "--debug"])
+    assert main(["track", str(tmp_path / "missing.mp4"), "--prompts", str(prompts), "--out", str(tmp_path / "o"),
+                 "--format", "coco"]) == 2
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["track", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: forward)" in text and "(default: auto)" in text and "(default: sam2.1-tiny)" in text

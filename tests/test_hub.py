@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import anymask
-from anymask import hub
+from anymask.models import hub
 from anymask.errors import AnymaskError, ModelDownloadError
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from anymask import ImagePredictor, load_model
-from anymask import precision as precision_module
+from anymask.models import precision as precision_module
 from anymask.errors import AnymaskError
-from anymask.precision import PrecisionWarning, bf16_support, resolve_precision
+from anymask.models.precision import PrecisionWarning, bf16_support, resolve_precision
 
 native_bf16 = pytest.mark.skipif(not bf16_support("cpu").native, reason="this CPU has no native BF16: bf16 is emulated")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_model": ("anymask.loading", "load_model"),
+    "load_model": ("anymask.models.loading", "load_model"),
     "ImagePredictor": ("anymask.image_predictor", "ImagePredictor"),
     "SAM2Model": ("anymask.sam2.model", "SAM2Model"),
     "AnymaskError": ("anymask.errors", "AnymaskError"),

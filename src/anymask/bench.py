@@ -67,7 +67,7 @@ def run_bench(model_spec: str | Path, media: str | Path | None, frames: int = 10
     """Time set_image, a click and tracking; `report` gets each line as soon as its figure is measured."""
     from . import ImagePredictor, load_model
     from .media import open_source
-    from .precision import device_summary
+    from .models.precision import device_summary
     from .tracking import VideoTracker
 
     with tempfile.TemporaryDirectory(prefix="anymask-bench-") as folder:

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 from ..errors import AnymaskError
 from ..formats import EXPORT_FORMATS
-from ..formats.dataset import OUTPUT_MODES
-from ..hub import REGISTRY, find_cached, get_spec
-from ..loading import looks_like_path
+from ..vocabulary import OUTPUT_MODES
+from ..models.hub import REGISTRY, find_cached, get_spec
+from ..models.loading import looks_like_path
 
 LOCAL_FILE = "Local checkpoint file…"
 PRECISION_CHOICES = (
@@ -81,7 +81,7 @@ class ModelDialog(QDialog):
         try:
             import torch
 
-            from ..precision import resolve_precision
+            from ..models.precision import resolve_precision
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -144,7 +144,7 @@ class DownloadDialog(QDialog):
         self._cancelled.set()
 
     def _run(self) -> None:
-        from ..hub import ensure_checkpoint
+        from ..models.hub import ensure_checkpoint
 
         def report(done: int, total: int | None) -> bool:
             self._signals.progress.emit(done, total or 0)

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMai
                                QSplitter, QTabWidget)
 
 from ..errors import AnymaskError
-from ..formats.dataset import OUTPUT_MODES
-from ..hub import REGISTRY, find_cached, get_spec
+from ..vocabulary import OUTPUT_MODES
+from ..models.hub import REGISTRY, find_cached, get_spec
 from . import project_view
 from .actions import build_actions, shortcut_rows
 from .canvas import Canvas
@@ -29,7 +29,7 @@ def precision_label(model: dict) -> str:
     """'auto: fp32' (what auto resolves to on the chosen device), or the explicit precision."""
     if model["precision"] != "auto":
         return model["precision"]
-    from ..precision import resolve_precision
+    from ..models.precision import resolve_precision
 
     try:
         return f"auto: {resolve_precision('auto', model['device']).precision}"

@@ -14,8 +14,9 @@ from ..annotations import rle as rle_codec
 from ..annotations.geometry import Polygon, join_rings, mask_to_box, mask_to_polygons, mask_to_rotated_box
 from ..annotations.shapes import Shape
 from ..atomic import atomic_open
+from ..vocabulary import OUTPUT_MODES
 
-OUTPUT_MODES = ("polygon", "rectangle", "rotation", "mask")
+__all__ = ["OUTPUT_MODES", "Dataset", "FrameInfo", "Instance", "dataset_from_store"]
 
 
 @dataclass

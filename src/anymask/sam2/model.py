@@ -64,7 +64,7 @@ class SAM2Model(nn.Module):
             self.obj_ptr_tpos_proj = nn.Identity()
         self.mask_downsample = nn.Conv2d(1, 1, kernel_size=4, stride=4)
         self.precision = "fp32"
-        self.precision_choice = None  # how load_model chose the precision (anymask.precision.PrecisionChoice)
+        self.precision_choice = None  # how load_model chose the precision (anymask.models.precision.PrecisionChoice)
         self.recent_memories = config.num_maskmem - 1  # recent tracked frames a frame attends to
 
     @property

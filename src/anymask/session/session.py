@@ -13,8 +13,8 @@ from ..annotations import rle
 from ..annotations.shapes import Shape
 from ..errors import SessionBusyError
 from ..formats import dataset_from_store, export_dataset
-from ..formats.dataset import OUTPUT_MODES
-from ..loading import is_model_available, load_model
+from ..vocabulary import OUTPUT_MODES
+from ..models.loading import is_model_available, load_model
 from ..media import open_source
 from ..project import ProjectStore, default_project_folder
 from ..project.snapshot import Region, capture
@@ -25,7 +25,8 @@ from .events import FRAME_CHANGED, MASK_UPDATED, OBJECT_ADDED, OBJECT_REMOVED, P
 from .history import CallbackChange, History, StoreChange
 from .labels import LabelManager
 from .prefetch import Prefetcher
-from .tracking import DIRECTIONS, TrackingJob, run_tracking, split_points
+from ..vocabulary import DIRECTIONS
+from .tracking import TrackingJob, run_tracking, split_points
 
 __all__ = ["Session", "DIRECTIONS"]
 

@@ -9,12 +9,12 @@ import numpy as np
 
 from ..errors import AnymaskError
 from ..project.snapshot import Region
+from ..vocabulary import DIRECTIONS
 from .events import TRACKING_FINISHED, TRACKING_PROGRESS, TRACKING_STARTED
 
 if TYPE_CHECKING:
     from .session import Session
 
-DIRECTIONS = ("forward", "backward", "both")
 MANUAL_SOURCES = ("prompt", "edited", "imported")
 
 

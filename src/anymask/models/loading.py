@@ -6,11 +6,11 @@ from pathlib import Path
 
 import torch
 
-from .errors import AnymaskError
+from ..errors import AnymaskError
 from .hub import ensure_checkpoint, find_cached, get_spec
 from .precision import resolve_precision
-from .sam2.checkpoint import load_checkpoint
-from .sam2.model import SAM2Model
+from ..sam2.checkpoint import load_checkpoint
+from ..sam2.model import SAM2Model
 
 
 def looks_like_path(name_or_path: str | Path) -> bool:
@@ -47,7 +47,7 @@ def load_model(
     """Load `sam2.1-tiny`-style names (downloaded into the cache on first use) or an official `.pt` file.
 
     precision: `auto` (bf16 where the device computes it natively, else fp32), `fp32`, `bf16` or `fast`
-    (see anymask.precision). The choice and its reason are kept as `model.precision_choice`.
+    (see anymask.models.precision). The choice and its reason are kept as `model.precision_choice`.
     """
     target = resolve_device(device)
     choice = resolve_precision(precision, target)

@@ -1,12 +1,11 @@
-"""`anymask track` and `anymask export`: the command-line shells over Session."""
+"""prompts.json for `anymask track` and `anymask segment`: read and check it, apply an entry as a person would."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-from .errors import AnnotationFormatError, AnymaskError
+from ..errors import AnnotationFormatError, AnymaskError
 
 
 def read_prompts(path: Path, images: bool = False) -> list[dict]:
@@ -77,69 +76,3 @@ def apply_prompt(session, entry: dict) -> int:
     except ValueError as exc:
         raise AnymaskError(f"{entry['where']}: {exc}") from None
     return session.finish_object(entry["label"])
-
-
-def run_track(args) -> int:
-    from tqdm import tqdm
-
-    from .session import Session
-
-    quiet = getattr(args, "quiet", False)
-
-    def say(line: str) -> None:
-        if not quiet:
-            print(line, flush=True)
-
-    prompts = read_prompts(args.prompts)
-    out = Path(args.out)
-    session = Session(args.video, project_folder=args.project or out / "project", model=args.model,
-                      precision=args.precision, device=args.device, output_mode=args.mode)
-    try:
-        say(f"loading model {args.model} on {args.device} ...")
-        loaded = time.perf_counter()
-        model = session.model
-        say(f"model ready in {time.perf_counter() - loaded:.1f} s; precision {model.precision_choice.describe()}")
-        for index, entry in enumerate(prompts, start=1):
-            say(f"prompt {index}/{len(prompts)}: object {entry['id']} on frame {entry['frame']}")
-            apply_prompt(session, entry)
-        start = prompts[0]["frame"]
-        session.set_frame(start)
-        total = len(session.source) - start if args.direction == "forward" else start + 1 if args.direction == "backward" \
-            else len(session.source) + 1
-        bar = tqdm(total=total, unit="frame", desc="tracking", disable=quiet)
-        begun = time.perf_counter()
-
-        def progress(frame, done):
-            bar.update(1)
-            bar.set_postfix(frame=frame, fps=f"{done / max(1e-9, time.perf_counter() - begun):.2f}")
-
-        try:
-            session.track(args.direction, progress=progress)
-        except KeyboardInterrupt:
-            bar.close()
-            print(f"anymask: interrupted; every tracked frame so far is saved in {session.store.folder}")
-            return 130
-        bar.close()
-        path = session.export(args.format, out / args.format)
-        print(f"tracked {len(prompts)} prompt(s); {args.format} written to {path}; project in {session.store.folder}")
-        return 0
-    finally:
-        session.close()
-
-
-def run_export(args) -> int:
-    from .formats import dataset_from_store, export_dataset
-    from .media import open_source
-    from .project import ProjectStore
-
-    project = Path(args.project)
-    if not (project / "project.sqlite").is_file():
-        raise AnymaskError(f"{project}: not an anymask project folder (no project.sqlite)")
-    with ProjectStore.open(project) as store:
-        media = args.media or store.get_meta("media_path")
-        if not media:
-            raise AnymaskError(f"{project}: the project does not record its video; pass --media")
-        source = open_source(media)
-        path = export_dataset(dataset_from_store(store, source), args.format, args.out, mode=args.mode)
-    print(f"{args.format} written to {path}")
-    return 0

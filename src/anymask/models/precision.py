@@ -8,29 +8,17 @@ import platform
 import time
 import warnings
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import torch
 
-from .errors import AnymaskError
+from ..errors import AnymaskError
+from ..vocabulary import PRECISION_HELP, PRECISION_NAMES, Precision
+
+__all__ = ["PRECISION_HELP", "PRECISION_NAMES", "Precision", "PrecisionChoice", "PrecisionWarning", "bf16_support",
+           "describe_device", "device_summary", "resolve_precision"]
 
 
-class Precision(str, Enum):
-    """What a user may ask for. `auto` resolves to one of the others for a given device."""
-
-    AUTO = "auto"
-    FP32 = "fp32"
-    BF16 = "bf16"
-    FAST = "fast"
-
-
-PRECISION_NAMES = tuple(p.value for p in Precision)
-PRECISION_HELP = (
-    "auto: bf16 where the device computes it natively (CUDA with bf16, AVX512_BF16/AMX CPUs), else fp32; "
-    "fp32: exact; bf16: ~3x faster on CPUs with native BF16, much slower on others; "
-    "fast: CPU only, int8 linears and fewer memory frames, for CPUs without BF16, approximate (docs/performance.md)"
-)
 # CPUs whose kernels torch selects at run time; at AVX2 or below bfloat16 math is emulated.
 _X86_WITHOUT_AVX512 = {"DEFAULT", "NO AVX", "AVX", "AVX2"}
 

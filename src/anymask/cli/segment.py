@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cli_track import apply_prompt, read_prompts
-from .errors import AnymaskError
+from ..errors import AnymaskError
+from .common import EXPORT_FORMATS, add_command, model_options, output_options
+from .prompts import apply_prompt, read_prompts
 
 
-def run_segment(args) -> int:
+def register(commands, parents) -> None:
+    parser = add_command(commands, "segment", "segment objects on images from prompts.json and export them",
+                         parents, run)
+    parser.add_argument("images", help="an image file or a folder of images")
+    parser.add_argument("--prompts", required=True, type=Path,
+                        help='{"objects": [{"image": "a.jpg", "label", "points": [[x, y, 1|0]], "box"}]}')
+    parser.add_argument("--out", required=True, type=Path,
+                        help="output folder (the dataset, and the project unless --project)")
+    parser.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    model_options(parser)
+    output_options(parser)
+    parser.add_argument("--project", type=Path, help="project folder (default: OUT/project)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
     from tqdm import tqdm
 
-    from .session import Session
+    from ..session import Session
 
     entries = read_prompts(args.prompts, images=True)
     out = Path(args.out)

@@ -9,8 +9,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelDownloadError
-from .sam2.config import VARIANTS, normalize_variant_name
+from ..errors import ModelDownloadError
+from ..sam2.config import VARIANTS, normalize_variant_name
 
 SAM2_URL_BASE = "https://dl.fbaipublicfiles.com/segment_anything_2/072824"
 SAM21_URL_BASE = "https://dl.fbaipublicfiles.com/segment_anything_2/092824"

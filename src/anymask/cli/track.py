@@ -1,0 +1,96 @@
+"""`anymask track`: prompts.json on a video -> tracked masks in a project -> a dataset."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import AnymaskError
+from .common import DIRECTIONS, EXPORT_FORMATS, add_command, model_options, output_options
+from .prompts import apply_prompt, read_prompts
+
+
+def register(commands, parents) -> None:
+    parser = add_command(commands, "track", "track objects through a video from prompts.json and export them",
+                         parents, run)
+    parser.add_argument("video", help="a video file, a frame folder or an image folder")
+    parser.add_argument("--prompts", required=True, type=Path,
+                        help='{"objects": [{"id", "label", "frame", "points", "box"}]}')
+    parser.add_argument("--out", required=True, type=Path,
+                        help="output folder (the dataset, and the project unless --project)")
+    parser.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    parser.add_argument("--direction", default="forward", choices=DIRECTIONS,
+                        help="from the first prompted frame; both: forward, then backward")
+    parser.add_argument("--start", type=int, default=None, help="first frame of the range to track (default: 0)")
+    parser.add_argument("--end", type=int, default=None, help="last frame of the range to track (default: the last)")
+    model_options(parser)
+    output_options(parser)
+    parser.add_argument("--project", type=Path, help="project folder (default: OUT/project)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines or bar")
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from ..session import Session
+
+    def say(line: str) -> None:
+        if not args.quiet:
+            print(line, flush=True)
+
+    prompts = read_prompts(args.prompts)
+    out = Path(args.out)
+    session = Session(args.video, project_folder=args.project or out / "project", model=args.model,
+                      precision=args.precision, device=args.device, output_mode=args.mode, tolerance=args.tolerance)
+    try:
+        first, last = _frame_range(args, len(session.source))
+        say(f"loading model {args.model} on {args.device} ...")
+        loaded = time.perf_counter()
+        model = session.model
+        say(f"model ready in {time.perf_counter() - loaded:.1f} s; precision {model.precision_choice.describe()}")
+        for index, entry in enumerate(prompts, start=1):
+            say(f"prompt {index}/{len(prompts)}: object {entry['id']} on frame {entry['frame']}")
+            apply_prompt(session, entry)
+        start = min(max(prompts[0]["frame"], first), last)
+        passes = [("forward", last)] if args.direction == "forward" else [("backward", first)] \
+            if args.direction == "backward" else [("forward", last), ("backward", first)]
+        total = sum(abs(end - start) + 1 for _, end in passes)
+        bar = tqdm(total=total, unit="frame", desc="tracking", disable=args.quiet)
+        begun, frames = time.perf_counter(), set()
+
+        def progress(frame, done):
+            frames.add(frame)
+            bar.update(1)
+            bar.set_postfix(frame=frame, fps=f"{len(frames) / max(1e-9, time.perf_counter() - begun):.2f}")
+
+        try:
+            for direction, end in passes:
+                session.track(direction, start=start, end=end, progress=progress)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"anymask: interrupted; every tracked frame so far is saved in {session.store.folder}")
+            return 130
+        bar.close()
+        path = session.export(args.format, out / args.format)
+        objects = len(session.store.objects())
+        print(f"tracked {objects} object(s) over {len(frames)} frame(s); {args.format} written to {path}; "
+              f"project in {session.store.folder}")
+        if _all_absent(session.store):
+            print("anymask: warning: every object was judged absent on every tracked frame, so the masks are "
+                  "empty: check the prompts and the model")
+        return 0
+    finally:
+        session.close()
+
+
+def _frame_range(args, count: int) -> tuple[int, int]:
+    first = 0 if args.start is None else args.start
+    last = count - 1 if args.end is None else args.end
+    if not 0 <= first <= last < count:
+        raise AnymaskError(f"--start {first} / --end {last}: the video has frames 0..{count - 1} (start <= end)")
+    return first, last
+
+
+def _all_absent(store) -> bool:
+    scores = [presence for _, _, presence, _ in store.presence()]
+    return bool(scores) and all(score < 0 for score in scores)
