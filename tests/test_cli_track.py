@@ -163,5 +163,5 @@ def test_debug_after_the_command_and_defaults_in_help(tmp_path, capsys):
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["track", "--help"])
-    text = capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())  # help text wraps lines
     assert "(default: forward)" in text and "(default: auto)" in text and "(default: sam2.1-tiny)" in text
