@@ -15,7 +15,6 @@ FBGEMM_ENABLE_INSTRUCTIONS=AVX2 (every kernel library then stays on AVX2).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -47,8 +46,12 @@ def track_child(kind: str, variant: str, checkpoint: Path, frames_dir: Path, fra
     if kind == "official":
         from reference import OFFICIAL_CONFIGS, official
 
-        model = official().build_sam2_video_predictor(OFFICIAL_CONFIGS[variant], ckpt_path=str(checkpoint), device="cpu",
-                                                      hydra_overrides_extra=["++model.fill_hole_area=0"])
+        model = official().build_sam2_video_predictor(
+            OFFICIAL_CONFIGS[variant],
+            ckpt_path=str(checkpoint),
+            device="cpu",
+            hydra_overrides_extra=["++model.fill_hole_area=0"],
+        )
         opened = time.perf_counter()
         state = model.init_state(str(frames_dir))
         open_s = time.perf_counter() - opened
@@ -65,7 +68,7 @@ def track_child(kind: str, variant: str, checkpoint: Path, frames_dir: Path, fra
         tracker.add_prompt(0, 1, points=POINT, labels=[1])
         stream = ((f, out_logits) for f, _, out_logits in tracker.propagate(max_frames=frames - 1))
     tick = time.perf_counter()
-    for frame, frame_logits in stream:
+    for _, frame_logits in stream:
         now = time.perf_counter()
         times.append(now - tick)
         tick = now
@@ -78,16 +81,32 @@ def run_tracking(kinds: list[str], args, checkpoint: Path, frames_dir: Path, fol
     results = {}
     for kind in kinds:
         out = folder / f"{kind}.npz"
-        command = [sys.executable, __file__, "--child", kind, str(checkpoint), str(frames_dir), str(out),
-                   "--variant", args.variant, "--frames", str(args.frames), "--threads", str(args.threads)]
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            kind,
+            str(checkpoint),
+            str(frames_dir),
+            str(out),
+            "--variant",
+            args.variant,
+            "--frames",
+            str(args.frames),
+            "--threads",
+            str(args.threads),
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"{kind} tracking failed:\n{done.stderr[-3000:]}")
         data = np.load(out)
         steady = float(np.median(data["times"][STEADY_FROM:]))
         results[kind] = {"s_per_frame": steady, "logits": data["logits"], "open_s": float(data["open_s"])}
-        print(f"[{capability()}] tracking, one object, {kind:<9} {steady:6.2f} s/frame (median from frame {STEADY_FROM}; "
-              f"opening the video took {float(data['open_s']):.2f} s)", flush=True)
+        print(
+            f"[{capability()}] tracking, one object, {kind:<9} {steady:6.2f} s/frame (median from frame {STEADY_FROM}; "
+            f"opening the video took {float(data['open_s']):.2f} s)",
+            flush=True,
+        )
     return results
 
 
@@ -110,7 +129,10 @@ def image_timings(predictors: dict, repeats: int) -> dict[str, dict[str, float]]
                 times[name]["click"].append(time.perf_counter() - start)
     medians = {name: {k: statistics.median(v) for k, v in t.items()} for name, t in times.items()}
     for name, m in medians.items():
-        print(f"[{capability()}] {name:<22} set_image {m['set_image']:6.3f} s   click {1000 * m['click']:7.1f} ms", flush=True)
+        print(
+            f"[{capability()}] {name:<22} set_image {m['set_image']:6.3f} s   click {1000 * m['click']:7.1f} ms",
+            flush=True,
+        )
     return medians
 
 
@@ -156,6 +178,7 @@ def main() -> None:
     from anymask import ImagePredictor, load_model
     from anymask.media import open_source
     from anymask.models.precision import device_summary, resolve_precision
+
     from reference import OFFICIAL_CONFIGS, build_official, install_torchvision_stand_in, save_official_checkpoint
 
     install_torchvision_stand_in()
@@ -168,13 +191,18 @@ def main() -> None:
         folder = Path(tmp)
         checkpoint = save_official_checkpoint(build_official(args.variant, object_bias=6.0), folder / "random.pt")
         predictors = {
-            "official fp32": SAM2ImagePredictor(build_sam2(OFFICIAL_CONFIGS[args.variant], ckpt_path=str(checkpoint),
-                                                           device="cpu")),
+            "official fp32": SAM2ImagePredictor(
+                build_sam2(OFFICIAL_CONFIGS[args.variant], ckpt_path=str(checkpoint), device="cpu")
+            ),
             f"ours auto ({auto.precision})": ImagePredictor(load_model(checkpoint, precision="auto")),
             "ours fast": ImagePredictor(load_model(checkpoint, precision="fast")),
         }
         images = image_timings(predictors, args.repeats)
-        exact = predictors["ours auto (fp32)"] if auto.precision == "fp32" else ImagePredictor(load_model(checkpoint, precision="fp32"))
+        exact = (
+            predictors["ours auto (fp32)"]
+            if auto.precision == "fp32"
+            else ImagePredictor(load_model(checkpoint, precision="fp32"))
+        )
         image_ious, image_errors = image_agreement(exact, predictors["ours fast"])
         del predictors, exact
         frames_dir = folder / "frames"
@@ -199,12 +227,19 @@ def report(images, tracks, auto_precision, image_agreement_, track_agreement_) -
     for name, kind in names.items():
         m = images[name]
         track = tracks[kind]["s_per_frame"]
-        print(f"| {name} | {m['set_image']:.2f} s | {m['set_image'] / official['set_image']:.2f}x | "
-              f"{1000 * m['click']:.1f} ms | {m['click'] / official['click']:.2f}x | {track:.2f} | {track / base_track:.2f}x |")
-    for label, (ious, errors) in (("image (3 photos x 3 prompts)", image_agreement_),
-                                  (f"tracking ({len(track_agreement_[0])} frames)", track_agreement_)):
-        print(f"[{cap}] fast vs fp32, {label}: mask IoU median {np.median(ious):.4f}, min {np.min(ious):.4f}; "
-              f"relative logit error median {np.median(errors):.4f} (random weights: pessimistic)")
+        print(
+            f"| {name} | {m['set_image']:.2f} s | {m['set_image'] / official['set_image']:.2f}x | "
+            f"{1000 * m['click']:.1f} ms | {m['click'] / official['click']:.2f}x | "
+            f"{track:.2f} | {track / base_track:.2f}x |"
+        )
+    for label, (ious, errors) in (
+        ("image (3 photos x 3 prompts)", image_agreement_),
+        (f"tracking ({len(track_agreement_[0])} frames)", track_agreement_),
+    ):
+        print(
+            f"[{cap}] fast vs fp32, {label}: mask IoU median {np.median(ious):.4f}, min {np.min(ious):.4f}; "
+            f"relative logit error median {np.median(errors):.4f} (random weights: pessimistic)"
+        )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ from anymask.bench import random_checkpoint  # noqa: E402
 from anymask.session import Session  # noqa: E402
 from anymask.tracking import VideoTracker  # noqa: E402
 
-
 DEVICE = "cuda"
 RUNS = [("cpu", "fp32"), ("cuda", "fp32"), ("cuda", "bf16")]  # the first is the reference
 REFERENCE_FRAMES = 6  # frames tracked on the CPU for the comparison
@@ -62,15 +61,21 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def image_check(checkpoint: Path, photo: np.ndarray) -> dict:
     results, reference = {}, None
     height, width = photo.shape[:2]
-    point = dict(point_coords=np.array([[0.5 * width, 0.45 * height]]), point_labels=np.array([1]), multimask_output=False)
+    point = dict(
+        point_coords=np.array([[0.5 * width, 0.45 * height]]), point_labels=np.array([1]), multimask_output=False
+    )
     for index, (device, precision) in enumerate(RUNS):
         predictor = ImagePredictor(load_model(checkpoint, device=device, precision=precision))
         predictor.set_image(photo)  # warm-up (cuDNN autotuning, allocator)
         entry = {}
         if index > 0:
-            entry["set_image_ms"] = 1000 * float(np.median([sync_time(lambda: predictor.set_image(photo)) for _ in range(5)]))
+            entry["set_image_ms"] = 1000 * float(
+                np.median([sync_time(lambda p=predictor: p.set_image(photo)) for _ in range(5)])
+            )
             predictor.predict(**point)
-            entry["click_ms"] = 1000 * float(np.median([sync_time(lambda: predictor.predict(**point)) for _ in range(20)]))
+            entry["click_ms"] = 1000 * float(
+                np.median([sync_time(lambda p=predictor: p.predict(**point)) for _ in range(20)])
+            )
         logits = predictor.predict(**point, return_logits=True)[2]
         if index == 0:
             reference = logits
@@ -107,20 +112,29 @@ def track_check(checkpoint: Path, frames_dir: Path, frames: int) -> dict:
         tracker.close()
         if index > 0:
             results[f"{device}-{precision}"] = {
-                "s_per_frame_from_8": float(np.median(times[8:])), "frames": len(times),
+                "s_per_frame_from_8": float(np.median(times[8:])),
+                "frames": len(times),
                 "peak_cuda_mb": {str(k): round(v, 1) for k, v in peaks.items()},
-                "max_logit_diff_vs_cpu_fp32_reference_frames": max(diffs), "min_mask_iou_vs_cpu_fp32_reference_frames": min(ious)}
+                "max_logit_diff_vs_cpu_fp32_reference_frames": max(diffs),
+                "min_mask_iou_vs_cpu_fp32_reference_frames": min(ious),
+            }
     return results
 
 
 def session_check(checkpoint: Path, frames_dir: Path, folder: Path) -> dict:
-    with Session(frames_dir, project_folder=folder / "project", model=checkpoint, device=DEVICE, precision="bf16") as session:
+    with Session(
+        frames_dir, project_folder=folder / "project", model=checkpoint, device=DEVICE, precision="bf16"
+    ) as session:
         mask = session.add_point(300, 200)
         session.finish_object("person")
         done = session.track("forward", end=9)
         out = session.export("coco", folder / "coco")
-        return {"first_mask_pixels": int(mask.sum()), "tracked_frames": len(done),
-                "stored_masks": session.store.count_masks(), "export": out.name}
+        return {
+            "first_mask_pixels": int(mask.sum()),
+            "tracked_frames": len(done),
+            "stored_masks": session.store.count_masks(),
+            "export": out.name,
+        }
 
 
 def main() -> None:

@@ -30,9 +30,9 @@ try:
 except ImportError:  # GPU images may lack PyAV; this benchmark reads JPEG folders only
     sys.modules["av"] = types.ModuleType("av")
 
-from anymask import load_model  # noqa: E402
-from anymask.bench import random_checkpoint  # noqa: E402
-from anymask.tracking import VideoTracker  # noqa: E402
+from anymask import load_model
+from anymask.bench import random_checkpoint
+from anymask.tracking import VideoTracker
 
 
 def main() -> None:
@@ -45,7 +45,9 @@ def main() -> None:
     args = parser.parse_args()
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     with tempfile.TemporaryDirectory() as tmp:
-        model = load_model(random_checkpoint(args.variant, Path(tmp), present=True), device=args.device, precision="bf16")
+        model = load_model(
+            random_checkpoint(args.variant, Path(tmp), present=True), device=args.device, precision="bf16"
+        )
         tracker = VideoTracker(model, args.frames_dir)
         tracker.add_prompt(0, 1, points=[[300.0, 200.0]], labels=[1])
         tracker.add_prompt(0, 2, box=[500.0, 150.0, 600.0, 400.0])
@@ -58,7 +60,9 @@ def main() -> None:
             last = now
             if index == 9:
                 break
-        activities = [torch.profiler.ProfilerActivity.CUDA if args.device == "cuda" else torch.profiler.ProfilerActivity.CPU]
+        activities = [
+            torch.profiler.ProfilerActivity.CUDA if args.device == "cuda" else torch.profiler.ProfilerActivity.CPU
+        ]
         with torch.profiler.profile(activities=activities) as profiler:
             for index, _ in enumerate(frames):
                 if index == 9:
@@ -77,8 +81,12 @@ def main() -> None:
         if host:
             host.disable()
         tracker.close()
-    report = {"variant": args.variant, "wall_ms_per_frame": round(1000 * statistics.median(times[8:]), 1),
-              "cuda_kernel_ms_per_frame": round(kernel_ms, 1), "frames": len(times) + 10}
+    report = {
+        "variant": args.variant,
+        "wall_ms_per_frame": round(1000 * statistics.median(times[8:]), 1),
+        "cuda_kernel_ms_per_frame": round(kernel_ms, 1),
+        "frames": len(times) + 10,
+    }
     print(json.dumps(report))
     if host:
         text = io.StringIO()

@@ -24,9 +24,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from reference import build_official, install_torchvision_stand_in, save_official_checkpoint  # noqa: E402
-
 from anymask import ImagePredictor, load_model  # noqa: E402
+
+from reference import build_official, install_torchvision_stand_in, save_official_checkpoint  # noqa: E402
 
 PHOTO = ROOT / "tests" / "data" / "opencv" / "building.jpg"
 IOU_PHOTOS = ["building.jpg", "fruits.jpg", "baboon.jpg"]
@@ -41,8 +41,11 @@ def load_photo(path: Path, size=(1024, 640)) -> np.ndarray:
 def clicks(width: int, height: int) -> list[dict]:
     return [
         dict(point_coords=np.array([[0.5 * width, 0.45 * height]]), point_labels=np.array([1])),
-        dict(point_coords=np.array([[0.3 * width, 0.6 * height], [0.7 * width, 0.2 * height]]),
-             point_labels=np.array([1, 0]), multimask_output=False),
+        dict(
+            point_coords=np.array([[0.3 * width, 0.6 * height], [0.7 * width, 0.2 * height]]),
+            point_labels=np.array([1, 0]),
+            multimask_output=False,
+        ),
         dict(box=np.array([0.2 * width, 0.2 * height, 0.7 * width, 0.8 * height]), multimask_output=False),
     ]
 
@@ -62,9 +65,9 @@ def measure(predictors: dict, image: np.ndarray, repeats: int, clicks_per_round:
         predictor.predict(**click)
     for _ in range(repeats):
         for name, predictor in predictors.items():
-            results[name]["set_image"].append(timed(lambda: predictor.set_image(image)))
+            results[name]["set_image"].append(timed(lambda p=predictor: p.set_image(image)))
             for _ in range(clicks_per_round):
-                results[name]["click"].append(timed(lambda: predictor.predict(**click)))
+                results[name]["click"].append(timed(lambda p=predictor: p.predict(**click)))
     return {name: {k: statistics.median(v) for k, v in r.items()} for name, r in results.items()}
 
 
@@ -133,19 +136,25 @@ def main() -> None:
             "ours bf16": ImagePredictor(load_model(checkpoint, precision="bf16")),
         }
     image = load_photo(PHOTO)
-    print(f"{args.variant}, photo {PHOTO.name} resized to 1024x640, {args.threads} threads, "
-          f"torch {torch.__version__}, {args.repeats} repeats x {args.clicks} clicks, medians")
+    print(
+        f"{args.variant}, photo {PHOTO.name} resized to 1024x640, {args.threads} threads, "
+        f"torch {torch.__version__}, {args.repeats} repeats x {args.clicks} clicks, medians"
+    )
     results = measure(predictors, image, args.repeats, args.clicks)
     base = results["official fp32"]
     print(f"{'':<15} {'set_image':>10} {'ratio':>6}   {'click':>9} {'ratio':>6}")
     for name, r in results.items():
-        print(f"{name:<15} {r['set_image']:>9.3f}s {r['set_image'] / base['set_image']:>5.2f}x"
-              f"   {r['click'] * 1000:>7.1f}ms {r['click'] / base['click']:>5.2f}x")
+        print(
+            f"{name:<15} {r['set_image']:>9.3f}s {r['set_image'] / base['set_image']:>5.2f}x"
+            f"   {r['click'] * 1000:>7.1f}ms {r['click'] / base['click']:>5.2f}x"
+        )
     ious, errors, scales = bf16_agreement(predictors["ours fp32"], predictors["ours bf16"])
     relative = np.array(errors) / np.array(scales)
-    print(f"bf16 vs fp32 masks over {len(ious)} masks ({len(IOU_PHOTOS)} photos x 3 prompts): IoU median "
-          f"{np.median(ious):.4f}, mean {np.mean(ious):.4f}, min {np.min(ious):.4f}; {np.sum(np.array(ious) >= 0.98)} "
-          f"with IoU >= 0.98; relative logit error median {np.median(relative):.3f}")
+    print(
+        f"bf16 vs fp32 masks over {len(ious)} masks ({len(IOU_PHOTOS)} photos x 3 prompts): IoU median "
+        f"{np.median(ious):.4f}, mean {np.mean(ious):.4f}, min {np.min(ious):.4f}; {np.sum(np.array(ious) >= 0.98)} "
+        f"with IoU >= 0.98; relative logit error median {np.median(relative):.3f}"
+    )
     if args.profile:
         profile(predictors["ours bf16"], image, "ours bf16")
 

@@ -30,7 +30,9 @@ def build_video(path: Path, minutes: float) -> None:
         stream.options = {"preset": "ultrafast", "g": "60", "bf": "2"}
         yy, xx = np.mgrid[0:1080, 0:1920]
         for i in range(10 * FPS):
-            picture = np.stack([(xx + 7 * i) % 256, (yy + 3 * i) % 256, np.full_like(xx, (i * 5) % 256)], -1).astype(np.uint8)
+            picture = np.stack([(xx + 7 * i) % 256, (yy + 3 * i) % 256, np.full_like(xx, (i * 5) % 256)], -1).astype(
+                np.uint8
+            )
             for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode():
@@ -64,8 +66,10 @@ def main() -> None:
         start = time.perf_counter()
         source = open_source(path)
         opened = time.perf_counter() - start
-        print(f"open: {opened * 1000:.1f} ms, header says {source.estimated_length} frames, {source.frame_size()}, "
-              f"{source.fps:g} fps, frames decoded so far: {len(source.cache)}")
+        print(
+            f"open: {opened * 1000:.1f} ms, header says {source.estimated_length} frames, {source.frame_size()}, "
+            f"{source.fps:g} fps, frames decoded so far: {len(source.cache)}"
+        )
         start = time.perf_counter()
         source.frame(0)
         print(f"first frame: {(time.perf_counter() - start) * 1000:.0f} ms")

@@ -44,8 +44,12 @@ def run_one(kind: str, checkpoint: Path, frames_dir: Path, frames: int) -> dict:
         from reference import OFFICIAL_CONFIGS, official
 
         build = official().build_sam2_video_predictor
-        model = build(OFFICIAL_CONFIGS[VARIANT], ckpt_path=str(checkpoint), device="cpu",
-                      hydra_overrides_extra=["++model.fill_hole_area=0"])
+        model = build(
+            OFFICIAL_CONFIGS[VARIANT],
+            ckpt_path=str(checkpoint),
+            device="cpu",
+            hydra_overrides_extra=["++model.fill_hole_area=0"],
+        )
         opened = time.perf_counter()
         state = model.init_state(str(frames_dir))
         open_seconds = time.perf_counter() - opened
@@ -76,8 +80,10 @@ def summary(result: dict) -> str:
     times, rss = result["times"], result["rss"]
     steady = float(np.median(times[8:])) if len(times) > 8 else float("nan")
     growth = (rss[-1] - rss[12]) / (len(rss) - 1 - 12) if len(rss) > 14 else float("nan")
-    return (f"{result['kind']:<9} open {result['open_s']:6.2f} s   {steady:5.2f} s/frame ({1 / steady:.2f} fps)   "
-            f"RSS {rss[0]:6.0f} -> {rss[-1]:6.0f} MB, {growth:+.2f} MB/frame after frame 12")
+    return (
+        f"{result['kind']:<9} open {result['open_s']:6.2f} s   {steady:5.2f} s/frame ({1 / steady:.2f} fps)   "
+        f"RSS {rss[0]:6.0f} -> {rss[-1]:6.0f} MB, {growth:+.2f} MB/frame after frame 12"
+    )
 
 
 def main() -> None:
@@ -97,6 +103,7 @@ def main() -> None:
     from PIL import Image
 
     from anymask.media import open_source
+
     from reference import build_official, save_official_checkpoint
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,12 +114,28 @@ def main() -> None:
         source = open_source(VIDEO)
         for index in range(args.frames):
             Image.fromarray(source.frame(index)).save(frames_dir / f"{index:05d}.jpg", quality=95)
-        print(f"{args.variant}, {VIDEO.name} {source.frame_size()[1]}x{source.frame_size()[0]}, {args.frames} frames, "
-              "one object, 2 threads")
+        print(
+            f"{args.variant}, {VIDEO.name} {source.frame_size()[1]}x{source.frame_size()[0]}, {args.frames} frames, "
+            "one object, 2 threads"
+        )
         results = {}
         for kind in ("official", "fp32", "bf16"):
-            output = subprocess.run([sys.executable, __file__, "--frames", str(args.frames), "--variant", args.variant,
-                                     "--child", kind, str(checkpoint), str(frames_dir)], capture_output=True, text=True)
+            output = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--frames",
+                    str(args.frames),
+                    "--variant",
+                    args.variant,
+                    "--child",
+                    kind,
+                    str(checkpoint),
+                    str(frames_dir),
+                ],
+                capture_output=True,
+                text=True,
+            )
             if output.returncode:
                 sys.exit(f"{kind} failed:\n{output.stderr[-2000:]}")
             results[kind] = json.loads(output.stdout.strip().splitlines()[-1])
@@ -121,8 +144,22 @@ def main() -> None:
         for kind in ("fp32", "bf16"):
             print(f"{kind} speed-up over official fp32: {base / np.median(results[kind]['times'][8:]):.2f}x")
         if args.long:
-            output = subprocess.run([sys.executable, __file__, "--frames", str(args.long), "--variant", args.variant,
-                                     "--child", "bf16", str(checkpoint), str(frames_dir)], capture_output=True, text=True)
+            output = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--frames",
+                    str(args.long),
+                    "--variant",
+                    args.variant,
+                    "--child",
+                    "bf16",
+                    str(checkpoint),
+                    str(frames_dir),
+                ],
+                capture_output=True,
+                text=True,
+            )
             long_run = json.loads(output.stdout.strip().splitlines()[-1])
             print("long run:", summary(long_run))
 

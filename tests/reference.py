@@ -83,8 +83,9 @@ def official():
     return build_sam
 
 
-def build_official(variant: str, seed: int = 0, noise: float = 0.02, video: bool = False, object_bias: float = 0.0,
-                   **overrides):
+def build_official(
+    variant: str, seed: int = 0, noise: float = 0.02, video: bool = False, object_bias: float = 0.0, **overrides
+):
     """The official model with seeded random weights plus noise on every tensor (no zero path hides).
 
     `object_bias` shifts the occlusion head's output: random weights leave every object "absent" (all

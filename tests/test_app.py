@@ -9,13 +9,14 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
-from conftest import write_clip  # noqa: E402
-from anymask.app.dialogs import ModelDialog  # noqa: E402
-from anymask.app.main_window import MainWindow  # noqa: E402
-from anymask.app.settings import AppSettings  # noqa: E402
+from anymask.app.dialogs import ModelDialog
+from anymask.app.main_window import MainWindow
+from anymask.app.settings import AppSettings
+
+from conftest import write_clip
 
 WAIT_MS = 180_000
 
@@ -224,14 +225,14 @@ def _serve(payload: bytes, pause: float):
     import time
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             start = int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
             self.send_response(206 if start else 200)
             self.send_header("Content-Length", str(len(payload) - start))
             self.end_headers()
             try:
                 for offset in range(start, len(payload), 1 << 18):
-                    self.wfile.write(payload[offset:offset + (1 << 18)])
+                    self.wfile.write(payload[offset : offset + (1 << 18)])
                     time.sleep(pause)
             except (BrokenPipeError, ConnectionResetError):
                 pass
@@ -343,8 +344,13 @@ def test_anymask_gui_command_opens_the_window_on_a_path(clip, own_checkpoint, tm
     import time
 
     env = dict(os.environ, ANYMASK_SETTINGS=str(tmp_path / "gui.ini"), QT_QPA_PLATFORM="offscreen")
-    process = subprocess.Popen([sys.executable, "-m", "anymask.cli", "gui", str(clip), "--model", str(own_checkpoint)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "anymask.cli", "gui", str(clip), "--model", str(own_checkpoint)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     database = clip / ".anymask" / "project.sqlite"
     deadline = time.time() + 60
     while not database.exists() and time.time() < deadline and process.poll() is None:

@@ -30,7 +30,7 @@ def test_models_shows_cached(tmp_path, own_checkpoint):
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "sam2.1_hiera_tiny.pt").write_bytes(own_checkpoint.read_bytes())
     result = run("models", env=_env(tmp_path))
-    line = next(l for l in result.stdout.splitlines() if l.startswith("sam2.1-tiny"))
+    line = next(row for row in result.stdout.splitlines() if row.startswith("sam2.1-tiny"))
     assert "cached at" in line
 
 

@@ -35,13 +35,35 @@ def photos(media_dir, tmp_path_factory):
 def segmented(photos, present_checkpoint, tmp_path_factory):
     out = tmp_path_factory.mktemp("segment")
     prompts = out / "prompts.json"
-    prompts.write_text(json.dumps({"objects": [
-        {"image": "fruits.jpg", "label": "apple", "points": [[200, 200, 1], [50, 50, 0]]},
-        {"image": "building.jpg", "label": "window", "box": [100, 100, 300, 250]},
-        {"image": "fruits.jpg", "label": "pear", "box": [300, 100, 450, 300]},
-    ]}))
-    assert main(["segment", str(photos), "--model", str(present_checkpoint), "--prompts", str(prompts), "--out", str(out),
-                 "--format", "coco", "--quiet"]) == 0
+    prompts.write_text(
+        json.dumps(
+            {
+                "objects": [
+                    {"image": "fruits.jpg", "label": "apple", "points": [[200, 200, 1], [50, 50, 0]]},
+                    {"image": "building.jpg", "label": "window", "box": [100, 100, 300, 250]},
+                    {"image": "fruits.jpg", "label": "pear", "box": [300, 100, 450, 300]},
+                ]
+            }
+        )
+    )
+    assert (
+        main(
+            [
+                "segment",
+                str(photos),
+                "--model",
+                str(present_checkpoint),
+                "--prompts",
+                str(prompts),
+                "--out",
+                str(out),
+                "--format",
+                "coco",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -50,12 +72,18 @@ def test_segment_folder_to_coco(segmented):
     assert [i["file_name"] for i in document["images"]] == ["building.jpg", "fruits.jpg"]
     assert sorted(c["name"] for c in document["categories"]) == ["apple", "pear", "window"]
     by_image = {i["id"]: i["file_name"] for i in document["images"]}
-    assert sorted(by_image[a["image_id"]] for a in document["annotations"]) == ["building.jpg", "fruits.jpg", "fruits.jpg"]
+    assert sorted(by_image[a["image_id"]] for a in document["annotations"]) == [
+        "building.jpg",
+        "fruits.jpg",
+        "fruits.jpg",
+    ]
 
 
 @pytest.mark.parametrize("format_name", EXPORT_FORMATS)
 def test_export_every_format(segmented, tmp_path, capsys, format_name):
-    code, out, err = run(capsys, "export", segmented / "project", "--format", format_name, "--out", tmp_path / format_name)
+    code, out, err = run(
+        capsys, "export", segmented / "project", "--format", format_name, "--out", tmp_path / format_name
+    )
     assert code == 0, err
     assert f"{format_name} written to" in out and any((tmp_path / format_name).rglob("*"))
 
@@ -64,11 +92,23 @@ def test_segment_bad_inputs(photos, own_checkpoint, tmp_path, capsys):
     def segment(objects, source=photos):
         path = tmp_path / "p.json"
         path.write_text(json.dumps({"objects": objects}))
-        return run(capsys, "segment", source, "--model", own_checkpoint, "--prompts", path, "--out", tmp_path / "o",
-                   "--format", "yolo-seg", "--quiet")
+        return run(
+            capsys,
+            "segment",
+            source,
+            "--model",
+            own_checkpoint,
+            "--prompts",
+            path,
+            "--out",
+            tmp_path / "o",
+            "--format",
+            "yolo-seg",
+            "--quiet",
+        )
 
     one_line_error(segment([{"image": "cat.jpg", "points": [[1, 1, 1]]}]), "objects[0].image", "'cat.jpg' is not among")
-    one_line_error(segment([{"points": [[1, 1, 1]]}]), "objects[0]", "name its \"image\"")
+    one_line_error(segment([{"points": [[1, 1, 1]]}]), "objects[0]", 'name its "image"')
     one_line_error(segment([{"image": "fruits.jpg", "points": [[5000, 1, 1]]}]), "objects[0]", "outside the image")
     one_line_error(segment([{"image": "fruits.jpg", "box": [1, 2]}]), "objects[0].box")
     one_line_error(segment([{"points": [[1, 1, 1]]}], source=tmp_path / "none"), "none", "no such file")
@@ -77,13 +117,31 @@ def test_segment_bad_inputs(photos, own_checkpoint, tmp_path, capsys):
 def test_track_rejects_image_names_and_a_damaged_video(media_dir, own_checkpoint, tmp_path, capsys):
     prompts = tmp_path / "p.json"
     prompts.write_text(json.dumps({"objects": [{"id": 1, "image": "a.jpg", "points": [[1, 1, 1]]}]}))
-    one_line_error(run(capsys, "track", media_dir / "vtest.avi", "--prompts", prompts, "--out", tmp_path / "o",
-                       "--format", "coco"), "\"image\" is for anymask segment")
+    one_line_error(
+        run(
+            capsys, "track", media_dir / "vtest.avi", "--prompts", prompts, "--out", tmp_path / "o", "--format", "coco"
+        ),
+        '"image" is for anymask segment',
+    )
     damaged = tmp_path / "damaged.avi"
     damaged.write_bytes(b"RIFF" + bytes(5000))
     prompts.write_text(json.dumps({"objects": [{"id": 1, "points": [[1, 1, 1]]}]}))
-    one_line_error(run(capsys, "track", damaged, "--model", own_checkpoint, "--prompts", prompts, "--out", tmp_path / "o",
-                       "--format", "coco"), "damaged.avi")
+    one_line_error(
+        run(
+            capsys,
+            "track",
+            damaged,
+            "--model",
+            own_checkpoint,
+            "--prompts",
+            prompts,
+            "--out",
+            tmp_path / "o",
+            "--format",
+            "coco",
+        ),
+        "damaged.avi",
+    )
 
 
 @pytest.mark.slow

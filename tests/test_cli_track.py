@@ -9,15 +9,17 @@ import sys
 
 import pytest
 
-from conftest import write_clip
 from anymask.cli import EXPORT_FORMATS, OUTPUT_MODES
 from anymask.formats import EXPORT_FORMATS as FORMATS_IN_LIBRARY
 from anymask.formats import OUTPUT_MODES as MODES_IN_LIBRARY
 
+from conftest import write_clip
+
 
 def anymask(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "anymask.cli", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "anymask.cli", *map(str, args)], capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +45,25 @@ def test_cli_lists_match_the_library():
 
 @pytest.mark.slow
 def test_track_then_export(clip, present_checkpoint, tmp_path):
-    prompts = write_prompts(tmp_path / "prompts.json", [
-        {"id": 1, "label": "person", "frame": 0, "points": [[300, 200, 1], [100, 100, 0]]},
-        {"id": 4, "label": "car", "frame": 0, "box": [500, 300, 650, 500]},
-    ])
-    result = anymask("track", clip, "--model", present_checkpoint, "--prompts", prompts, "--out", tmp_path / "out",
-                     "--format", "coco")
+    prompts = write_prompts(
+        tmp_path / "prompts.json",
+        [
+            {"id": 1, "label": "person", "frame": 0, "points": [[300, 200, 1], [100, 100, 0]]},
+            {"id": 4, "label": "car", "frame": 0, "box": [500, 300, 650, 500]},
+        ],
+    )
+    result = anymask(
+        "track",
+        clip,
+        "--model",
+        present_checkpoint,
+        "--prompts",
+        prompts,
+        "--out",
+        tmp_path / "out",
+        "--format",
+        "coco",
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()  # progress before tracking starts: the model, then each prompt
     assert lines[0].startswith(f"loading model {present_checkpoint}") and "precision " in lines[1]
@@ -67,27 +82,55 @@ def test_track_then_export(clip, present_checkpoint, tmp_path):
         ("{broken", ["invalid JSON"]),
         ([{"id": 1, "frame": 0, "points": [[900, 10, 1]]}], ["objects[0]", "outside the image"]),
         ([{"id": 1, "frame": 9, "points": [[10, 10, 1]]}], ["objects[0].frame", "outside the video"]),
-        ([{"id": "a", "points": [[10, 10, 1]]}], ["integer \"id\""]),
+        ([{"id": "a", "points": [[10, 10, 1]]}], ['integer "id"']),
         ([{"id": 1, "points": [[10, 10, 5]]}], ["points"]),
     ],
 )
 def test_bad_prompts(clip, present_checkpoint, tmp_path, objects, fragments):
     path = tmp_path / "prompts.json"
     path.write_text(objects if isinstance(objects, str) else json.dumps({"objects": objects}))
-    result = anymask("track", clip, "--model", present_checkpoint, "--prompts", path, "--out", tmp_path / "out",
-                     "--format", "mot")
+    result = anymask(
+        "track", clip, "--model", present_checkpoint, "--prompts", path, "--out", tmp_path / "out", "--format", "mot"
+    )
     one_line_error(result, str(path), *fragments)
 
 
 def test_bad_media_format_and_weights(clip, present_checkpoint, tmp_path):
     prompts = write_prompts(tmp_path / "p.json", [{"id": 1, "points": [[10, 10, 1]]}])
-    one_line_error(anymask("track", tmp_path / "missing.mp4", "--model", present_checkpoint, "--prompts", prompts,
-                           "--out", tmp_path / "o", "--format", "coco"), "missing.mp4")
+    one_line_error(
+        anymask(
+            "track",
+            tmp_path / "missing.mp4",
+            "--model",
+            present_checkpoint,
+            "--prompts",
+            prompts,
+            "--out",
+            tmp_path / "o",
+            "--format",
+            "coco",
+        ),
+        "missing.mp4",
+    )
     bad_format = anymask("track", clip, "--prompts", prompts, "--out", tmp_path / "o", "--format", "pascal")
     assert bad_format.returncode == 2 and "invalid choice" in bad_format.stderr
     env = dict(os.environ, ANYMASK_HOME=str(tmp_path / "home"), HF_HUB_CACHE=str(tmp_path / "hf"), ANYMASK_OFFLINE="1")
-    one_line_error(anymask("track", clip, "--model", "sam2.1-tiny", "--prompts", prompts, "--out", tmp_path / "o",
-                           "--format", "coco", env=env), "sam2.1_hiera_tiny.pt")
+    one_line_error(
+        anymask(
+            "track",
+            clip,
+            "--model",
+            "sam2.1-tiny",
+            "--prompts",
+            prompts,
+            "--out",
+            tmp_path / "o",
+            "--format",
+            "coco",
+            env=env,
+        ),
+        "sam2.1_hiera_tiny.pt",
+    )
     one_line_error(anymask("export", tmp_path, "--format", "coco", "--out", tmp_path / "e"), "not an anymask project")
 
 
@@ -100,9 +143,26 @@ def test_ctrl_c_keeps_every_tracked_frame(media_dir, present_checkpoint, tmp_pat
     clip = write_clip(media_dir, tmp_path / "long", count=30, step=1)
     prompts = write_prompts(tmp_path / "p.json", [{"id": 1, "label": "person", "points": [[300, 200, 1]]}])
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "anymask.cli", "track", str(clip), "--model", str(present_checkpoint),
-                                "--prompts", str(prompts), "--out", str(out), "--format", "coco"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "anymask.cli",
+            "track",
+            str(clip),
+            "--model",
+            str(present_checkpoint),
+            "--prompts",
+            str(prompts),
+            "--out",
+            str(out),
+            "--format",
+            "coco",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     database = out / "project" / "project.sqlite"
 
     def saved_frames() -> int:
@@ -135,16 +195,35 @@ def test_ctrl_c_keeps_every_tracked_frame(media_dir, present_checkpoint, tmp_pat
 def test_track_a_frame_range_then_export_with_a_tolerance(media_dir, present_checkpoint, tmp_path):
     clip = write_clip(media_dir, tmp_path / "clip3", count=3, step=4)
     prompts = write_prompts(tmp_path / "p.json", [{"id": 3, "label": "person", "frame": 0, "points": [[300, 200, 1]]}])
-    result = anymask("track", clip, "--model", present_checkpoint, "--prompts", prompts, "--out", tmp_path / "out",
-                     "--format", "mot", "--end", "1", "--tolerance", "2")
+    result = anymask(
+        "track",
+        clip,
+        "--model",
+        present_checkpoint,
+        "--prompts",
+        prompts,
+        "--out",
+        tmp_path / "out",
+        "--format",
+        "mot",
+        "--end",
+        "1",
+        "--tolerance",
+        "2",
+    )
     assert result.returncode == 0, result.stderr
     assert "tracked 1 object(s) over 2 frame(s)" in result.stdout.splitlines()[-1]
-    frames = {int(line.split(",")[0]) for line in (tmp_path / "out" / "mot" / "clip3" / "gt" / "gt.txt").read_text().splitlines()}
+    frames = {
+        int(line.split(",")[0])
+        for line in (tmp_path / "out" / "mot" / "clip3" / "gt" / "gt.txt").read_text().splitlines()
+    }
     assert frames == {1, 2}  # MOT frames are 1-based: video frames 0 and 1, not 2
     sizes = {}
     for tolerance in ("0", "6"):
         out = tmp_path / f"yolo{tolerance}"
-        done = anymask("export", tmp_path / "out" / "project", "--format", "yolo-seg", "--out", out, "--tolerance", tolerance)
+        done = anymask(
+            "export", tmp_path / "out" / "project", "--format", "yolo-seg", "--out", out, "--tolerance", tolerance
+        )
         assert done.returncode == 0, done.stderr
         sizes[tolerance] = sum(len(p.read_text().split()) for p in out.rglob("*.txt"))
     assert sizes["6"] < sizes["0"]
@@ -156,10 +235,34 @@ def test_debug_after_the_command_and_defaults_in_help(tmp_path, capsys):
 
     prompts = write_prompts(tmp_path / "p.json", [{"id": 1, "points": [[10, 10, 1]]}])
     with pytest.raises(AnymaskError, match="missing.mp4"):
-        main(["track", str(tmp_path / "missing.mp4"), "--prompts", str(prompts), "--out", str(tmp_path / "o"),
-              "--format", "coco", "--debug"])
-    assert main(["track", str(tmp_path / "missing.mp4"), "--prompts", str(prompts), "--out", str(tmp_path / "o"),
-                 "--format", "coco"]) == 2
+        main(
+            [
+                "track",
+                str(tmp_path / "missing.mp4"),
+                "--prompts",
+                str(prompts),
+                "--out",
+                str(tmp_path / "o"),
+                "--format",
+                "coco",
+                "--debug",
+            ]
+        )
+    assert (
+        main(
+            [
+                "track",
+                str(tmp_path / "missing.mp4"),
+                "--prompts",
+                str(prompts),
+                "--out",
+                str(tmp_path / "o"),
+                "--format",
+                "coco",
+            ]
+        )
+        == 2
+    )
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["track", "--help"])

@@ -39,7 +39,14 @@ def dataset(media_dir):
         car = ellipse(height, width, 400, 500 - 8 * i, 40, 90)
         items = [Instance(0, "person", rle.encode(person), 0.9), Instance(1, "car", rle.encode(car), 0.8)]
         if i not in ABSENT[2]:
-            items.append(Instance(2, "person", rle.encode(ellipse(height, width, 100, 650, 30, 20) | ellipse(height, width, 100, 700, 10, 10)), None))
+            items.append(
+                Instance(
+                    2,
+                    "person",
+                    rle.encode(ellipse(height, width, 100, 650, 30, 20) | ellipse(height, width, 100, 700, 10, 10)),
+                    None,
+                )
+            )
         instances[i] = items
     data = Dataset("vtest", frames, ["person", "car"], instances, source, source.fps)
     return data
@@ -55,7 +62,10 @@ def test_coco_rle_and_polygons_load_in_pycocotools(dataset, tmp_path):
     for segmentation, threshold in (("mask", 1.0), ("polygon", 0.95)):
         path = export_dataset(dataset, "coco", tmp_path / segmentation, mode=segmentation)
         coco = COCO(str(path))
-        assert len(coco.getImgIds()) == FRAMES and [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["person", "car"]
+        assert len(coco.getImgIds()) == FRAMES and [c["name"] for c in coco.loadCats(coco.getCatIds())] == [
+            "person",
+            "car",
+        ]
         tracks = {}
         for annotation in coco.loadAnns(coco.getAnnIds()):
             frame = annotation["image_id"] - 1
@@ -75,7 +85,9 @@ def test_yolo_layout_and_round_trip(dataset, tmp_path, task):
     images = sorted((tmp_path / "images" / "train").glob("*.jpg"))
     assert len(labels) == len(images) == FRAMES
     first = labels[0].read_text().splitlines()
-    assert len(first) == 3 and all(len(line.split()) == {"yolo-det": 5, "yolo-obb": 9}.get(task, len(line.split())) for line in first)
+    assert len(first) == 3 and all(
+        len(line.split()) == {"yolo-det": 5, "yolo-obb": 9}.get(task, len(line.split())) for line in first
+    )
     back = import_annotations("yolo", tmp_path, dataset.frames)
     for frame in range(FRAMES):
         originals = [_as_task(mask, task) for mask in masks_of(dataset, frame).values()]
@@ -101,8 +113,12 @@ def test_voc_boxes_are_one_based_inclusive(dataset, tmp_path):
     assert root.findtext("size/width") == "768" and root.findtext("filename") == "vtest_000000.jpg"
     person = next(o for o in root.iter("object") if o.findtext("track_id") == "0")
     ys, xs = np.nonzero(masks_of(dataset, 0)[0])
-    assert [int(person.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")] == \
-        [xs.min() + 1, ys.min() + 1, xs.max() + 1, ys.max() + 1]
+    assert [int(person.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")] == [
+        xs.min() + 1,
+        ys.min() + 1,
+        xs.max() + 1,
+        ys.max() + 1,
+    ]
     assert (tmp_path / "JPEGImages" / "vtest_000005.jpg").is_file()
     assert len((tmp_path / "ImageSets" / "Main" / "default.txt").read_text().split()) == FRAMES
 
@@ -165,7 +181,7 @@ def test_youtube_vis_json(dataset, tmp_path):
 def test_cvat_video_xml(dataset, tmp_path, mode):
     root = ET.parse(export_dataset(dataset, "cvat", tmp_path, mode=mode)).getroot()
     assert root.findtext("version") == "1.1" and root.findtext("meta/task/size") == str(FRAMES)
-    assert [l.findtext("name") for l in root.iter("label")] == ["person", "car"]
+    assert [label.findtext("name") for label in root.iter("label")] == ["person", "car"]
     tracks = root.findall("track")
     assert len(tracks) == 3
     leaving = tracks[2]
@@ -200,8 +216,15 @@ def test_import_into_store_keeps_existing_work(dataset, tmp_path):
 
 
 def test_failed_import_stores_nothing(dataset, tmp_path):
-    broken = Dataset("x", dataset.frames, ["person"], {0: [Instance(0, "person", {"size": [2, 2], "counts": [4]})],
-                                                      1: [Instance(0, "person", rle.encode(np.ones((2, 2), bool)), 2.0)]})
+    broken = Dataset(
+        "x",
+        dataset.frames,
+        ["person"],
+        {
+            0: [Instance(0, "person", {"size": [2, 2], "counts": [4]})],
+            1: [Instance(0, "person", rle.encode(np.ones((2, 2), bool)), 2.0)],
+        },
+    )
     with ProjectStore.open(tmp_path / "project") as store:
         original = store.put_masks
         calls = []
@@ -229,12 +252,22 @@ def _write(path, text):
     [
         ('{"images": [], "annotations": [', "invalid JSON"),
         ('{"images": [], "annotations": [], "categories": {}}', "categories: expected a list"),
-        ('{"images": [{"id": 1, "file_name": "vtest_000000.jpg", "height": 576, "width": 768}], "annotations": '
-         '[{"image_id": 1, "category_id": 9, "bbox": [0, 0, 5, 5]}], "categories": [{"id": 1, "name": "a"}]}', "unknown category id 9"),
-        ('{"images": [{"id": 1, "file_name": "vtest_000000.jpg", "height": 576, "width": 768}], "annotations": '
-         '[{"image_id": 1, "category_id": 1, "bbox": [700, 500, 200, 200]}], "categories": [{"id": 1, "name": "a"}]}', "outside"),
-        ('{"images": [{"id": 1, "file_name": "other.jpg", "height": 576, "width": 768}], "annotations": [], '
-         '"categories": []}', "not a frame"),
+        (
+            '{"images": [{"id": 1, "file_name": "vtest_000000.jpg", "height": 576, "width": 768}], "annotations": '
+            '[{"image_id": 1, "category_id": 9, "bbox": [0, 0, 5, 5]}], "categories": [{"id": 1, "name": "a"}]}',
+            "unknown category id 9",
+        ),
+        (
+            '{"images": [{"id": 1, "file_name": "vtest_000000.jpg", "height": 576, "width": 768}], "annotations": '
+            '[{"image_id": 1, "category_id": 1, "bbox": [700, 500, 200, 200]}], '
+            '"categories": [{"id": 1, "name": "a"}]}',
+            "outside",
+        ),
+        (
+            '{"images": [{"id": 1, "file_name": "other.jpg", "height": 576, "width": 768}], "annotations": [], '
+            '"categories": []}',
+            "not a frame",
+        ),
     ],
 )
 def test_bad_coco_files(dataset, tmp_path, document, message):
@@ -246,8 +279,12 @@ def test_bad_coco_files(dataset, tmp_path, document, message):
 
 @pytest.mark.parametrize(
     "line, message",
-    [("5 0.5 0.5 0.1 0.1", "class id 5"), ("0 0.5 1.7 0.1 0.1", "normalised"), ("0 0.5 abc 0.1 0.1", "expected a class id"),
-     ("0 0.5 0.5 0.1", "do not make")],
+    [
+        ("5 0.5 0.5 0.1 0.1", "class id 5"),
+        ("0 0.5 1.7 0.1 0.1", "normalised"),
+        ("0 0.5 abc 0.1 0.1", "expected a class id"),
+        ("0 0.5 0.5 0.1", "do not make"),
+    ],
 )
 def test_bad_yolo_labels(dataset, tmp_path, line, message):
     _write(tmp_path / "data.yaml", "names:\n  0: person\n  1: car\n")
@@ -264,9 +301,20 @@ def test_bad_davis_and_label_files(dataset, tmp_path):
     with pytest.raises(AnnotationFormatError, match="frame is 768x576"):
         import_annotations("davis", folder, dataset.frames)
     labels = tmp_path / "labels"
-    _write(labels / "vtest_000000.json", json.dumps({
-        "version": "3", "flags": {}, "imagePath": "vtest_000000.jpg", "imageData": None, "imageHeight": 576,
-        "imageWidth": 768, "shapes": [{"label": "a", "points": [[0, 0], [900, 10], [5, 9]], "shape_type": "polygon"}]}))
+    _write(
+        labels / "vtest_000000.json",
+        json.dumps(
+            {
+                "version": "3",
+                "flags": {},
+                "imagePath": "vtest_000000.jpg",
+                "imageData": None,
+                "imageHeight": 576,
+                "imageWidth": 768,
+                "shapes": [{"label": "a", "points": [[0, 0], [900, 10], [5, 9]], "shape_type": "polygon"}],
+            }
+        ),
+    )
     with pytest.raises(AnnotationFormatError, match=r"point \(900, 10\) lies outside"):
         import_annotations("xanylabeling", labels, dataset.frames)
 
@@ -296,9 +344,29 @@ def test_fuzzed_yolo_labels_load_or_fail_cleanly(lines):
 
 coco_values = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 40) | st.floats(-5, 50) | st.sampled_from(["a.jpg", "a", ""]),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.sampled_from(
-        ["id", "image_id", "category_id", "bbox", "segmentation", "file_name", "height", "width", "name", "track_id",
-         "size", "counts"]), children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "image_id",
+                    "category_id",
+                    "bbox",
+                    "segmentation",
+                    "file_name",
+                    "height",
+                    "width",
+                    "name",
+                    "track_id",
+                    "size",
+                    "counts",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
     max_leaves=25,
 )
 

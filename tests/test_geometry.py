@@ -11,7 +11,13 @@ from hypothesis.extra.numpy import arrays
 
 from anymask.annotations import rle
 from anymask.annotations.geometry import (
-    box_to_mask, mask_iou, mask_to_box, mask_to_polygons, mask_to_rotated_box, polygons_to_mask, rotated_box_to_mask,
+    box_to_mask,
+    mask_iou,
+    mask_to_box,
+    mask_to_polygons,
+    mask_to_rotated_box,
+    polygons_to_mask,
+    rotated_box_to_mask,
 )
 
 

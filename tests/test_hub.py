@@ -10,15 +10,15 @@ import pytest
 import torch
 
 import anymask
-from anymask.models import hub
 from anymask.errors import AnymaskError, ModelDownloadError
+from anymask.models import hub
 
 
 class _RangeHandler(http.server.BaseHTTPRequestHandler):
     payload = b""
     seen_ranges: list = []
 
-    def do_GET(self):  # noqa: N802 (http.server naming)
+    def do_GET(self):
         if self.path != "/model.pt":
             self.send_error(404)
             return

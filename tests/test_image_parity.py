@@ -8,6 +8,7 @@ from PIL import Image
 
 from anymask.image_predictor import ImagePredictor
 from anymask.sam2 import load_checkpoint
+
 from reference import install_torchvision_stand_in
 
 TOLERANCE = 1e-4
@@ -20,9 +21,13 @@ PROMPTS = {
     "box": lambda w, h: dict(box=[0.1 * w, 0.2 * h, 0.8 * w, 0.9 * h]),
     "box and points": lambda w, h: dict(
         box=[0.1 * w, 0.2 * h, 0.8 * w, 0.9 * h],
-        point_coords=[[0.5 * w, 0.5 * h], [0.15 * w, 0.25 * h]], point_labels=[1, 0], multimask_output=False,
+        point_coords=[[0.5 * w, 0.5 * h], [0.15 * w, 0.25 * h]],
+        point_labels=[1, 0],
+        multimask_output=False,
     ),
-    "single point single mask": lambda w, h: dict(point_coords=[[w - 1, h - 1]], point_labels=[1], multimask_output=False),
+    "single point single mask": lambda w, h: dict(
+        point_coords=[[w - 1, h - 1]], point_labels=[1], multimask_output=False
+    ),
 }
 
 
@@ -34,7 +39,11 @@ def _official_predictor(model):
 
 
 def _compare(reference, ours, kwargs):
-    expected = reference.predict(return_logits=True, **{k: np.asarray(v) for k, v in kwargs.items() if k != "multimask_output"}, multimask_output=kwargs.get("multimask_output", True))
+    expected = reference.predict(
+        return_logits=True,
+        **{k: np.asarray(v) for k, v in kwargs.items() if k != "multimask_output"},
+        multimask_output=kwargs.get("multimask_output", True),
+    )
     actual = ours.predict(return_logits=True, **kwargs)
     for name, e, a in zip(("masks", "scores", "low-res logits"), expected, actual):
         assert a.shape == e.shape, name
@@ -59,13 +68,16 @@ def test_prompts_on_real_photo(variant, checkpoint_factory, photo):
     reference.set_image(photo)
     ours.set_image(photo)
     height, width = photo.shape[:2]
-    for name, make in PROMPTS.items():
+    for make in PROMPTS.values():
         _compare(reference, ours, make(width, height))
     # a mask prompt fed back from the previous prediction
     first = ours.predict(point_coords=[[0.4 * width, 0.5 * height]], point_labels=[1])
     best = first[2][np.argmax(first[1])][None]
-    _compare(reference, ours, dict(point_coords=[[0.6 * width, 0.6 * height]], point_labels=[1],
-                                    mask_input=best, multimask_output=False))
+    _compare(
+        reference,
+        ours,
+        dict(point_coords=[[0.6 * width, 0.6 * height]], point_labels=[1], mask_input=best, multimask_output=False),
+    )
     _compare(reference, ours, dict(mask_input=best, multimask_output=True))
 
 

@@ -16,12 +16,32 @@ XANYLABELING = {
     "version": "2.4.4",
     "flags": {"checked": True},
     "shapes": [
-        {"label": "car", "score": 0.93, "points": [[10.0, 20.0], [110.0, 20.0], [110.0, 80.0], [10.0, 80.0]],
-         "group_id": 3, "description": "", "difficult": False, "shape_type": "rectangle", "flags": {},
-         "attributes": {"color": "red"}, "kie_linking": [], "xanylabeling_shape_id": "abc-1"},
-        {"label": "boat", "score": None, "points": [[5, 5], [50, 10], [45, 40], [0, 35]], "group_id": None,
-         "description": "tilted", "difficult": True, "shape_type": "rotation", "flags": {}, "attributes": {},
-         "kie_linking": [], "direction": 0.11},
+        {
+            "label": "car",
+            "score": 0.93,
+            "points": [[10.0, 20.0], [110.0, 20.0], [110.0, 80.0], [10.0, 80.0]],
+            "group_id": 3,
+            "description": "",
+            "difficult": False,
+            "shape_type": "rectangle",
+            "flags": {},
+            "attributes": {"color": "red"},
+            "kie_linking": [],
+            "xanylabeling_shape_id": "abc-1",
+        },
+        {
+            "label": "boat",
+            "score": None,
+            "points": [[5, 5], [50, 10], [45, 40], [0, 35]],
+            "group_id": None,
+            "description": "tilted",
+            "difficult": True,
+            "shape_type": "rotation",
+            "flags": {},
+            "attributes": {},
+            "kie_linking": [],
+            "direction": 0.11,
+        },
     ],
     "imagePath": "frame_001.jpg",
     "imageData": None,
@@ -34,8 +54,15 @@ LABELME = {
     "version": "5.4.1",
     "flags": {},
     "shapes": [
-        {"label": "dog", "points": [[1, 2], [30, 40]], "group_id": None, "description": "", "shape_type": "rectangle",
-         "flags": {}, "mask": None},
+        {
+            "label": "dog",
+            "points": [[1, 2], [30, 40]],
+            "group_id": None,
+            "description": "",
+            "shape_type": "rectangle",
+            "flags": {},
+            "mask": None,
+        },
         {"label": "tail", "points": [[1, 1], [9, 1], [9, 9]], "group_id": None, "shape_type": "polygon", "flags": {}},
     ],
     "imagePath": "../images/dog.png",
@@ -73,8 +100,18 @@ def test_written_files_have_the_keys_both_tools_read(tmp_path):
     write_label_file(label_file, tmp_path / "a.json")
     data = json.loads((tmp_path / "a.json").read_text())
     assert list(data)[:7] == ["version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth"]
-    assert set(data["shapes"][0]) >= {"label", "points", "group_id", "shape_type", "flags", "description",
-                                      "difficult", "attributes", "score", "kie_linking"}
+    assert set(data["shapes"][0]) >= {
+        "label",
+        "points",
+        "group_id",
+        "shape_type",
+        "flags",
+        "description",
+        "difficult",
+        "attributes",
+        "score",
+        "kie_linking",
+    }
 
 
 @pytest.mark.parametrize(
@@ -110,9 +147,27 @@ def test_truncated_json(tmp_path):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 5000) | st.floats(allow_nan=True) | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(
-        ["label", "points", "shape_type", "shapes", "imagePath", "imageHeight", "imageWidth", "group_id", "score", "x"]),
-        children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "label",
+                    "points",
+                    "shape_type",
+                    "shapes",
+                    "imagePath",
+                    "imageHeight",
+                    "imageWidth",
+                    "group_id",
+                    "score",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=20,
 )
 

@@ -64,7 +64,9 @@ def test_bad_folders_and_files(tmp_path):
     assert source.frame(0).shape == (8, 8, 3)
 
 
-@pytest.mark.parametrize("name, count", [("vtest.avi", 795), ("tree.avi", 68), ("Megamind.avi", 270), ("Megamind_bugy.avi", 270)])
+@pytest.mark.parametrize(
+    "name, count", [("vtest.avi", 795), ("tree.avi", 68), ("Megamind.avi", 270), ("Megamind_bugy.avi", 270)]
+)
 def test_real_videos_random_access_matches_sequential_decode(media_dir, name, count):
     path = media_dir / name
     expected = sequential_frames(path)

@@ -7,6 +7,7 @@ import torch
 
 from anymask.sam2 import VARIANTS, build_model, infer_config
 from anymask.sam2.checkpoint import load_state_dict_strict
+
 from reference import OFFICIAL_CONFIGS, build_official
 
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from anymask import ImagePredictor, load_model
-from anymask.models import precision as precision_module
 from anymask.errors import AnymaskError
+from anymask.models import precision as precision_module
 from anymask.models.precision import PrecisionWarning, bf16_support, resolve_precision
 
 native_bf16 = pytest.mark.skipif(not bf16_support("cpu").native, reason="this CPU has no native BF16: bf16 is emulated")
@@ -22,13 +22,16 @@ def simulate_cpu(monkeypatch, capability: str, avx512_bf16: bool = False, amx: b
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
 
 
-@pytest.mark.parametrize("capability, avx512_bf16, amx, expected", [
-    ("AVX2", False, False, "fp32"),
-    ("DEFAULT", False, False, "fp32"),
-    ("AVX512", False, False, "fp32"),
-    ("AVX512", True, False, "bf16"),
-    ("AVX512", False, True, "bf16"),
-])
+@pytest.mark.parametrize(
+    "capability, avx512_bf16, amx, expected",
+    [
+        ("AVX2", False, False, "fp32"),
+        ("DEFAULT", False, False, "fp32"),
+        ("AVX512", False, False, "fp32"),
+        ("AVX512", True, False, "bf16"),
+        ("AVX512", False, True, "bf16"),
+    ],
+)
 def test_auto_picks_bf16_only_where_it_is_native(monkeypatch, capability, avx512_bf16, amx, expected):
     simulate_cpu(monkeypatch, capability, avx512_bf16, amx)
     choice = resolve_precision("auto", "cpu")
@@ -110,7 +113,10 @@ def test_bf16_close_to_fp32(pair, prompt):
     relative = np.abs(exact[0] - fast[0]).mean() / np.abs(exact[0]).mean()
     assert relative < 0.05
     np.testing.assert_allclose(fast[1], exact[1], atol=0.02)
-    ious = [np.logical_and(a > 0, b > 0).sum() / max(1, np.logical_or(a > 0, b > 0).sum()) for a, b in zip(exact[0], fast[0])]
+    ious = [
+        np.logical_and(a > 0, b > 0).sum() / max(1, np.logical_or(a > 0, b > 0).sum())
+        for a, b in zip(exact[0], fast[0])
+    ]
     assert np.mean(ious) > 0.8
 
 
@@ -145,7 +151,10 @@ def test_fast_mode_masks_on_a_photo_stay_within_bounds(own_checkpoint, photo):
     exact, fast = (ImagePredictor(load_model(own_checkpoint, precision=p)) for p in ("fp32", "fast"))
     exact.set_image(photo)
     fast.set_image(photo)
-    for prompt in (dict(point_coords=[[200, 240]], point_labels=[1]), dict(box=[50, 60, 400, 420], multimask_output=False)):
+    for prompt in (
+        dict(point_coords=[[200, 240]], point_labels=[1]),
+        dict(box=[50, 60, 400, 420], multimask_output=False),
+    ):
         for a, b in zip(exact.predict(return_logits=True, **prompt)[0], fast.predict(return_logits=True, **prompt)[0]):
             iou, error = _agreement(a, b)
             assert iou >= FAST_MIN_IOU and error <= FAST_MAX_RELATIVE_LOGIT_ERROR
@@ -154,8 +163,9 @@ def test_fast_mode_masks_on_a_photo_stay_within_bounds(own_checkpoint, photo):
 @pytest.mark.slow
 def test_fast_mode_tracking_stays_within_bounds(media_dir, present_checkpoint, tmp_path):
     """Seven frames: from frame 4 on the fast mode attends to fewer memories than fp32."""
-    from conftest import write_clip
     from anymask.tracking import VideoTracker
+
+    from conftest import write_clip
 
     clip = write_clip(media_dir, tmp_path / "clip", count=7, step=2)
     outputs = {}

@@ -31,13 +31,14 @@ def test_round_trip_and_reopen(tmp_path):
     with ProjectStore.open(folder, media_path=tmp_path / "clip.mp4") as store:
         car = store.add_object("car")
         person = store.add_object("person")
-        store.put_mask(0, car, make_mask(1), score=0.9, source="prompt",
-                       shape=Shape("car", [[0, 0], [5, 0], [5, 5]], group_id=car))
+        store.put_mask(
+            0, car, make_mask(1), score=0.9, source="prompt", shape=Shape("car", [[0, 0], [5, 0], [5, 5]], group_id=car)
+        )
         store.put_masks(1, [(car, make_mask(2), 0.8, "tracked", None), (person, make_mask(3), None, "tracked", None)])
         store.add_prompt(0, car, points=[[3, 4, 1], [10, 10, 0]], box=[1, 1, 20, 20])
     with ProjectStore.open(folder) as store:
         assert store.objects() == {0: "car", 1: "person"}
-        assert [l.name for l in store.labels()] == ["car", "person"]
+        assert [label.name for label in store.labels()] == ["car", "person"]
         assert np.array_equal(store.mask(0, car), make_mask(1))
         assert [m.object_id for m in store.masks(1)] == [0, 1] and store.masks(0)[0].source == "prompt"
         assert store.shapes(0)[car].points[1] == [5.0, 0.0]
@@ -53,10 +54,10 @@ def test_label_manager_operations(tmp_path):
         store.update_label("cat", color=(1, 2, 3), visible=False)
         store.rename_label("cat", "feline")
         assert store.objects()[a] == "feline"
-        assert [(l.name, l.color, l.visible) for l in store.labels()][0] == ("feline", (1, 2, 3), False)
+        assert [(label.name, label.color, label.visible) for label in store.labels()][0] == ("feline", (1, 2, 3), False)
         store.rename_label("kitten", "feline")  # onto an existing class: merge
         assert store.objects() == {a: "feline", b: "feline", c: "dog"}
-        assert [l.name for l in store.labels()] == ["feline", "dog"]
+        assert [label.name for label in store.labels()] == ["feline", "dog"]
         store.delete_label("dog")
         assert c not in store.objects() and store.count_masks() == 0
         store.relabel_object(b, "tiger")

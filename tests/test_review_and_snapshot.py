@@ -16,10 +16,25 @@ def rows(object_id, values):
 
 def test_lost_reappeared_and_confidence_drops():
     present, absent, low = (2.0, 0.9), (-3.0, 0.1), (1.0, 0.2)
-    seq = {0: present, 1: present, 2: absent, 3: absent, 4: absent, 5: present, 6: low, 7: present, 8: absent, 9: present}
+    seq = {
+        0: present,
+        1: present,
+        2: absent,
+        3: absent,
+        4: absent,
+        5: present,
+        6: low,
+        7: present,
+        8: absent,
+        9: present,
+    }
     items = review_items(rows(0, seq) + rows(1, {0: present, 1: present}))
-    assert items == [ReviewItem(2, 0, "lost"), ReviewItem(5, 0, "reappeared"), ReviewItem(6, 0, "confidence dropped"),
-                     ReviewItem(8, 0, "confidence dropped")]
+    assert items == [
+        ReviewItem(2, 0, "lost"),
+        ReviewItem(5, 0, "reappeared"),
+        ReviewItem(6, 0, "confidence dropped"),
+        ReviewItem(8, 0, "confidence dropped"),
+    ]
     assert review_items(rows(0, seq), lost_after=1)[-2:] == [ReviewItem(8, 0, "lost"), ReviewItem(9, 0, "reappeared")]
     assert timeline(rows(0, seq))[6] == "low" and timeline(rows(0, seq))[3] == "absent"
 
@@ -45,7 +60,7 @@ def test_snapshot_restores_region_labels_objects_and_prompts(tmp_path):
         store.put_presence(1, {b: (1.0, 0.5)})
         after = capture(store, region)
         restore(store, before)
-        assert store.objects() == {a: "car"} and [l.name for l in store.labels()] == ["car"]
+        assert store.objects() == {a: "car"} and [label.name for label in store.labels()] == ["car"]
         np.testing.assert_array_equal(store.mask(0, a), mask)
         assert store.annotated_frames() == [0, 9] and store.presence() == [] and len(store.prompts()) == 1
         restore(store, after)

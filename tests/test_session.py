@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import write_clip
 from anymask.session import Session
+
+from conftest import write_clip
 
 
 @pytest.fixture

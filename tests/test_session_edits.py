@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import write_clip
 from anymask.session import Session
+
+from conftest import write_clip
 
 
 @pytest.fixture

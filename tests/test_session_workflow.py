@@ -8,9 +8,10 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import write_clip
 from anymask.errors import SessionBusyError
 from anymask.session import Session
+
+from conftest import write_clip
 
 
 @pytest.fixture
@@ -19,8 +20,10 @@ def clip(media_dir, tmp_path):
 
 
 def masks_by_frame(store) -> dict:
-    return {frame: {m.object_id: (json.dumps(m.rle), m.source) for m in store.masks(frame)}
-            for frame in store.annotated_frames()}
+    return {
+        frame: {m.object_id: (json.dumps(m.rle), m.source) for m in store.masks(frame)}
+        for frame in store.annotated_frames()
+    }
 
 
 @pytest.mark.slow

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import write_clip
 from anymask.sam2 import load_checkpoint
 from anymask.tracking import VideoTracker
+
+from conftest import write_clip
 from reference import build_official, save_official_checkpoint
 
 TOLERANCE = 1e-4
@@ -19,10 +20,18 @@ def jpeg_clip(media_dir, tmp_path_factory):
 
 
 def _pair(folder, tmp_path, object_bias):
-    official = build_official("sam2.1-tiny", video=True, object_bias=object_bias, hydra_overrides_extra=[
-        "++model.fill_hole_area=0", "++model.add_all_frames_to_correct_as_cond=true"])
+    official = build_official(
+        "sam2.1-tiny",
+        video=True,
+        object_bias=object_bias,
+        hydra_overrides_extra=["++model.fill_hole_area=0", "++model.add_all_frames_to_correct_as_cond=true"],
+    )
     checkpoint = save_official_checkpoint(official, tmp_path / "random.pt")
-    return official, official.init_state(str(folder)), VideoTracker(load_checkpoint(checkpoint), folder, fill_hole_area=0)
+    return (
+        official,
+        official.init_state(str(folder)),
+        VideoTracker(load_checkpoint(checkpoint), folder, fill_hole_area=0),
+    )
 
 
 def _same(expected, actual):
@@ -37,19 +46,27 @@ def test_two_objects_forward_correction_reverse(jpeg_clip, tmp_path):
     """Objects present (a positive occlusion bias): clicks + box, forward, a correction, reverse from it."""
     official, state, ours = _pair(jpeg_clip, tmp_path, object_bias=6.0)
     points, labels = np.array([[300, 200], [350, 250]], np.float32), np.array([1, 0], np.int32)
-    _same(official.add_new_points_or_box(state, 0, 1, points=points, labels=labels)[2],
-          ours.add_prompt(0, 1, points=points, labels=labels)[1])
+    _same(
+        official.add_new_points_or_box(state, 0, 1, points=points, labels=labels)[2],
+        ours.add_prompt(0, 1, points=points, labels=labels)[1],
+    )
     box = np.array([500, 300, 650, 500], np.float32)
     _same(official.add_new_points_or_box(state, 0, 2, box=box)[2], ours.add_prompt(0, 2, box=box)[1])
     logits = []
-    for (frame, ids, expected), (ours_frame, ours_ids, actual) in zip(official.propagate_in_video(state), ours.propagate()):
+    for (frame, ids, expected), (ours_frame, ours_ids, actual) in zip(
+        official.propagate_in_video(state), ours.propagate()
+    ):
         assert frame == ours_frame and list(ids) == ours_ids == [1, 2]
         _same(expected, actual)
         logits.append(actual)
-    assert len(logits) == 4 and max(np.abs(l).max() for l in logits) > 0.1  # real logits, not -1024 placeholders
+    assert (
+        len(logits) == 4 and max(np.abs(frame_logits).max() for frame_logits in logits) > 0.1
+    )  # real logits, not -1024 placeholders
     click = dict(points=np.array([[320, 260]], np.float32), labels=np.array([1], np.int32), clear_old_points=False)
     _same(official.add_new_points_or_box(state, 2, 1, **click)[2], ours.add_prompt(2, 1, **click)[1])
-    pairs = list(zip(official.propagate_in_video(state, start_frame_idx=2, reverse=True), ours.propagate(2, reverse=True)))
+    pairs = list(
+        zip(official.propagate_in_video(state, start_frame_idx=2, reverse=True), ours.propagate(2, reverse=True))
+    )
     assert [p[0][0] for p in pairs] == [2, 1, 0]
     for (_, _, expected), (_, _, actual) in pairs:
         _same(expected, actual)
@@ -63,7 +80,8 @@ def test_absent_objects_and_mask_prompt(jpeg_clip, tmp_path):
     mask = np.zeros((576, 768), bool)
     mask[200:320, 250:330] = True
     _same(official.add_new_mask(state, 0, 7, mask)[2], ours.add_prompt(0, 7, mask=mask)[1])
-    for (frame, _, expected), (_, _, actual) in zip(official.propagate_in_video(state, max_frame_num_to_track=2),
-                                                     ours.propagate(max_frames=2)):
+    for (_, _, expected), (_, _, actual) in zip(
+        official.propagate_in_video(state, max_frame_num_to_track=2), ours.propagate(max_frames=2)
+    ):
         _same(expected, actual)
     assert ours.object_scores(1)[7][0] < 0

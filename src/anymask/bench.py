@@ -5,9 +5,9 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -61,9 +61,16 @@ def timed(function, device: str) -> float:
     return time.perf_counter() - start
 
 
-def run_bench(model_spec: str | Path, media: str | Path | None, frames: int = 10, repeats: int = 3,
-              precision: str = "auto", device: str = "cpu", random_variant: str | None = None,
-              report: Callable[[str], None] = lambda line: None) -> BenchResult:
+def run_bench(
+    model_spec: str | Path,
+    media: str | Path | None,
+    frames: int = 10,
+    repeats: int = 3,
+    precision: str = "auto",
+    device: str = "cpu",
+    random_variant: str | None = None,
+    report: Callable[[str], None] = lambda line: None,
+) -> BenchResult:
     """Time set_image, a click and tracking; `report` gets each line as soon as its figure is measured."""
     from . import ImagePredictor, load_model
     from .media import open_source
@@ -88,11 +95,21 @@ def run_bench(model_spec: str | Path, media: str | Path | None, frames: int = 10
         point = dict(point_coords=np.array([[width / 2, height / 2]]), point_labels=np.array([1]))
         predictor.predict(**point)
         click_times = [timed(lambda: predictor.predict(**point), device) for _ in range(max(5, repeats))]
-        report(f"click -> mask:              {1000 * statistics.median(click_times):.1f} ms (median of {len(click_times)})")
+        report(
+            f"click -> mask:              {1000 * statistics.median(click_times):.1f} ms (median of {len(click_times)})"
+        )
         track_time = _bench_tracking(VideoTracker(model, source), frames, (width, height), device, report)
         name = random_variant + " (random weights)" if random_variant else str(model_spec)
-        return BenchResult(name, device, model.precision, (height, width), statistics.median(set_times),
-                           1000 * statistics.median(click_times), track_time, min(frames, len(source) - 1))
+        return BenchResult(
+            name,
+            device,
+            model.precision,
+            (height, width),
+            statistics.median(set_times),
+            1000 * statistics.median(click_times),
+            track_time,
+            min(frames, len(source) - 1),
+        )
 
 
 def _bench_tracking(tracker, frames: int, size: tuple[int, int], device: str, report) -> float | None:

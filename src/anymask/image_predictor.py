@@ -67,9 +67,7 @@ class ImagePredictor:
         """
         if self.features is None or self.original_size is None:
             raise RuntimeError("call set_image(...) before predict(...)")
-        prompts = validate_prompts(
-            point_coords, point_labels, box, mask_input, self.original_size, normalize_coords
-        )
+        prompts = validate_prompts(point_coords, point_labels, box, mask_input, self.original_size, normalize_coords)
         coords, labels = self._model_points(prompts.coords, prompts.labels, prompts.box, normalize_coords)
         mask = None
         if prompts.mask_input is not None:

@@ -37,9 +37,7 @@ def _check_inside(xy: np.ndarray, size: tuple[int, int], normalized: bool, name:
     bad = (xs < 0) | (xs > limit_x) | (ys < 0) | (ys > limit_y)
     if np.any(bad):
         x, y = xy[bad][0]
-        raise ValueError(
-            f"{name} ({x:g}, {y:g}) lies outside the image (width {width}, height {height})"
-        )
+        raise ValueError(f"{name} ({x:g}, {y:g}) lies outside the image (width {width}, height {height})")
 
 
 def validate_prompts(
@@ -62,7 +60,9 @@ def validate_prompts(
                 f"point_labels must have one label per point: shape {coords.shape[:2]}, got {np.shape(point_labels)}"
             )
         if not np.all(np.isin(labels_array, VALID_POINT_LABELS)):
-            raise ValueError("point_labels must be 1 (positive) or 0 (negative); -1, 2 and 3 are SAM padding and box corners")
+            raise ValueError(
+                "point_labels must be 1 (positive) or 0 (negative); -1, 2 and 3 are SAM padding and box corners"
+            )
         _check_inside(coords, image_size, pixel_coords, "point")
         labels = labels_array.astype(np.int32)
     if box is not None:

@@ -35,8 +35,19 @@ class Direction(str, Enum):
 PRECISION_NAMES = tuple(p.value for p in Precision)
 OUTPUT_MODES = tuple(m.value for m in OutputMode)
 DIRECTIONS = tuple(d.value for d in Direction)
-EXPORT_FORMATS = ("coco", "yolo-det", "yolo-seg", "yolo-obb", "voc", "mot", "mots", "davis", "youtube-vis", "cvat",
-                  "xanylabeling")
+EXPORT_FORMATS = (
+    "coco",
+    "yolo-det",
+    "yolo-seg",
+    "yolo-obb",
+    "voc",
+    "mot",
+    "mots",
+    "davis",
+    "youtube-vis",
+    "cvat",
+    "xanylabeling",
+)
 PRECISION_HELP = (
     "auto: bf16 where the device computes it natively (CUDA with bf16, AVX512_BF16/AMX CPUs), else fp32; "
     "fp32: exact; bf16: ~2-3x faster on CPUs with native BF16, much slower on others; "

@@ -96,8 +96,9 @@ def _closest_pair(ring: np.ndarray, other: np.ndarray) -> tuple[int, int, float]
 EDGE_UPSCALE = 4
 
 
-def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 0.0,
-                     pixel_edges: bool = False) -> list[Polygon]:
+def mask_to_polygons(
+    mask: np.ndarray, tolerance: float = 1.0, min_area: float = 0.0, pixel_edges: bool = False
+) -> list[Polygon]:
     """Polygons of a binary mask, outer rings and holes, simplified to within `tolerance` pixels.
 
     tolerance 0 keeps every boundary pixel; larger values give fewer vertices (Douglas-Peucker).
@@ -146,8 +147,9 @@ def _simplify(contour: np.ndarray, tolerance: float) -> np.ndarray:
     return simplified.reshape(-1, 2).astype(np.float64)
 
 
-def polygons_to_mask(polygons: list[Polygon] | list[np.ndarray], height: int, width: int,
-                     pixel_edges: bool = False) -> np.ndarray:
+def polygons_to_mask(
+    polygons: list[Polygon] | list[np.ndarray], height: int, width: int, pixel_edges: bool = False
+) -> np.ndarray:
     """Rasterise polygons (Polygon objects or plain (N, 2) rings) into a bool HxW mask.
 
     With `pixel_edges` the coordinates are continuous (pixel i covers [i, i+1), COCO/YOLO) and a pixel is

@@ -14,7 +14,18 @@ from .shapes import SHAPE_TYPES, Shape
 
 FORMAT_VERSION = "3.0.0"  # the X-AnyLabeling file version we write
 TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth")
-SHAPE_KEYS = ("label", "score", "points", "group_id", "description", "difficult", "shape_type", "flags", "attributes", "direction")
+SHAPE_KEYS = (
+    "label",
+    "score",
+    "points",
+    "group_id",
+    "description",
+    "difficult",
+    "shape_type",
+    "flags",
+    "attributes",
+    "direction",
+)
 
 
 @dataclass
@@ -52,7 +63,9 @@ class _Checker:
         for index, point in enumerate(value):
             if not isinstance(point, (list, tuple)) or len(point) != 2:
                 raise self.fail(f"{where}[{index}]", f"expected [x, y], got {point!r}")
-            points.append([self.number(point[0], f"{where}[{index}][0]"), self.number(point[1], f"{where}[{index}][1]")])
+            points.append(
+                [self.number(point[0], f"{where}[{index}][0]"), self.number(point[1], f"{where}[{index}][1]")]
+            )
         return points
 
 
@@ -71,9 +84,20 @@ def _shape_from_dict(data: Any, check: _Checker, where: str) -> Shape:
     if shape_type not in SHAPE_TYPES:
         raise check.fail(f"{where}.shape_type", f"unknown shape type {shape_type!r}")
     points = check.points(data.get("points"), f"{where}.points")
-    minimum = {"polygon": 3, "rectangle": 2, "rotation": 4, "point": 1, "line": 2, "linestrip": 2, "circle": 2, "mask": 0}
+    minimum = {
+        "polygon": 3,
+        "rectangle": 2,
+        "rotation": 4,
+        "point": 1,
+        "line": 2,
+        "linestrip": 2,
+        "circle": 2,
+        "mask": 0,
+    }
     if len(points) < minimum[shape_type]:
-        raise check.fail(f"{where}.points", f"a {shape_type} needs at least {minimum[shape_type]} points, got {len(points)}")
+        raise check.fail(
+            f"{where}.points", f"a {shape_type} needs at least {minimum[shape_type]} points, got {len(points)}"
+        )
     group_id = data.get("group_id")
     if group_id is not None and (isinstance(group_id, bool) or not isinstance(group_id, int)):
         raise check.fail(f"{where}.group_id", f"expected an integer or null, got {group_id!r}")
@@ -88,9 +112,17 @@ def _shape_from_dict(data: Any, check: _Checker, where: str) -> Shape:
     if isinstance(difficult, str):
         difficult = difficult.strip().lower() == "true"
     return Shape(
-        label=label, points=points, shape_type=shape_type, group_id=group_id, score=score,
-        description=data.get("description", ""), difficult=bool(difficult), flags=flags, attributes=attributes,
-        direction=direction, extra={k: v for k, v in data.items() if k not in SHAPE_KEYS},
+        label=label,
+        points=points,
+        shape_type=shape_type,
+        group_id=group_id,
+        score=score,
+        description=data.get("description", ""),
+        difficult=bool(difficult),
+        flags=flags,
+        attributes=attributes,
+        direction=direction,
+        extra={k: v for k, v in data.items() if k not in SHAPE_KEYS},
     )
 
 
@@ -115,8 +147,13 @@ def label_file_from_dict(data: Any, source: str = "<dict>") -> LabelFile:
     if not isinstance(flags, dict):
         raise check.fail("flags", "expected an object")
     return LabelFile(
-        shapes=shapes, image_path=image_path, image_height=sizes[0], image_width=sizes[1],
-        image_data=data.get("imageData"), flags=flags, version=str(data.get("version") or FORMAT_VERSION),
+        shapes=shapes,
+        image_path=image_path,
+        image_height=sizes[0],
+        image_width=sizes[1],
+        image_data=data.get("imageData"),
+        flags=flags,
+        version=str(data.get("version") or FORMAT_VERSION),
         extra={k: v for k, v in data.items() if k not in TOP_KEYS},
     )
 
@@ -131,7 +168,9 @@ def read_label_file(path: str | Path) -> LabelFile:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise AnnotationFormatError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+        raise AnnotationFormatError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+        ) from None
     return label_file_from_dict(data, str(path))
 
 

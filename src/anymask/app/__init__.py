@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 
 
-def run_app(path: str | None = None, model: str | None = None, precision: str | None = None,
-            device: str | None = None) -> int:
+def run_app(
+    path: str | None = None, model: str | None = None, precision: str | None = None, device: str | None = None
+) -> int:
     """Open the main window (and `path`, if given); returns the app's exit status."""
     from PySide6.QtWidgets import QApplication
 

@@ -27,8 +27,14 @@ ACTIONS = (
     ActionSpec("negative_mode", "Negative point mode", ("E",), "Annotate", checkable=True, short="− Point"),
     ActionSpec("controller.finish", "Finish object", ("F",), "Annotate", short="Finish"),
     ActionSpec("controller.clear", "Clear prompts", ("B",), "Annotate", short="Clear"),
-    ActionSpec("toggle_edit_mode", "Edit mode (drag vertices; Shift+click removes, double-click adds)", ("Ctrl+J",),
-               "Annotate", checkable=True, short="Edit"),
+    ActionSpec(
+        "toggle_edit_mode",
+        "Edit mode (drag vertices; Shift+click removes, double-click adds)",
+        ("Ctrl+J",),
+        "Annotate",
+        checkable=True,
+        short="Edit",
+    ),
     ActionSpec("delete_selected_shape", "Delete selected shape", ("Delete",), "Annotate"),
     ActionSpec("controller.undo", "Undo", ("Ctrl+Z",), "Edit"),
     ActionSpec("controller.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Edit"),
@@ -44,8 +50,12 @@ ACTIONS = (
     ActionSpec("canvas.zoom_actual", "Actual size (1:1)", ("Ctrl+1",), "View"),
     ActionSpec("shortcut_sheet", "Keyboard shortcuts", ("F1",), "Help"),
 )
-EXTRA_KEYS = (("Left click", "add a point (Shift+click: the other sign)"), ("Left drag", "draw a box prompt"),
-              ("Wheel", "zoom around the pointer"), ("Right or middle drag", "pan"))
+EXTRA_KEYS = (
+    ("Left click", "add a point (Shift+click: the other sign)"),
+    ("Left drag", "draw a box prompt"),
+    ("Wheel", "zoom around the pointer"),
+    ("Right or middle drag", "pan"),
+)
 
 
 def build_actions(window) -> dict[str, QAction]:

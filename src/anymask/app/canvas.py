@@ -31,7 +31,9 @@ def rgb_image(frame: np.ndarray) -> QImage:
     return QImage(frame.data, width, height, 3 * width, QImage.Format_RGB888).copy()
 
 
-def overlay_image(layers: list[tuple[np.ndarray, tuple[int, int, int]]], size: tuple[int, int], alpha: int) -> QImage | None:
+def overlay_image(
+    layers: list[tuple[np.ndarray, tuple[int, int, int]]], size: tuple[int, int], alpha: int
+) -> QImage | None:
     if not layers:
         return None
     rgba = np.zeros((*size, 4), np.uint8)
@@ -105,8 +107,12 @@ class Canvas(QWidget):
             return
         self._fit = True
         scale = min(self.width() / self._image.width(), self.height() / self._image.height())
-        self._set_view(scale, QPointF((self.width() - self._image.width() * scale) / 2,
-                                      (self.height() - self._image.height() * scale) / 2))
+        self._set_view(
+            scale,
+            QPointF(
+                (self.width() - self._image.width() * scale) / 2, (self.height() - self._image.height() * scale) / 2
+            ),
+        )
 
     def zoom_actual(self) -> None:
         self.zoom_by(1.0 / self.scale, QPointF(self.width() / 2, self.height() / 2))
@@ -127,17 +133,17 @@ class Canvas(QWidget):
     def to_widget(self, point: QPointF) -> QPointF:
         return point * self.scale + self.offset
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def resizeEvent(self, event) -> None:
         if self._fit:
             self.zoom_fit()
         super().resizeEvent(event)
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
+    def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
-        self.zoom_by(1.15 ** steps, event.position())
+        self.zoom_by(1.15**steps, event.position())
 
     # mouse --------------------------------------------------------------------------------------------
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         position = event.position()
         if event.button() in (Qt.MiddleButton, Qt.RightButton):
             self._pan = position
@@ -154,7 +160,7 @@ class Canvas(QWidget):
             else:
                 self._select_at(position)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         position = event.position()
         if self._pan is not None:
             self._fit = False
@@ -169,7 +175,7 @@ class Canvas(QWidget):
                 self._drag_box = (self._press, position)
                 self.update()
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event) -> None:
         position = event.position()
         if self._pan is not None and event.button() in (Qt.MiddleButton, Qt.RightButton):
             self._pan = None
@@ -189,7 +195,7 @@ class Canvas(QWidget):
         self._press, self._drag_box, self._drag_vertex = None, None, None
         self.update()
 
-    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event) -> None:
         if not self.edit_mode or self.selected is None:
             return
         layer = next((item for item in self.layers if item.object_id == self.selected and item.shape), None)
@@ -197,7 +203,9 @@ class Canvas(QWidget):
             return
         point = self.to_image(event.position())
         points = np.asarray(layer.shape.points, dtype=np.float64)
-        nearest = min(range(len(points)), key=lambda i: _segment_distance(point, points[i], points[(i + 1) % len(points)]))
+        nearest = min(
+            range(len(points)), key=lambda i: _segment_distance(point, points[i], points[(i + 1) % len(points)])
+        )
         self.vertex_inserted.emit(self.selected, nearest + 1, point.x(), point.y())
 
     def _vertex_at(self, position: QPointF) -> tuple[int, int] | None:
@@ -211,21 +219,31 @@ class Canvas(QWidget):
 
     def _select_at(self, position: QPointF) -> None:
         point = self.to_image(position)
-        found = next((item.object_id for item in reversed(self.layers)
-                      if item.shape and shape_polygon(item.shape).containsPoint(point, Qt.OddEvenFill)), None)
+        found = next(
+            (
+                item.object_id
+                for item in reversed(self.layers)
+                if item.shape and shape_polygon(item.shape).containsPoint(point, Qt.OddEvenFill)
+            ),
+            None,
+        )
         self.selected = found
         self.selection_changed.emit(found)
         self.update()
 
     # painting -----------------------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(32, 32, 36))
         if self._image is None:
             painter.setPen(QColor(200, 200, 200))
-            painter.drawText(self.rect(), Qt.AlignCenter, "Open a video (Ctrl+O) or a folder of frames or images (Ctrl+U)")
+            painter.drawText(
+                self.rect(), Qt.AlignCenter, "Open a video (Ctrl+O) or a folder of frames or images (Ctrl+U)"
+            )
             return
-        target = QRectF(self.offset.x(), self.offset.y(), self._image.width() * self.scale, self._image.height() * self.scale)
+        target = QRectF(
+            self.offset.x(), self.offset.y(), self._image.width() * self.scale, self._image.height() * self.scale
+        )
         painter.drawImage(target, self._image)
         for overlay in (self._overlay, self._pending_overlay):
             if overlay is not None:

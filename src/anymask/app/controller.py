@@ -46,9 +46,15 @@ class AppController(QObject):
         self.close_session()
         model = self.settings.model()
         try:
-            session = Session(path, model=model["spec"], precision=model["precision"], device=model["device"],
-                              output_mode=self.settings.value("output_mode", "polygon"),
-                              tolerance=float(self.settings.value("tolerance", 1.0)), prefetch=True)
+            session = Session(
+                path,
+                model=model["spec"],
+                precision=model["precision"],
+                device=model["device"],
+                output_mode=self.settings.value("output_mode", "polygon"),
+                tolerance=float(self.settings.value("tolerance", 1.0)),
+                prefetch=True,
+            )
         except (AnymaskError, OSError, ValueError) as exc:
             self.error.emit(str(exc))
             return False

@@ -7,14 +7,28 @@ import warnings
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from ..errors import AnymaskError
 from ..formats import EXPORT_FORMATS
-from ..vocabulary import OUTPUT_MODES
 from ..models.hub import REGISTRY, find_cached, get_spec
 from ..models.loading import looks_like_path
+from ..vocabulary import OUTPUT_MODES
 
 LOCAL_FILE = "Local checkpoint file…"
 PRECISION_CHOICES = (
@@ -159,8 +173,11 @@ class DownloadDialog(QDialog):
     def _show_progress(self, done: int, total: int) -> None:
         self.bar.setMaximum(max(1, total // 1024) if total else 0)
         self.bar.setValue(done // 1024)
-        self.label.setText(f"{self.spec.name}: {done / 2**20:.1f} of {total / 2**20:.1f} MB" if total else
-                           f"{self.spec.name}: {done / 2**20:.1f} MB")
+        self.label.setText(
+            f"{self.spec.name}: {done / 2**20:.1f} of {total / 2**20:.1f} MB"
+            if total
+            else f"{self.spec.name}: {done / 2**20:.1f} MB"
+        )
 
     def _finish(self, path: str, error: str) -> None:
         self.path, self.error = path or None, error or None

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QColorDialog, QDialog, QHBoxLayout, QInputDialog, QListWidget, QListWidgetItem, QMessageBox,
-                               QPushButton, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from .panels import swatch
 
@@ -21,8 +30,12 @@ class LabelManagerDialog(QDialog):
         self.list = QListWidget()
         self.list.itemChanged.connect(self._visibility)
         buttons = QHBoxLayout()
-        for text, handler in (("Rename…", self._ask_rename), ("Colour…", self._ask_color), ("Merge into…", self._ask_merge),
-                              ("Delete", self._ask_delete)):
+        for text, handler in (
+            ("Rename…", self._ask_rename),
+            ("Colour…", self._ask_color),
+            ("Merge into…", self._ask_merge),
+            ("Delete", self._ask_delete),
+        ):
             button = QPushButton(text)
             button.clicked.connect(handler)
             buttons.addWidget(button)
@@ -91,6 +104,9 @@ class LabelManagerDialog(QDialog):
 
     def _ask_delete(self) -> None:
         name = self.selected()
-        if name and QMessageBox.question(self, "Delete class", f"Delete {name} and all its objects? (Ctrl+Z undoes)") \
-                == QMessageBox.Yes:
+        if (
+            name
+            and QMessageBox.question(self, "Delete class", f"Delete {name} and all its objects? (Ctrl+Z undoes)")
+            == QMessageBox.Yes
+        ):
             self.delete(name)

@@ -5,12 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton,
-                               QSplitter, QTabWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+)
 
 from ..errors import AnymaskError
-from ..vocabulary import OUTPUT_MODES
 from ..models.hub import REGISTRY, find_cached, get_spec
+from ..vocabulary import OUTPUT_MODES
 from . import project_view
 from .actions import build_actions, shortcut_rows
 from .canvas import Canvas
@@ -75,8 +84,17 @@ class MainWindow(QMainWindow):
 
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Tools")
-        for name in ("positive_mode", "negative_mode", "toggle_edit_mode", "finish", "clear", "undo", "redo", "track",
-                     "cancel_tracking"):
+        for name in (
+            "positive_mode",
+            "negative_mode",
+            "toggle_edit_mode",
+            "finish",
+            "clear",
+            "undo",
+            "redo",
+            "track",
+            "cancel_tracking",
+        ):
             bar.addAction(self.actions[name])
         bar.addSeparator()
         self.output_mode = QComboBox()
@@ -118,9 +136,13 @@ class MainWindow(QMainWindow):
         c.tracking_progress.connect(self._tracking_progress)
         self.canvas.clicked.connect(lambda x, y, positive: self.ensure_model() and c.click(x, y, positive))
         self.canvas.box_drawn.connect(lambda *box: self.ensure_model() and c.box(*box))
-        self.canvas.vertex_moved.connect(lambda o, i, x, y: self._edit(lambda s: s.edit.move_vertex(c.frame, o, i, x, y)))
+        self.canvas.vertex_moved.connect(
+            lambda o, i, x, y: self._edit(lambda s: s.edit.move_vertex(c.frame, o, i, x, y))
+        )
         self.canvas.vertex_removed.connect(lambda o, i: self._edit(lambda s: s.edit.remove_vertex(c.frame, o, i)))
-        self.canvas.vertex_inserted.connect(lambda o, i, x, y: self._edit(lambda s: s.edit.insert_vertex(c.frame, o, i, x, y)))
+        self.canvas.vertex_inserted.connect(
+            lambda o, i, x, y: self._edit(lambda s: s.edit.insert_vertex(c.frame, o, i, x, y))
+        )
         self.timeline.frame_clicked.connect(c.set_frame)
         self.review.frame_requested.connect(c.set_frame)
         self.objects.relabel_requested.connect(lambda o, label: self._edit(lambda s: s.labels.relabel_object(o, label)))
@@ -291,8 +313,9 @@ class MainWindow(QMainWindow):
         if session is None:
             self.show_error("open a video or a folder first (Ctrl+O, Ctrl+U)")
             return None
-        dialog = LabelManagerDialog(lambda: list(session.store.labels()),
-                                    lambda name, f: self.controller.run(name, lambda: f(session)), self)
+        dialog = LabelManagerDialog(
+            lambda: list(session.store.labels()), lambda name, f: self.controller.run(name, lambda: f(session)), self
+        )
         self.controller.annotations_changed.connect(dialog.refresh)
         dialog.show()
         return dialog
@@ -302,7 +325,9 @@ class MainWindow(QMainWindow):
         if session is None:
             self.show_error("open a video or a folder first (Ctrl+O, Ctrl+U)")
             return
-        dialog = ExportDialog(session.store.folder.parent / f"{session.media_path.name}.export", session.output_mode, self)
+        dialog = ExportDialog(
+            session.store.folder.parent / f"{session.media_path.name}.export", session.output_mode, self
+        )
         if dialog.exec():
             self.export(*dialog.choice())
 
@@ -347,7 +372,7 @@ class MainWindow(QMainWindow):
         left = (total - done) / fps if fps > 0 else 0
         self.message.setText(f"tracking: frame {frame + 1}, {done}/{total}, {fps:.2f} fps, about {left:.0f} s left")
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def closeEvent(self, event) -> None:
         self.play_timer.stop()
         self.controller.shutdown()
         super().closeEvent(event)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..session import ReviewItem
 
@@ -90,6 +98,8 @@ class ReviewPanel(QListWidget):
     def set_items(self, items: list[ReviewItem], labels: dict[int, str]) -> None:
         self.clear()
         for entry in items:
-            item = QListWidgetItem(f"frame {entry.frame}: {labels.get(entry.object_id, '?')} #{entry.object_id} {entry.kind}")
+            item = QListWidgetItem(
+                f"frame {entry.frame}: {labels.get(entry.object_id, '?')} #{entry.object_id} {entry.kind}"
+            )
             item.setData(Qt.UserRole, entry.frame)
             self.addItem(item)

@@ -16,8 +16,10 @@ def _colors(session: Session) -> dict[str, tuple[int, int, int]]:
 def object_rows(session: Session, hidden: set[int]) -> list[tuple]:
     """(object id, label, colour, shown, frames with a mask) for the object panel."""
     store, colors = session.store, _colors(session)
-    return [(o, label, colors.get(label, FALLBACK_COLOR), o not in hidden, len(store.annotated_frames(o)))
-            for o, label in store.objects().items()]
+    return [
+        (o, label, colors.get(label, FALLBACK_COLOR), o not in hidden, len(store.annotated_frames(o)))
+        for o, label in store.objects().items()
+    ]
 
 
 def timeline_rows(session: Session) -> list[tuple]:
@@ -42,5 +44,7 @@ def frame_layers(session: Session, frame: int, hidden: set[int]) -> list[ObjectL
         label = labels.get(objects.get(item.object_id, ""))
         if label is None or not label.visible or item.object_id in hidden:
             continue
-        layers.append(ObjectLayer(item.object_id, label.name, label.color, rle.decode(item.rle), shapes.get(item.object_id)))
+        layers.append(
+            ObjectLayer(item.object_id, label.name, label.color, rle.decode(item.rle), shapes.get(item.object_id))
+        )
     return layers

@@ -40,8 +40,11 @@ class AppSettings:
         self._qt.sync()
 
     def model(self) -> dict:
-        return {"spec": str(self.value("model/spec", "sam2.1-tiny")), "precision": str(self.value("model/precision", "auto")),
-                "device": str(self.value("model/device", "cpu"))}
+        return {
+            "spec": str(self.value("model/spec", "sam2.1-tiny")),
+            "precision": str(self.value("model/precision", "auto")),
+            "device": str(self.value("model/device", "cpu")),
+        }
 
     def set_model(self, spec: str, precision: str, device: str) -> None:
         self.set_value("model/spec", spec)

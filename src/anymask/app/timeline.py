@@ -21,8 +21,10 @@ class Timeline(QWidget):
         self.frame_count, self.current = 0, 0
         self.rows: list[tuple[int, str, tuple[int, int, int], dict[int, str], list[int]]] = []
         self.setFixedHeight(ROW_PX + 10)
-        self.setToolTip("Per object: coloured where present, orange where confidence is low, grey where absent; "
-                        "white ticks are prompted frames. Click to jump.")
+        self.setToolTip(
+            "Per object: coloured where present, orange where confidence is low, grey where absent; "
+            "white ticks are prompted frames. Click to jump."
+        )
 
     def set_rows(self, frame_count: int, rows) -> None:
         """rows: (object id, label, colour, {frame: present|low|absent}, prompted frames)."""
@@ -42,7 +44,7 @@ class Timeline(QWidget):
         width = max(1, self.width() - LABEL_PX)
         return int(max(0, min(self.frame_count - 1, (x - LABEL_PX) / width * self.frame_count)))
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def mousePressEvent(self, event) -> None:
         if self.frame_count and event.position().x() >= LABEL_PX:
             self.frame_clicked.emit(self.frame_at(event.position().x()))
 
@@ -55,7 +57,7 @@ class Timeline(QWidget):
             np.maximum.at(codes, np.clip(frames * width // max(1, self.frame_count), 0, width - 1), values)
         return codes
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(40, 40, 44))
         if not self.frame_count:

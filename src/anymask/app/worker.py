@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -82,7 +83,7 @@ class ModelWorker(QObject):
                 result = function()
             except EXPECTED as exc:
                 self.failed.emit(name, str(exc))
-            except Exception as exc:  # noqa: BLE001 - the window must survive any failure and say what it was
+            except Exception as exc:
                 self.failed.emit(name, f"{type(exc).__name__}: {exc}")
             else:
                 self.finished.emit(name, result)

@@ -16,8 +16,9 @@ COMMANDS = (models, track, segment, export, bench, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="anymask", description="Annotate images and videos with SAM 2.",
-                                     formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="anymask", description="Annotate images and videos with SAM 2.", formatter_class=HelpFormatter
+    )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:

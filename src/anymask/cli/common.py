@@ -22,27 +22,35 @@ class HelpFormatter(argparse.HelpFormatter):
 def debug_option() -> argparse.ArgumentParser:
     """--debug after the command too (`anymask track ... --debug`); SUPPRESS keeps the top-level value."""
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show full tracebacks on errors")
+    parent.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors"
+    )
     return parent
 
 
 def add_command(commands, name: str, help_text: str, parents, handler) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help_text, description=help_text, parents=parents,
-                                 formatter_class=HelpFormatter)
+    parser = commands.add_parser(
+        name, help=help_text, description=help_text, parents=parents, formatter_class=HelpFormatter
+    )
     parser.set_defaults(handler=handler)
     return parser
 
 
 def model_options(parser: argparse.ArgumentParser, remembered: bool = False) -> None:
     """--model, --precision, --device; `remembered`: no defaults here (the app keeps the last choice)."""
-    parser.add_argument("--model", default=None if remembered else "sam2.1-tiny",
-                        help="a model name or a checkpoint file" + (" (default: the app's last choice)" if remembered else ""))
-    parser.add_argument("--precision", default=None if remembered else "auto", choices=PRECISION_NAMES,
-                        help=PRECISION_HELP)
+    parser.add_argument(
+        "--model",
+        default=None if remembered else "sam2.1-tiny",
+        help="a model name or a checkpoint file" + (" (default: the app's last choice)" if remembered else ""),
+    )
+    parser.add_argument(
+        "--precision", default=None if remembered else "auto", choices=PRECISION_NAMES, help=PRECISION_HELP
+    )
     parser.add_argument("--device", default=None if remembered else "cpu", help="cpu, cuda or cuda:N")
 
 
 def output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", default="polygon", choices=OUTPUT_MODES, help="the shape written")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="polygon fineness in pixels (0: every boundary pixel)")
+    parser.add_argument(
+        "--tolerance", type=float, default=1.0, help="polygon fineness in pixels (0: every boundary pixel)"
+    )

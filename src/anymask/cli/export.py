@@ -10,9 +10,11 @@ from .common import EXPORT_FORMATS, add_command, output_options
 
 def register(commands, parents) -> None:
     parser = add_command(commands, "export", "export a project as a dataset", parents, run)
-    parser.add_argument("project", type=Path,
-                        help="the project folder (OUT/project after anymask track; clip.mp4.anymask beside a video "
-                             "opened in the app)")
+    parser.add_argument(
+        "project",
+        type=Path,
+        help="the project folder (OUT/project after anymask track; clip.mp4.anymask beside a video opened in the app)",
+    )
     parser.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     parser.add_argument("--out", required=True, type=Path)
     output_options(parser)
@@ -32,7 +34,8 @@ def run(args) -> int:
         if not media:
             raise AnymaskError(f"{project}: the project does not record its video; pass --media")
         source = open_source(media)
-        path = export_dataset(dataset_from_store(store, source), args.format, args.out, mode=args.mode,
-                              tolerance=args.tolerance)
+        path = export_dataset(
+            dataset_from_store(store, source), args.format, args.out, mode=args.mode, tolerance=args.tolerance
+        )
     print(f"{args.format} written to {path}")
     return 0

@@ -23,7 +23,7 @@ def read_prompts(path: Path, images: bool = False) -> list[dict]:
         raise AnnotationFormatError(f"{path}: invalid JSON{where} ({getattr(exc, 'msg', exc)})") from None
     entries = document.get("objects") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise AnnotationFormatError(f"{path}: expected {{\"objects\": [...]}} with at least one object")
+        raise AnnotationFormatError(f'{path}: expected {{"objects": [...]}} with at least one object')
     checked = [_check_entry(entry, f"{path}: objects[{index}]", images) for index, entry in enumerate(entries)]
     return checked if images else sorted(checked, key=lambda e: e["frame"])
 
@@ -37,17 +37,21 @@ def _check_entry(entry, where: str, images: bool) -> dict:
         raise AnnotationFormatError(f"{where}: expected an object with points or a box")
     object_id = entry.get("id")
     if (object_id is not None or not images) and (isinstance(object_id, bool) or not isinstance(object_id, int)):
-        raise AnnotationFormatError(f"{where}: needs an integer \"id\"")
+        raise AnnotationFormatError(f'{where}: needs an integer "id"')
     frame = entry.get("frame", 0)
     if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
         raise AnnotationFormatError(f"{where}.frame: expected a frame number, got {frame!r}")
     image = entry.get("image")
     if image is not None and (not images or not isinstance(image, str)):
-        raise AnnotationFormatError(f"{where}.image: expected an image file name" if images else
-                                    f"{where}: \"image\" is for anymask segment; use \"frame\" for videos")
+        raise AnnotationFormatError(
+            f"{where}.image: expected an image file name"
+            if images
+            else f'{where}: "image" is for anymask segment; use "frame" for videos'
+        )
     points = entry.get("points") or []
-    if not isinstance(points, list) or not all(isinstance(p, list) and len(p) == 3 and all(_is_number(v) for v in p)
-                                               and p[2] in (0, 1) for p in points):
+    if not isinstance(points, list) or not all(
+        isinstance(p, list) and len(p) == 3 and all(_is_number(v) for v in p) and p[2] in (0, 1) for p in points
+    ):
         raise AnnotationFormatError(f"{where}.points: expected [[x, y, 1 or 0], ...]")
     box = entry.get("box")
     if box is not None and not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)):
@@ -57,14 +61,24 @@ def _check_entry(entry, where: str, images: bool) -> dict:
     label = entry.get("label")
     if label is not None and not isinstance(label, str):
         raise AnnotationFormatError(f"{where}.label: expected a string")
-    return {"id": object_id, "label": label, "frame": frame, "image": image, "points": points, "box": box, "where": where,
-            "frame_given": "frame" in entry}
+    return {
+        "id": object_id,
+        "label": label,
+        "frame": frame,
+        "image": image,
+        "points": points,
+        "box": box,
+        "where": where,
+        "frame_given": "frame" in entry,
+    }
 
 
 def apply_prompt(session, entry: dict) -> int:
     """Mark one entry's object on its frame as a person would (box first, then clicks) and finish it."""
     if entry["frame"] >= len(session.source):
-        raise AnymaskError(f"{entry['where']}.frame: {entry['frame']} is outside the video (0..{len(session.source) - 1})")
+        raise AnymaskError(
+            f"{entry['where']}.frame: {entry['frame']} is outside the video (0..{len(session.source) - 1})"
+        )
     session.set_frame(entry["frame"])
     if entry["id"] is not None:
         session.mark(entry["id"])

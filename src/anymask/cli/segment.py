@@ -10,13 +10,19 @@ from .prompts import apply_prompt, read_prompts
 
 
 def register(commands, parents) -> None:
-    parser = add_command(commands, "segment", "segment objects on images from prompts.json and export them",
-                         parents, run)
+    parser = add_command(
+        commands, "segment", "segment objects on images from prompts.json and export them", parents, run
+    )
     parser.add_argument("images", help="an image file or a folder of images")
-    parser.add_argument("--prompts", required=True, type=Path,
-                        help='{"objects": [{"image": "a.jpg", "label", "points": [[x, y, 1|0]], "box"}]}')
-    parser.add_argument("--out", required=True, type=Path,
-                        help="output folder (the dataset, and the project unless --project)")
+    parser.add_argument(
+        "--prompts",
+        required=True,
+        type=Path,
+        help='{"objects": [{"image": "a.jpg", "label", "points": [[x, y, 1|0]], "box"}]}',
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, help="output folder (the dataset, and the project unless --project)"
+    )
     parser.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     model_options(parser)
     output_options(parser)
@@ -31,18 +37,28 @@ def run(args) -> int:
 
     entries = read_prompts(args.prompts, images=True)
     out = Path(args.out)
-    session = Session(args.images, project_folder=args.project or out / "project", model=args.model,
-                      precision=args.precision, device=args.device, output_mode=args.mode, tolerance=args.tolerance)
+    session = Session(
+        args.images,
+        project_folder=args.project or out / "project",
+        model=args.model,
+        precision=args.precision,
+        device=args.device,
+        output_mode=args.mode,
+        tolerance=args.tolerance,
+    )
     try:
         names = {session.source.frame_name(i): i for i in range(len(session.source))}
         for entry in entries:
             entry["frame"] = _frame_of(entry, names, len(session.source))
-        for entry in tqdm(sorted(entries, key=lambda e: e["frame"]), unit="object", desc="segmenting",
-                          disable=args.quiet):
+        for entry in tqdm(
+            sorted(entries, key=lambda e: e["frame"]), unit="object", desc="segmenting", disable=args.quiet
+        ):
             apply_prompt(session, entry)
         path = session.export(args.format, out / args.format)
-        print(f"segmented {len(entries)} object(s) on {len({e['frame'] for e in entries})} image(s); "
-              f"{args.format} written to {path}")
+        print(
+            f"segmented {len(entries)} object(s) on {len({e['frame'] for e in entries})} image(s); "
+            f"{args.format} written to {path}"
+        )
         return 0
     finally:
         session.close()
@@ -55,5 +71,5 @@ def _frame_of(entry: dict, names: dict[str, int], count: int) -> int:
             raise AnymaskError(f"{entry['where']}.image: {entry['image']!r} is not among the {count} image(s)")
         return names[name]
     if count > 1 and not entry["frame_given"]:
-        raise AnymaskError(f"{entry['where']}: name its \"image\" (the folder has {count} images)")
+        raise AnymaskError(f'{entry["where"]}: name its "image" (the folder has {count} images)')
     return entry["frame"]

@@ -11,16 +11,23 @@ from .prompts import apply_prompt, read_prompts
 
 
 def register(commands, parents) -> None:
-    parser = add_command(commands, "track", "track objects through a video from prompts.json and export them",
-                         parents, run)
+    parser = add_command(
+        commands, "track", "track objects through a video from prompts.json and export them", parents, run
+    )
     parser.add_argument("video", help="a video file, a frame folder or an image folder")
-    parser.add_argument("--prompts", required=True, type=Path,
-                        help='{"objects": [{"id", "label", "frame", "points", "box"}]}')
-    parser.add_argument("--out", required=True, type=Path,
-                        help="output folder (the dataset, and the project unless --project)")
+    parser.add_argument(
+        "--prompts", required=True, type=Path, help='{"objects": [{"id", "label", "frame", "points", "box"}]}'
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, help="output folder (the dataset, and the project unless --project)"
+    )
     parser.add_argument("--format", required=True, choices=EXPORT_FORMATS)
-    parser.add_argument("--direction", default="forward", choices=DIRECTIONS,
-                        help="from the first prompted frame; both: forward, then backward")
+    parser.add_argument(
+        "--direction",
+        default="forward",
+        choices=DIRECTIONS,
+        help="from the first prompted frame; both: forward, then backward",
+    )
     parser.add_argument("--start", type=int, default=None, help="first frame of the range to track (default: 0)")
     parser.add_argument("--end", type=int, default=None, help="last frame of the range to track (default: the last)")
     model_options(parser)
@@ -40,8 +47,15 @@ def run(args) -> int:
 
     prompts = read_prompts(args.prompts)
     out = Path(args.out)
-    session = Session(args.video, project_folder=args.project or out / "project", model=args.model,
-                      precision=args.precision, device=args.device, output_mode=args.mode, tolerance=args.tolerance)
+    session = Session(
+        args.video,
+        project_folder=args.project or out / "project",
+        model=args.model,
+        precision=args.precision,
+        device=args.device,
+        output_mode=args.mode,
+        tolerance=args.tolerance,
+    )
     try:
         first, last = _frame_range(args, len(session.source))
         say(f"loading model {args.model} on {args.device} ...")
@@ -52,8 +66,13 @@ def run(args) -> int:
             say(f"prompt {index}/{len(prompts)}: object {entry['id']} on frame {entry['frame']}")
             apply_prompt(session, entry)
         start = min(max(prompts[0]["frame"], first), last)
-        passes = [("forward", last)] if args.direction == "forward" else [("backward", first)] \
-            if args.direction == "backward" else [("forward", last), ("backward", first)]
+        passes = (
+            [("forward", last)]
+            if args.direction == "forward"
+            else [("backward", first)]
+            if args.direction == "backward"
+            else [("forward", last), ("backward", first)]
+        )
         total = sum(abs(end - start) + 1 for _, end in passes)
         bar = tqdm(total=total, unit="frame", desc="tracking", disable=args.quiet)
         begun, frames = time.perf_counter(), set()
@@ -73,11 +92,15 @@ def run(args) -> int:
         bar.close()
         path = session.export(args.format, out / args.format)
         objects = len(session.store.objects())
-        print(f"tracked {objects} object(s) over {len(frames)} frame(s); {args.format} written to {path}; "
-              f"project in {session.store.folder}")
+        print(
+            f"tracked {objects} object(s) over {len(frames)} frame(s); {args.format} written to {path}; "
+            f"project in {session.store.folder}"
+        )
         if _all_absent(session.store):
-            print("anymask: warning: every object was judged absent on every tracked frame, so the masks are "
-                  "empty: check the prompts and the model")
+            print(
+                "anymask: warning: every object was judged absent on every tracked frame, so the masks are "
+                "empty: check the prompts and the model"
+            )
         return 0
     finally:
         session.close()

@@ -37,7 +37,9 @@ IMPORT_FORMATS = {
 }
 
 
-def export_dataset(dataset: Dataset, format_name: str, out: str | Path, mode: str = "polygon", tolerance: float = 1.0) -> Path:
+def export_dataset(
+    dataset: Dataset, format_name: str, out: str | Path, mode: str = "polygon", tolerance: float = 1.0
+) -> Path:
     """Export in one of EXPORT_FORMATS; `mode` is the output shape (polygon, rectangle, rotation, mask)."""
     if format_name not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {format_name!r}; choose one of {', '.join(EXPORT_FORMATS)}")
@@ -68,6 +70,14 @@ def store_dataset(store, dataset: Dataset, source: str = "imported") -> dict[int
 
 
 __all__ = [
-    "Dataset", "FrameInfo", "Instance", "dataset_from_store", "export_dataset", "import_annotations",
-    "store_dataset", "EXPORT_FORMATS", "IMPORT_FORMATS", "OUTPUT_MODES",
+    "Dataset",
+    "FrameInfo",
+    "Instance",
+    "dataset_from_store",
+    "export_dataset",
+    "import_annotations",
+    "store_dataset",
+    "EXPORT_FORMATS",
+    "IMPORT_FORMATS",
+    "OUTPUT_MODES",
 ]

@@ -21,8 +21,16 @@ def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", toleranc
     path = out if out.suffix == ".json" else out / "annotations.json"
     images, annotations = [], []
     for frame in dataset.frames:
-        images.append({"id": frame.index + 1, "file_name": frame.file_name, "height": frame.height,
-                       "width": frame.width, "frame_id": frame.index, "video": dataset.name})
+        images.append(
+            {
+                "id": frame.index + 1,
+                "file_name": frame.file_name,
+                "height": frame.height,
+                "width": frame.width,
+                "frame_id": frame.index,
+                "video": dataset.name,
+            }
+        )
         for instance in dataset.on(frame.index):
             box = instance.box
             if box is None:
@@ -30,18 +38,29 @@ def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", toleranc
             if segmentation == "rle":
                 segm = instance.rle
             else:
-                segm = [p.ring().flatten().round(3).tolist() for p in instance.polygons(tolerance, pixel_edges=True)
-                        if len(p.exterior) >= 3]
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": frame.index + 1,
-                "category_id": dataset.class_index(instance.label) + 1, "segmentation": segm,
-                "area": int(instance.mask.sum()), "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
-                "iscrowd": 0, "track_id": instance.object_id,
-                **({"score": instance.score} if instance.score is not None else {}),
-            })
+                segm = [
+                    p.ring().flatten().round(3).tolist()
+                    for p in instance.polygons(tolerance, pixel_edges=True)
+                    if len(p.exterior) >= 3
+                ]
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": frame.index + 1,
+                    "category_id": dataset.class_index(instance.label) + 1,
+                    "segmentation": segm,
+                    "area": int(instance.mask.sum()),
+                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                    "iscrowd": 0,
+                    "track_id": instance.object_id,
+                    **({"score": instance.score} if instance.score is not None else {}),
+                }
+            )
     document = {
-        "info": {"description": f"{dataset.name}, exported by anymask"}, "licenses": [],
-        "images": images, "annotations": annotations,
+        "info": {"description": f"{dataset.name}, exported by anymask"},
+        "licenses": [],
+        "images": images,
+        "annotations": annotations,
         "categories": [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(dataset.classes)],
     }
     atomic_write_text(path, json.dumps(document))
@@ -57,7 +76,9 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise AnnotationFormatError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+        raise AnnotationFormatError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
     if not isinstance(document, dict):
@@ -67,8 +88,12 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
             raise _fail(path, key, "expected a list")
     categories = {}
     for i, category in enumerate(document["categories"]):
-        if not isinstance(category, dict) or not isinstance(category.get("id"), int) or not isinstance(category.get("name"), str):
-            raise _fail(path, f"categories[{i}]", "expected {\"id\": int, \"name\": str}")
+        if (
+            not isinstance(category, dict)
+            or not isinstance(category.get("id"), int)
+            or not isinstance(category.get("name"), str)
+        ):
+            raise _fail(path, f"categories[{i}]", 'expected {"id": int, "name": str}')
         categories[category["id"]] = category["name"]
     by_name = {f.file_name: f for f in frames} if frames else {}
     images: dict[int, FrameInfo] = {}
@@ -100,8 +125,11 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         if isinstance(object_id, bool) or not isinstance(object_id, int):
             raise _fail(path, f"{where}.track_id", f"expected an integer, got {object_id!r}")
         score = annotation.get("score")
-        instances.setdefault(frame.index, []).append(Instance(object_id, label, rle_codec.encode(mask),
-                                                              float(score) if isinstance(score, (int, float)) else None))
+        instances.setdefault(frame.index, []).append(
+            Instance(
+                object_id, label, rle_codec.encode(mask), float(score) if isinstance(score, (int, float)) else None
+            )
+        )
     ordered = sorted(images.values(), key=lambda f: f.index)
     return Dataset(Path(path).stem, frames or ordered, [categories[k] for k in sorted(categories)], instances)
 
@@ -113,14 +141,20 @@ def _annotation_mask(annotation: dict, frame: FrameInfo, path: Path, where: str)
         if isinstance(segmentation, dict):
             mask = rle_codec.decode(segmentation)
             if mask.shape != (height, width):
-                raise _fail(path, f"{where}.segmentation", f"RLE size {list(mask.shape)} differs from the image {height}x{width}")
+                raise _fail(
+                    path,
+                    f"{where}.segmentation",
+                    f"RLE size {list(mask.shape)} differs from the image {height}x{width}",
+                )
             return mask
         if isinstance(segmentation, list) and segmentation:
             rings = []
             for ring in segmentation:
                 values = np.asarray(ring, dtype=np.float64)
                 if values.ndim != 1 or values.size < 6 or values.size % 2:
-                    raise _fail(path, f"{where}.segmentation", "polygons must be flat [x1, y1, x2, y2, ...] lists of 3+ points")
+                    raise _fail(
+                        path, f"{where}.segmentation", "polygons must be flat [x1, y1, x2, y2, ...] lists of 3+ points"
+                    )
                 rings.append(values.reshape(-1, 2))
             _check_inside(np.concatenate(rings), width, height, path, where)
             return polygons_to_mask(rings, height, width, pixel_edges=True)

@@ -25,7 +25,9 @@ def export_cvat_video(dataset: Dataset, out: Path, mode: str = "polygon", tolera
             element = _shape(instance, frame.index, mode, tolerance) if instance is not None else None
             if element is None:
                 if previous is not None:  # the object left: repeat its last shape marked outside
-                    gone = ET.SubElement(track, previous.tag, dict(previous.attrib, frame=str(frame.index), outside="1", keyframe="1"))
+                    gone = ET.SubElement(
+                        track, previous.tag, dict(previous.attrib, frame=str(frame.index), outside="1", keyframe="1")
+                    )
                     gone.tail = None
                     previous = None
                 continue
@@ -43,7 +45,9 @@ def _shape(instance, frame: int, mode: str, tolerance: float) -> ET.Element | No
         box = instance.box
         if box is None:
             return None
-        return ET.Element("box", dict(common, xtl=f"{box[0]:.2f}", ytl=f"{box[1]:.2f}", xbr=f"{box[2]:.2f}", ybr=f"{box[3]:.2f}"))
+        return ET.Element(
+            "box", dict(common, xtl=f"{box[0]:.2f}", ytl=f"{box[1]:.2f}", xbr=f"{box[2]:.2f}", ybr=f"{box[3]:.2f}")
+        )
     polygons = [p for p in instance.polygons(tolerance, pixel_edges=True) if len(p.exterior) >= 3]
     if not polygons:
         return None
@@ -55,8 +59,15 @@ def _shape(instance, frame: int, mode: str, tolerance: float) -> ET.Element | No
 def _meta(root: ET.Element, dataset: Dataset) -> None:
     task = ET.SubElement(ET.SubElement(root, "meta"), "task")
     count = len(dataset.frames)
-    for key, value in (("id", "0"), ("name", dataset.name), ("size", str(count)), ("mode", "interpolation"),
-                       ("overlap", "0"), ("start_frame", "0"), ("stop_frame", str(max(0, count - 1)))):
+    for key, value in (
+        ("id", "0"),
+        ("name", dataset.name),
+        ("size", str(count)),
+        ("mode", "interpolation"),
+        ("overlap", "0"),
+        ("start_frame", "0"),
+        ("stop_frame", str(max(0, count - 1))),
+    ):
         ET.SubElement(task, key).text = value
     labels = ET.SubElement(task, "labels")
     for index, name in enumerate(dataset.classes):

@@ -64,8 +64,11 @@ class Instance:
         if mode == "rotation":
             rotated = mask_to_rotated_box(self.mask)
             return [Shape(points=rotated[0], shape_type="rotation", direction=rotated[1], **common)] if rotated else []
-        return [Shape(points=p.ring().tolist(), shape_type="polygon", **common)
-                for p in self.polygons(tolerance) if len(p.exterior) >= 3]
+        return [
+            Shape(points=p.ring().tolist(), shape_type="polygon", **common)
+            for p in self.polygons(tolerance)
+            if len(p.exterior) >= 3
+        ]
 
 
 def single_ring(polygons: list[Polygon]) -> np.ndarray | None:
@@ -143,4 +146,6 @@ def dataset_from_store(store, source, name: str | None = None) -> Dataset:
     for frame in store.annotated_frames():
         if frame < len(frames):
             instances[frame] = [Instance(m.object_id, objects[m.object_id], m.rle, m.score) for m in store.masks(frame)]
-    return Dataset(name or Path(str(source.path)).stem, frames, classes, instances, source, getattr(source, "fps", 30.0))
+    return Dataset(
+        name or Path(str(source.path)).stem, frames, classes, instances, source, getattr(source, "fps", 30.0)
+    )

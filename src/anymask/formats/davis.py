@@ -77,7 +77,9 @@ def import_davis(masks_dir: Path, frames: list[FrameInfo] | None = None) -> Data
             raise AnnotationFormatError(f"{path}: not a readable PNG") from None
         frame = frames[position] if frames is not None else FrameInfo(position, path.stem + ".jpg", *canvas.shape)
         if canvas.shape != (frame.height, frame.width):
-            raise AnnotationFormatError(f"{path}: mask is {canvas.shape[1]}x{canvas.shape[0]}, frame is {frame.width}x{frame.height}")
+            raise AnnotationFormatError(
+                f"{path}: mask is {canvas.shape[1]}x{canvas.shape[0]}, frame is {frame.width}x{frame.height}"
+            )
         found.append(frame)
         for value in np.unique(canvas):
             if value == 0 or value == 255:  # background, DAVIS "void"

@@ -19,15 +19,21 @@ def export_mot(dataset: Dataset, out: Path, write_images: bool = False) -> Path:
             if box is None:
                 continue
             x1, y1, x2, y2 = box
-            lines.append(f"{frame.index + 1},{instance.object_id + 1},{x1:g},{y1:g},{x2 - x1:g},{y2 - y1:g},1,"
-                         f"{dataset.class_index(instance.label) + 1},1.0\n")
+            lines.append(
+                f"{frame.index + 1},{instance.object_id + 1},{x1:g},{y1:g},{x2 - x1:g},{y2 - y1:g},1,"
+                f"{dataset.class_index(instance.label) + 1},1.0\n"
+            )
         if write_images:
             dataset.write_image(frame, sequence / "img1" / f"{frame.index + 1:06d}.jpg")
     atomic_write_text(sequence / "gt" / "gt.txt", "".join(lines))
     first = dataset.frames[0] if dataset.frames else None
-    atomic_write_text(sequence / "seqinfo.ini", (
-        f"[Sequence]\nname={dataset.name}\nimDir=img1\nframeRate={dataset.fps:g}\nseqLength={len(dataset.frames)}\n"
-        f"imWidth={first.width if first else 0}\nimHeight={first.height if first else 0}\nimExt=.jpg\n"))
+    atomic_write_text(
+        sequence / "seqinfo.ini",
+        (
+            f"[Sequence]\nname={dataset.name}\nimDir=img1\nframeRate={dataset.fps:g}\nseqLength={len(dataset.frames)}\n"
+            f"imWidth={first.width if first else 0}\nimHeight={first.height if first else 0}\nimExt=.jpg\n"
+        ),
+    )
     atomic_write_text(sequence / "gt" / "labels.txt", "".join(f"{name}\n" for name in dataset.classes))
     return sequence / "gt" / "gt.txt"
 
@@ -42,8 +48,10 @@ def export_mots(dataset: Dataset, out: Path) -> Path:
                 continue
             class_id = dataset.class_index(instance.label) + 1
             encoded = rle_codec.encode(mask)
-            lines.append(f"{frame.index + 1} {class_id * 1000 + instance.object_id + 1} {class_id} "
-                         f"{frame.height} {frame.width} {encoded['counts']}\n")
+            lines.append(
+                f"{frame.index + 1} {class_id * 1000 + instance.object_id + 1} {class_id} "
+                f"{frame.height} {frame.width} {encoded['counts']}\n"
+            )
     path = out / f"{dataset.name}.txt"
     atomic_write_text(path, "".join(lines))
     atomic_write_text(out / f"{dataset.name}.labels.txt", "".join(f"{name}\n" for name in dataset.classes))

@@ -13,8 +13,9 @@ from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance
 
 
-def export_xanylabeling(dataset: Dataset, out: Path, mode: str = "polygon", tolerance: float = 1.0,
-                        write_images: bool = True) -> Path:
+def export_xanylabeling(
+    dataset: Dataset, out: Path, mode: str = "polygon", tolerance: float = 1.0, write_images: bool = True
+) -> Path:
     """`<stem>.json` per frame (shapes in the output mode, group_id = track id) and the frame images."""
     for frame in dataset.frames:
         image_name = frame.file_name
@@ -36,10 +37,15 @@ def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> 
     parsed = []
     for position, path in enumerate(files):
         label_file = read_label_file(path)
-        frame = by_stem.get(Path(label_file.image_path).stem, by_stem.get(path.stem)) if frames else \
-            FrameInfo(position, Path(label_file.image_path).name, label_file.image_height, label_file.image_width)
+        frame = (
+            by_stem.get(Path(label_file.image_path).stem, by_stem.get(path.stem))
+            if frames
+            else FrameInfo(position, Path(label_file.image_path).name, label_file.image_height, label_file.image_width)
+        )
         if frame is None:
-            raise AnnotationFormatError(f"{path}: its image {label_file.image_path!r} is not a frame of this video or folder")
+            raise AnnotationFormatError(
+                f"{path}: its image {label_file.image_path!r} is not a frame of this video or folder"
+            )
         parsed.append((path, frame, label_file))
     instances: dict[int, list[Instance]] = {}
     free_id = 1 + max((s.group_id for _, _, lf in parsed for s in lf.shapes if s.group_id is not None), default=-1)
@@ -65,14 +71,20 @@ def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> 
 def _shape_mask(shape, frame: FrameInfo, path: Path, index: int) -> np.ndarray | None:
     points = np.asarray(shape.points, dtype=np.float64)
     height, width = frame.height, frame.width
-    outside = (points[:, 0] < -0.5) | (points[:, 1] < -0.5) | (points[:, 0] > width + 0.5) | (points[:, 1] > height + 0.5)
+    outside = (
+        (points[:, 0] < -0.5) | (points[:, 1] < -0.5) | (points[:, 0] > width + 0.5) | (points[:, 1] > height + 0.5)
+    )
     if np.any(outside):
         x, y = points[outside][0]
-        raise AnnotationFormatError(f"{path}: shapes[{index}]: point ({x:g}, {y:g}) lies outside the {width}x{height} image")
+        raise AnnotationFormatError(
+            f"{path}: shapes[{index}]: point ({x:g}, {y:g}) lies outside the {width}x{height} image"
+        )
     if shape.shape_type == "polygon":
         return polygons_to_mask([points], height, width)
     if shape.shape_type == "rectangle":
-        return box_to_mask((points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()), height, width)
+        return box_to_mask(
+            (points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()), height, width
+        )
     if shape.shape_type == "rotation":
         return rotated_box_to_mask(points, height, width)
     return None  # points, lines and circles are not objects with an area

@@ -20,13 +20,23 @@ def _yaml_name(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def export_yolo(dataset: Dataset, out: Path, task: str = "detect", split: str = "train",
-                tolerance: float = 1.0, write_images: bool = True) -> Path:
+def export_yolo(
+    dataset: Dataset,
+    out: Path,
+    task: str = "detect",
+    split: str = "train",
+    tolerance: float = 1.0,
+    write_images: bool = True,
+) -> Path:
     """Write images/<split>/, labels/<split>/ and data.yaml; returns the data.yaml path."""
     if task not in TASKS:
         raise ValueError(f"YOLO task must be one of {', '.join(TASKS)}, got {task!r}")
     for frame in dataset.frames:
-        lines = [line for instance in dataset.on(frame.index) if (line := _label_line(dataset, frame, instance, task, tolerance))]
+        lines = [
+            line
+            for instance in dataset.on(frame.index)
+            if (line := _label_line(dataset, frame, instance, task, tolerance))
+        ]
         stem = Path(frame.file_name).stem
         atomic_write_text(out / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
         if write_images:
@@ -38,7 +48,11 @@ def export_yolo(dataset: Dataset, out: Path, task: str = "detect", split: str = 
 
 
 def _image_name(file_name: str) -> str:
-    return file_name if Path(file_name).suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp") else Path(file_name).stem + ".jpg"
+    return (
+        file_name
+        if Path(file_name).suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")
+        else Path(file_name).stem + ".jpg"
+    )
 
 
 def _label_line(dataset: Dataset, frame: FrameInfo, instance: Instance, task: str, tolerance: float) -> str | None:
@@ -129,7 +143,9 @@ def _parse_line(line: str, classes: list[str], frame: FrameInfo, where: str, tas
     kind = task or ("detect" if values.size == 4 else "obb" if values.size == 8 else "segment")
     if kind == "detect" and values.size == 4:
         cx, cy, w, h = values
-        mask = box_to_mask(((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height), height, width)
+        mask = box_to_mask(
+            ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height), height, width
+        )
     elif kind == "obb" and values.size == 8:
         mask = rotated_box_to_mask(values.reshape(4, 2) * [width, height], height, width)
     elif kind == "segment" and values.size >= 6 and values.size % 2 == 0:

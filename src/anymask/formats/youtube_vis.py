@@ -16,10 +16,16 @@ def export_youtube_vis(dataset: Dataset, out: Path, write_images: bool = False) 
     per_object: dict[int, dict] = {}
     for frame in dataset.frames:
         for instance in dataset.on(frame.index):
-            entry = per_object.setdefault(instance.object_id, {
-                "label": instance.label, "segmentations": [None] * length, "bboxes": [None] * length,
-                "areas": [None] * length, "scores": [],
-            })
+            entry = per_object.setdefault(
+                instance.object_id,
+                {
+                    "label": instance.label,
+                    "segmentations": [None] * length,
+                    "bboxes": [None] * length,
+                    "areas": [None] * length,
+                    "scores": [],
+                },
+            )
             box = instance.box
             if box is None:
                 continue
@@ -30,16 +36,33 @@ def export_youtube_vis(dataset: Dataset, out: Path, write_images: bool = False) 
                 entry["scores"].append(instance.score)
     annotations = []
     for object_id, entry in sorted(per_object.items()):
-        annotations.append({
-            "id": object_id + 1, "video_id": 1, "category_id": dataset.class_index(entry["label"]) + 1,
-            "segmentations": entry["segmentations"], "bboxes": entry["bboxes"], "areas": entry["areas"],
-            "iscrowd": 0, "length": 1, "track_id": object_id,
-            **({"score": sum(entry["scores"]) / len(entry["scores"])} if entry["scores"] else {}),
-        })
+        annotations.append(
+            {
+                "id": object_id + 1,
+                "video_id": 1,
+                "category_id": dataset.class_index(entry["label"]) + 1,
+                "segmentations": entry["segmentations"],
+                "bboxes": entry["bboxes"],
+                "areas": entry["areas"],
+                "iscrowd": 0,
+                "length": 1,
+                "track_id": object_id,
+                **({"score": sum(entry["scores"]) / len(entry["scores"])} if entry["scores"] else {}),
+            }
+        )
     document = {
-        "info": {"description": f"{dataset.name}, exported by anymask"}, "licenses": [],
-        "videos": [{"id": 1, "name": dataset.name, "width": first.width, "height": first.height,
-                    "length": length, "file_names": file_names}],
+        "info": {"description": f"{dataset.name}, exported by anymask"},
+        "licenses": [],
+        "videos": [
+            {
+                "id": 1,
+                "name": dataset.name,
+                "width": first.width,
+                "height": first.height,
+                "length": length,
+                "file_names": file_names,
+            }
+        ],
         "annotations": annotations,
         "categories": [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(dataset.classes)],
     }

@@ -125,7 +125,9 @@ def shrink(frame: np.ndarray, max_side: int) -> np.ndarray:
     scale = max_side / max(height, width)
     if scale >= 1:
         return frame
-    picture = Image.fromarray(frame).resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.BILINEAR)
+    picture = Image.fromarray(frame).resize(
+        (max(1, round(width * scale)), max(1, round(height * scale))), Image.BILINEAR
+    )
     return np.asarray(picture)
 
 

@@ -13,7 +13,11 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 def list_images(folder: Path) -> list[Path]:
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")]
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+    ]
     return sorted(files, key=lambda p: natural_key(p.name))
 
 
@@ -24,7 +28,9 @@ def read_rgb(path: Path) -> np.ndarray:
             picture = ImageOps.exif_transpose(picture)
             return np.asarray(picture.convert("RGB"))
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise media_error(path, f"cannot read image ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else 'corrupt'})") from None
+        raise media_error(
+            path, f"cannot read image ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else 'corrupt'})"
+        ) from None
 
 
 class ImageFolderSource(FrameSource):

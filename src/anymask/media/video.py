@@ -12,7 +12,22 @@ import numpy as np
 
 from .base import DEFAULT_CACHE_BYTES, FrameSource, media_error, shrink
 
-VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".3gp", ".ogv"}
+VIDEO_EXTENSIONS = {
+    ".mp4",
+    ".avi",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+    ".flv",
+    ".ts",
+    ".mts",
+    ".3gp",
+    ".ogv",
+}
 # B-frames reorder presentation within a few packets; positions this far behind the demuxer are final
 REORDER_MARGIN = 64
 

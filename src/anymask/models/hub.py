@@ -46,8 +46,13 @@ def _spec(name: str, approx_mb: int) -> ModelSpec:
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        _spec("sam2-tiny", 149), _spec("sam2-small", 176), _spec("sam2-base_plus", 309), _spec("sam2-large", 857),
-        _spec("sam2.1-tiny", 149), _spec("sam2.1-small", 176), _spec("sam2.1-base_plus", 309),
+        _spec("sam2-tiny", 149),
+        _spec("sam2-small", 176),
+        _spec("sam2-base_plus", 309),
+        _spec("sam2-large", 857),
+        _spec("sam2.1-tiny", 149),
+        _spec("sam2.1-small", 176),
+        _spec("sam2.1-base_plus", 309),
         _spec("sam2.1-large", 857),
     )
 }
@@ -72,7 +77,9 @@ def hf_hub_cache_dir() -> Path:
     """The Hugging Face hub cache, honouring HF_HUB_CACHE and HF_HOME as huggingface_hub does."""
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    hf_home = os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "huggingface"
+    hf_home = (
+        os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "huggingface"
+    )
     return Path(hf_home).expanduser() / "hub"
 
 
@@ -106,8 +113,9 @@ class DownloadCancelled(ModelDownloadError):
     """The progress callback asked to stop; the `.part` file is kept so the next try resumes."""
 
 
-def download_file(url: str, target: Path, expected_sha256: str | None = None, progress=True,
-                  timeout: float = 30.0) -> Path:
+def download_file(
+    url: str, target: Path, expected_sha256: str | None = None, progress=True, timeout: float = 30.0
+) -> Path:
     """Download `url` to `target`, resuming a previous `.part` file; verify sha256 when given; atomic rename.
 
     `progress`: True for a tqdm bar, False for none, or a callable (bytes done, total or None) -> bool that
@@ -142,8 +150,10 @@ def download_file(url: str, target: Path, expected_sha256: str | None = None, pr
                     if bar is not None:
                         bar.update(len(block))
                     if report is not None and report(done, total) is False:
-                        raise DownloadCancelled(f"{url}: download cancelled at {done} bytes; "
-                                                f"{partial} is kept and the next download resumes it")
+                        raise DownloadCancelled(
+                            f"{url}: download cancelled at {done} bytes; "
+                            f"{partial} is kept and the next download resumes it"
+                        )
                 handle.flush()
                 os.fsync(handle.fileno())
             if bar is not None:
@@ -153,7 +163,8 @@ def download_file(url: str, target: Path, expected_sha256: str | None = None, pr
         if actual != expected_sha256:
             partial.unlink(missing_ok=True)
             raise ModelDownloadError(
-                f"{url}: checksum mismatch (sha256 {actual[:12]}…, expected {expected_sha256[:12]}…); download discarded"
+                f"{url}: checksum mismatch (sha256 {actual[:12]}…, expected {expected_sha256[:12]}…); "
+                "download discarded"
             )
     os.replace(partial, target)
     return target

@@ -7,10 +7,10 @@ from pathlib import Path
 import torch
 
 from ..errors import AnymaskError
-from .hub import ensure_checkpoint, find_cached, get_spec
-from .precision import resolve_precision
 from ..sam2.checkpoint import load_checkpoint
 from ..sam2.model import SAM2Model
+from .hub import ensure_checkpoint, find_cached, get_spec
+from .precision import resolve_precision
 
 
 def looks_like_path(name_or_path: str | Path) -> bool:

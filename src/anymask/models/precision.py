@@ -15,8 +15,17 @@ import torch
 from ..errors import AnymaskError
 from ..vocabulary import PRECISION_HELP, PRECISION_NAMES, Precision
 
-__all__ = ["PRECISION_HELP", "PRECISION_NAMES", "Precision", "PrecisionChoice", "PrecisionWarning", "bf16_support",
-           "describe_device", "device_summary", "resolve_precision"]
+__all__ = [
+    "PRECISION_HELP",
+    "PRECISION_NAMES",
+    "Precision",
+    "PrecisionChoice",
+    "PrecisionWarning",
+    "bf16_support",
+    "describe_device",
+    "device_summary",
+    "resolve_precision",
+]
 
 
 # CPUs whose kernels torch selects at run time; at AVX2 or below bfloat16 math is emulated.
@@ -144,9 +153,13 @@ def resolve_precision(requested: str, device: torch.device | str = "cpu") -> Pre
     support = bf16_support(device)
     if requested == Precision.BF16.value:
         if not support.native:
-            warn_once(f"bf16 on this {device.type} will be much slower than fp32 ({support.reason}); "
-                      "use precision auto or fp32")
-        return PrecisionChoice(requested, requested, support.reason if support.native else f"asked for; {support.reason}")
+            warn_once(
+                f"bf16 on this {device.type} will be much slower than fp32 ({support.reason}); "
+                "use precision auto or fp32"
+            )
+        return PrecisionChoice(
+            requested, requested, support.reason if support.native else f"asked for; {support.reason}"
+        )
     return PrecisionChoice(requested, "bf16" if support.native else "fp32", support.reason)
 
 
@@ -163,8 +176,10 @@ def device_summary(device: torch.device | str = "cpu") -> str:
         return f"device {device} ({torch.cuda.get_device_name(device)}), torch {torch.__version__}"
     if device.type != "cpu":
         return f"device {device}, torch {torch.__version__}"
-    return (f"device cpu ({platform.machine()}, CPU capability {cpu_capability()}, "
-            f"{torch.get_num_threads()} threads), torch {torch.__version__}")
+    return (
+        f"device cpu ({platform.machine()}, CPU capability {cpu_capability()}, "
+        f"{torch.get_num_threads()} threads), torch {torch.__version__}"
+    )
 
 
 def describe_device(device: str = "cpu", precision: str = "auto") -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .store import ProjectStore
 
@@ -68,18 +68,24 @@ def capture(store: ProjectStore, region: Region) -> Snapshot:
 def restore(store: ProjectStore, snapshot: Snapshot) -> None:
     """Put the project back as it was in the snapshot's region (and its labels, objects and prompts)."""
     with store.transaction() as db:
-        db.executemany("INSERT INTO labels(name, color, visible, position) VALUES (?, ?, ?, ?) ON CONFLICT(name) "
-                       "DO UPDATE SET color = excluded.color, visible = excluded.visible, position = excluded.position",
-                       snapshot.labels)
+        db.executemany(
+            "INSERT INTO labels(name, color, visible, position) VALUES (?, ?, ?, ?) ON CONFLICT(name) "
+            "DO UPDATE SET color = excluded.color, visible = excluded.visible, position = excluded.position",
+            snapshot.labels,
+        )
         keep = [row[0] for row in snapshot.objects]
         db.execute(f"DELETE FROM objects WHERE object_id NOT IN ({','.join('?' * len(keep))})", keep)
-        db.executemany("INSERT INTO objects(object_id, label) VALUES (?, ?) "
-                       "ON CONFLICT(object_id) DO UPDATE SET label = excluded.label", snapshot.objects)
+        db.executemany(
+            "INSERT INTO objects(object_id, label) VALUES (?, ?) "
+            "ON CONFLICT(object_id) DO UPDATE SET label = excluded.label",
+            snapshot.objects,
+        )
         names = [row[0] for row in snapshot.labels]
         db.execute(f"DELETE FROM labels WHERE name NOT IN ({','.join('?' * len(names))})", names)
         db.execute("DELETE FROM prompts")
-        db.executemany("INSERT INTO prompts(prompt_id, frame, object_id, points, box) VALUES (?, ?, ?, ?, ?)",
-                       snapshot.prompts)
+        db.executemany(
+            "INSERT INTO prompts(prompt_id, frame, object_id, points, box) VALUES (?, ?, ?, ?, ?)", snapshot.prompts
+        )
         where, values = snapshot.region.where()
         db.execute(f"DELETE FROM masks{where}", values)
         db.executemany(f"INSERT INTO masks({MASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", snapshot.masks)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -128,7 +128,9 @@ class ProjectStore:
                 return Label(name, _rgb(row[0]), bool(row[1]))
             position = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM labels").fetchone()[0]
             color = color or palette_color(position)
-            db.execute("INSERT INTO labels(name, color, visible, position) VALUES (?, ?, 1, ?)", (name, _hex(color), position))
+            db.execute(
+                "INSERT INTO labels(name, color, visible, position) VALUES (?, ?, 1, ?)", (name, _hex(color), position)
+            )
             return Label(name, color, True)
 
     def update_label(self, name: str, color: tuple[int, int, int] | None = None, visible: bool | None = None) -> None:
@@ -175,8 +177,15 @@ class ProjectStore:
             db.execute("DELETE FROM objects WHERE object_id = ?", (object_id,))
 
     # masks ------------------------------------------------------------------------------------------
-    def put_mask(self, frame: int, object_id: int, mask, score: float | None = None, source: str = "tracked",
-                 shape: Shape | None = None) -> None:
+    def put_mask(
+        self,
+        frame: int,
+        object_id: int,
+        mask,
+        score: float | None = None,
+        source: str = "tracked",
+        shape: Shape | None = None,
+    ) -> None:
         """Store (or replace) an object's mask on a frame; `mask` is a bool array or a COCO RLE dict."""
         self.put_masks(frame, [(object_id, mask, score, source, shape)])
 
@@ -188,11 +197,21 @@ class ProjectStore:
                 raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
             encoded = mask if isinstance(mask, dict) else rle_codec.encode(np.asarray(mask, dtype=bool))
             shape_json = json.dumps(shape_to_dict(shape)) if shape is not None else None
-            rows.append((int(frame), int(object_id), json.dumps(encoded), shape_json,
-                         None if score is None else float(score), source))
+            rows.append(
+                (
+                    int(frame),
+                    int(object_id),
+                    json.dumps(encoded),
+                    shape_json,
+                    None if score is None else float(score),
+                    source,
+                )
+            )
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO masks(frame, object_id, rle, shape, score, source) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO masks(frame, object_id, rle, shape, score, source) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def delete_mask(self, frame: int, object_id: int) -> None:
         with self.transaction() as db:
@@ -203,8 +222,9 @@ class ProjectStore:
             db.executemany("DELETE FROM masks WHERE frame = ? AND object_id = ?", [(f, object_id) for f in frames])
 
     def masks(self, frame: int) -> list[ObjectMask]:
-        rows = self._db.execute("SELECT object_id, rle, score, source FROM masks WHERE frame = ? ORDER BY object_id",
-                                (frame,)).fetchall()
+        rows = self._db.execute(
+            "SELECT object_id, rle, score, source FROM masks WHERE frame = ? ORDER BY object_id", (frame,)
+        ).fetchall()
         return [ObjectMask(o, json.loads(r), s, src) for o, r, s, src in rows]
 
     def mask_sources(self, frame: int) -> dict[int, str]:
@@ -217,8 +237,11 @@ class ProjectStore:
 
     def shapes(self, frame: int) -> dict[int, Shape]:
         """object id -> its shape on `frame`, carrying the object's current label."""
-        rows = self._db.execute("SELECT m.object_id, m.shape, o.label FROM masks m JOIN objects o USING (object_id) "
-                                "WHERE m.frame = ? AND m.shape IS NOT NULL", (frame,)).fetchall()
+        rows = self._db.execute(
+            "SELECT m.object_id, m.shape, o.label FROM masks m JOIN objects o USING (object_id) "
+            "WHERE m.frame = ? AND m.shape IS NOT NULL",
+            (frame,),
+        ).fetchall()
         shapes = {}
         for object_id, text, label in rows:
             shape = shape_from_dict(json.loads(text), str(self.folder), f"frame {frame}")
@@ -227,16 +250,19 @@ class ProjectStore:
         return shapes
 
     def mask_row(self, frame: int, object_id: int) -> ObjectMask | None:
-        row = self._db.execute("SELECT rle, score, source FROM masks WHERE frame = ? AND object_id = ?",
-                               (frame, object_id)).fetchone()
+        row = self._db.execute(
+            "SELECT rle, score, source FROM masks WHERE frame = ? AND object_id = ?", (frame, object_id)
+        ).fetchone()
         return ObjectMask(object_id, json.loads(row[0]), row[1], row[2]) if row else None
 
     # presence ---------------------------------------------------------------------------------------
     def put_presence(self, frame: int, scores: dict[int, tuple[float, float | None]]) -> None:
         """Per object on a frame: (presence score logit, predicted IoU) as tracking saw it; < 0 means absent."""
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO presence(frame, object_id, presence, iou) VALUES (?, ?, ?, ?)",
-                           [(int(frame), int(o), float(p), None if i is None else float(i)) for o, (p, i) in scores.items()])
+            db.executemany(
+                "INSERT OR REPLACE INTO presence(frame, object_id, presence, iou) VALUES (?, ?, ?, ?)",
+                [(int(frame), int(o), float(p), None if i is None else float(i)) for o, (p, i) in scores.items()],
+            )
 
     def presence(self, object_id: int | None = None) -> list[tuple[int, int, float, float | None]]:
         """(frame, object_id, presence, iou) rows ordered by object and frame."""
@@ -259,16 +285,22 @@ class ProjectStore:
     def add_prompt(self, frame: int, object_id: int, points: list | None = None, box: list | None = None) -> int:
         """Record a prompt: points as [[x, y, label], ...] and/or a box [x1, y1, x2, y2]."""
         with self.transaction() as db:
-            cursor = db.execute("INSERT INTO prompts(frame, object_id, points, box) VALUES (?, ?, ?, ?)",
-                                (int(frame), int(object_id), json.dumps(points or []), json.dumps(box) if box else None))
+            cursor = db.execute(
+                "INSERT INTO prompts(frame, object_id, points, box) VALUES (?, ?, ?, ?)",
+                (int(frame), int(object_id), json.dumps(points or []), json.dumps(box) if box else None),
+            )
             return int(cursor.lastrowid)
 
     def prompts(self, object_id: int | None = None) -> list[dict]:
         query = "SELECT prompt_id, frame, object_id, points, box FROM prompts"
-        rows = self._db.execute(query + (" WHERE object_id = ?" if object_id is not None else "") + " ORDER BY prompt_id",
-                                (object_id,) if object_id is not None else ()).fetchall()
-        return [{"id": p, "frame": f, "object_id": o, "points": json.loads(pts), "box": json.loads(b) if b else None}
-                for p, f, o, pts, b in rows]
+        rows = self._db.execute(
+            query + (" WHERE object_id = ?" if object_id is not None else "") + " ORDER BY prompt_id",
+            (object_id,) if object_id is not None else (),
+        ).fetchall()
+        return [
+            {"id": p, "frame": f, "object_id": o, "points": json.loads(pts), "box": json.loads(b) if b else None}
+            for p, f, o, pts, b in rows
+        ]
 
     def clear_prompts(self, object_id: int, frame: int | None = None) -> None:
         with self.transaction() as db:

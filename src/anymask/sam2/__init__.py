@@ -5,6 +5,14 @@ from .config import VARIANTS, HieraConfig, SAM2Config, get_config
 from .model import ImageFeatures, SAM2Model, build_model
 
 __all__ = [
-    "VARIANTS", "HieraConfig", "SAM2Config", "get_config", "SAM2Model", "ImageFeatures",
-    "build_model", "load_checkpoint", "read_state_dict", "infer_config",
+    "VARIANTS",
+    "HieraConfig",
+    "SAM2Config",
+    "get_config",
+    "SAM2Model",
+    "ImageFeatures",
+    "build_model",
+    "load_checkpoint",
+    "read_state_dict",
+    "infer_config",
 ]

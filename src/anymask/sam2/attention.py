@@ -95,9 +95,7 @@ class RoPEAttention(Attention):
             self._rotations[key] = axial_rotations(dim, side, side, self.rope_theta).to(device)
         return self._rotations[key]
 
-    def forward(
-        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_k_exclude_rope: int = 0
-    ) -> torch.Tensor:
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_k_exclude_rope: int = 0) -> torch.Tensor:
         fold = self._folds_values(q.dtype)
         q = self.split_heads(self.q_proj(q))
         k = self.split_heads(self.k_proj(k))

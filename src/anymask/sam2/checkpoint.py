@@ -9,12 +9,12 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError
-from .config import SAM2Config, TRUNKS, VARIANTS
+from .config import TRUNKS, VARIANTS, SAM2Config
 from .model import SAM2Model, build_model
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The `model` state dict of an official checkpoint (`{"model": state_dict}`), loaded without running pickled code."""
+    """The `model` state dict of an official checkpoint (`{"model": state_dict}`), without running pickled code."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
@@ -23,7 +23,12 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     except Exception as exc:  # torch raises many types here (UnpicklingError, RuntimeError, KeyError, ...)
         raise CheckpointError(f"{path}: cannot read checkpoint ({_explain_load_failure(exc)})") from None
     state = payload.get("model") if isinstance(payload, dict) else None
-    if state is None and isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+    if (
+        state is None
+        and isinstance(payload, dict)
+        and payload
+        and all(isinstance(v, torch.Tensor) for v in payload.values())
+    ):
         state = payload
     if not isinstance(state, dict) or not state:
         raise CheckpointError(f"{path}: not a SAM 2 checkpoint (expected a dict with a 'model' state dict)")
@@ -51,9 +56,7 @@ def infer_config(state: dict[str, torch.Tensor], source: str = "checkpoint") -> 
     depth = len({k.split(".")[3] for k in state if k.startswith("image_encoder.trunk.blocks.")})
     size = next((s for s, t in TRUNKS.items() if t.embed_dim == embed_dim and t.depth == depth), None)
     if size is None:
-        raise CheckpointError(
-            f"{source}: unknown SAM 2 variant (trunk width {embed_dim}, {depth} blocks)"
-        )
+        raise CheckpointError(f"{source}: unknown SAM 2 variant (trunk width {embed_dim}, {depth} blocks)")
     version = "2.1" if "no_obj_embed_spatial" in state else "2"
     return VARIANTS[f"sam{version}-{size}"]
 

@@ -67,9 +67,7 @@ TRUNKS: dict[str, HieraConfig] = {
     "tiny": HieraConfig(96, 1, (1, 2, 7, 2), (5, 7, 9), background_pos_size=(7, 7)),
     "small": HieraConfig(96, 1, (1, 2, 11, 2), (7, 10, 13), background_pos_size=(7, 7)),
     "base_plus": HieraConfig(112, 2, (2, 3, 16, 3), (12, 16, 20), background_pos_size=(14, 14)),
-    "large": HieraConfig(
-        144, 2, (2, 6, 36, 4), (23, 33, 43), window_spec=(8, 4, 16, 8), background_pos_size=(7, 7)
-    ),
+    "large": HieraConfig(144, 2, (2, 6, 36, 4), (23, 33, 43), window_spec=(8, 4, 16, 8), background_pos_size=(7, 7)),
 }
 
 SIZES = tuple(TRUNKS)
@@ -90,9 +88,7 @@ def _variant(version: str, size: str) -> SAM2Config:
     )
 
 
-VARIANTS: dict[str, SAM2Config] = {
-    f"sam{v}-{s}": _variant(v, s) for v in VERSIONS for s in SIZES
-}
+VARIANTS: dict[str, SAM2Config] = {f"sam{v}-{s}": _variant(v, s) for v in VERSIONS for s in SIZES}
 
 
 def get_config(name: str) -> SAM2Config:
@@ -105,9 +101,18 @@ def get_config(name: str) -> SAM2Config:
 
 
 _SIZE_ALIASES = {
-    "t": "tiny", "tiny": "tiny", "s": "small", "small": "small",
-    "b+": "base_plus", "base_plus": "base_plus", "base-plus": "base_plus", "baseplus": "base_plus",
-    "base+": "base_plus", "bplus": "base_plus", "l": "large", "large": "large",
+    "t": "tiny",
+    "tiny": "tiny",
+    "s": "small",
+    "small": "small",
+    "b+": "base_plus",
+    "base_plus": "base_plus",
+    "base-plus": "base_plus",
+    "baseplus": "base_plus",
+    "base+": "base_plus",
+    "bplus": "base_plus",
+    "l": "large",
+    "large": "large",
 }
 
 
@@ -116,9 +121,9 @@ def normalize_variant_name(name: str) -> str:
     text = name.strip().lower().removesuffix(".pt").replace("hiera", "").replace("_", "-")
     text = "-".join(part for part in text.split("-") if part)
     if text.startswith("sam2.1"):
-        version, rest = "2.1", text[len("sam2.1"):]
+        version, rest = "2.1", text[len("sam2.1") :]
     elif text.startswith("sam2"):
-        version, rest = "2", text[len("sam2"):]
+        version, rest = "2", text[len("sam2") :]
     else:
         return text
     size = _SIZE_ALIASES.get(rest.strip("-"))

@@ -22,7 +22,9 @@ def _heads(weight: torch.Tensor, num_heads: int) -> torch.Tensor:
     return weight.view(num_heads, weight.shape[0] // num_heads, weight.shape[1])
 
 
-def tokens_to_image(attn: Attention, queries: torch.Tensor, image_keys: torch.Tensor, image_values: torch.Tensor) -> torch.Tensor:
+def tokens_to_image(
+    attn: Attention, queries: torch.Tensor, image_keys: torch.Tensor, image_values: torch.Tensor
+) -> torch.Tensor:
     """attn(queries, image_keys, image_values) for few queries (B, T, C) and many image tokens (B|1, N, C)."""
     heads = attn.num_heads
     batch, count, _ = queries.shape
@@ -73,5 +75,9 @@ def image_to_tokens(
     values_out = torch.einsum("bhtd,chd->bhtc", v, w_o).reshape(batch, heads * count, -1)
     # each head's probabilities sum to 1, so adding b/H to every value row adds exactly the output bias b
     values_out = values_out + attn.out_proj.bias / heads
-    base = residual.expand(batch, -1, -1) if residual is not None else values_out.new_zeros(1, 1, 1).expand(batch, tokens, values_out.shape[-1])
+    base = (
+        residual.expand(batch, -1, -1)
+        if residual is not None
+        else values_out.new_zeros(1, 1, 1).expand(batch, tokens, values_out.shape[-1])
+    )
     return torch.baddbmm(base, probs_t.transpose(1, 2), values_out)

@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-import torch.nn.functional as F
-
-from .fast_ops import deconv2x2_unshuffled, deconv_addend, nhwc_view, shuffle_twice_to_nchw, unshuffle_once, unshuffle_twice
+from .fast_ops import (
+    deconv2x2_unshuffled,
+    deconv_addend,
+    nhwc_view,
+    shuffle_twice_to_nchw,
+    unshuffle_once,
+    unshuffle_twice,
+)
 from .layers import MLP, LayerNorm2d
 from .two_way_transformer import FirstLayerKeys, TwoWayTransformer
 
@@ -61,9 +67,7 @@ class MaskDecoder(nn.Module):
         )
         self.conv_s0 = nn.Conv2d(dim, dim // 8, kernel_size=1)
         self.conv_s1 = nn.Conv2d(dim, dim // 4, kernel_size=1)
-        self.output_hypernetworks_mlps = nn.ModuleList(
-            MLP(dim, dim, dim // 8, 3) for _ in range(self.num_mask_tokens)
-        )
+        self.output_hypernetworks_mlps = nn.ModuleList(MLP(dim, dim, dim // 8, 3) for _ in range(self.num_mask_tokens))
         self.iou_prediction_head = MLP(dim, 256, self.num_mask_tokens, 3, sigmoid_output=True)
         self.pred_obj_score_head = MLP(dim, dim, 1, 3)
         self.dynamic_multimask_via_stability = dynamic_multimask_via_stability
@@ -104,7 +108,9 @@ class MaskDecoder(nn.Module):
         use_multimask_token_for_obj_ptr: bool = True,
     ) -> DecoderOutput:
         """Decode prompts against a prepared image. `dense_prompt` None means "no mask prompt" (cached path)."""
-        masks, iou, mask_tokens_out, object_score = self.predict_masks(image, sparse_prompt, dense_prompt, no_mask_embed)
+        masks, iou, mask_tokens_out, object_score = self.predict_masks(
+            image, sparse_prompt, dense_prompt, no_mask_embed
+        )
         if multimask_output:
             masks, iou = masks[:, 1:], iou[:, 1:]
         elif self.dynamic_multimask_via_stability and not self.training:

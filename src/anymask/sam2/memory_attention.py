@@ -28,9 +28,7 @@ class MemoryAttentionLayer(nn.Module):
         normed = self.norm1(tgt)
         tgt = tgt + self.self_attn(normed, normed, normed)
         normed = self.norm2(tgt)
-        tgt = tgt + self.cross_attn_image(
-            normed, memory + memory_pos, memory, num_k_exclude_rope=num_k_exclude_rope
-        )
+        tgt = tgt + self.cross_attn_image(normed, memory + memory_pos, memory, num_k_exclude_rope=num_k_exclude_rope)
         normed = self.norm3(tgt)
         return tgt + self.linear2(F.relu(self.linear1(normed)))
 

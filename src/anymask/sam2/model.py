@@ -114,11 +114,16 @@ class SAM2Model(nn.Module):
         if tuple(mask.shape[-2:]) == self.sam_prompt_encoder.mask_input_size:
             return mask
         return F.interpolate(
-            mask.float(), size=self.sam_prompt_encoder.mask_input_size,
-            mode="bilinear", align_corners=False, antialias=True,
+            mask.float(),
+            size=self.sam_prompt_encoder.mask_input_size,
+            mode="bilinear",
+            align_corners=False,
+            antialias=True,
         )
 
-    def prepare_decoder_image(self, image_embedding: torch.Tensor, high_res: tuple[torch.Tensor, torch.Tensor]) -> DecoderImage:
+    def prepare_decoder_image(
+        self, image_embedding: torch.Tensor, high_res: tuple[torch.Tensor, torch.Tensor]
+    ) -> DecoderImage:
         """Lay an image's features out for repeated decoding (done once per image, not per click)."""
         return self.sam_mask_decoder.prepare(
             image_embedding, self.sam_prompt_encoder.dense_positional_encoding(), high_res

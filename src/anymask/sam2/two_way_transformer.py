@@ -85,7 +85,9 @@ class TwoWayAttentionBlock(nn.Module):
 class TwoWayTransformer(nn.Module):
     """`depth` two-way blocks and a final token->image attention."""
 
-    def __init__(self, depth: int = 2, dim: int = 256, num_heads: int = 8, mlp_dim: int = 2048, downsample_rate: int = 2):
+    def __init__(
+        self, depth: int = 2, dim: int = 256, num_heads: int = 8, mlp_dim: int = 2048, downsample_rate: int = 2
+    ):
         super().__init__()
         self.layers = nn.ModuleList(
             TwoWayAttentionBlock(dim, num_heads, mlp_dim, downsample_rate, skip_first_layer_pe=(i == 0))
@@ -108,9 +110,7 @@ class TwoWayTransformer(nn.Module):
         """
         queries, keys = point_embedding, image_tokens
         for index, layer in enumerate(self.layers):
-            queries, keys = layer(
-                queries, keys, point_embedding, image_pe_tokens, first_layer if index == 0 else None
-            )
+            queries, keys = layer(queries, keys, point_embedding, image_pe_tokens, first_layer if index == 0 else None)
         q = queries + point_embedding
         attended = tokens_to_image(self.final_attn_token_to_image, q, keys + image_pe_tokens, keys)
         return self.norm_final_attn(queries + attended), keys

@@ -75,7 +75,7 @@ class ShapeEditor:
         if shape.shape_type != "polygon":
             raise ValueError("vertices can be removed from polygons only")
         points = self._points(shape, index)
-        return self.set_points(frame, object_id, points[:index] + points[index + 1:])
+        return self.set_points(frame, object_id, points[:index] + points[index + 1 :])
 
     def move_shape(self, frame: int, object_id: int, dx: float, dy: float) -> Shape:
         points = self.shape(frame, object_id).points
@@ -85,8 +85,9 @@ class ShapeEditor:
         """Remove the object's shape and mask from this frame (the object stays on other frames)."""
         self.shape(frame, object_id)
         self.session._guard()
-        with self.session.undoable(f"delete shape of object {object_id} on frame {frame}",
-                                   Region.frames(frame, frame, [object_id])):
+        with self.session.undoable(
+            f"delete shape of object {object_id} on frame {frame}", Region.frames(frame, frame, [object_id])
+        ):
             self.session.store.delete_mask(frame, object_id)
         self.session.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)
 
@@ -107,6 +108,8 @@ class ShapeEditor:
         holes = old_area & ~current if old.shape_type == "polygon" else np.zeros_like(current)  # an outline's holes
         mask = (current & ~old_area) | (new_area & ~holes)
         label = session.store.objects()[object_id]
-        with session.undoable(f"{description} of object {object_id} on frame {frame}", Region.frames(frame, frame, [object_id])):
+        with session.undoable(
+            f"{description} of object {object_id} on frame {frame}", Region.frames(frame, frame, [object_id])
+        ):
             session.save_mask(frame, object_id, label, mask, row.score, "edited", shape=new)
         session.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 FRAME_CHANGED = "frame_changed"  # frame
 MASK_UPDATED = "mask_updated"  # frame, object_id, mask (the object being marked, after each click)

@@ -23,8 +23,11 @@ def shape_for(mode: str, tolerance: float, object_id: int, label: str, mask: np.
     if SHAPE_TYPES[mode] != "polygon":
         shapes = Instance(object_id, label, rle.encode(mask), score).shapes(SHAPE_TYPES[mode], tolerance)
         return shapes[0] if shapes else None
-    outlines = [Shape(label, p.exterior.tolist(), "polygon", group_id=object_id, score=score)
-                for p in mask_to_polygons(mask, tolerance) if len(p.exterior) >= 3]
+    outlines = [
+        Shape(label, p.exterior.tolist(), "polygon", group_id=object_id, score=score)
+        for p in mask_to_polygons(mask, tolerance)
+        if len(p.exterior) >= 3
+    ]
     return max(outlines, key=area, default=None)
 
 
@@ -33,7 +36,9 @@ def frame_shapes(store, frame: int, mode: str, tolerance: float) -> dict[int, Sh
     stored, objects = store.shapes(frame), store.objects()
     for item in store.masks(frame):
         if item.object_id not in stored or stored[item.object_id].shape_type != SHAPE_TYPES[mode]:
-            shape = shape_for(mode, tolerance, item.object_id, objects[item.object_id], rle.decode(item.rle), item.score)
+            shape = shape_for(
+                mode, tolerance, item.object_id, objects[item.object_id], rle.decode(item.rle), item.score
+            )
             if shape is not None:
                 stored[item.object_id] = shape
     return stored

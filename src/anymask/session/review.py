@@ -40,8 +40,11 @@ def review_items(rows, lost_after: int = 3) -> list[ReviewItem]:
             contiguous = previous_frame is not None and frame == previous_frame + 1
             if state == "absent":
                 run = 1
-                while index + run < len(states) and states[index + run][1] == "absent" \
-                        and states[index + run][0] == states[index + run - 1][0] + 1:
+                while (
+                    index + run < len(states)
+                    and states[index + run][1] == "absent"
+                    and states[index + run][0] == states[index + run - 1][0] + 1
+                ):
                     run += 1
                 if previous_state in ("present", "low") and contiguous:
                     items.append(ReviewItem(frame, object_id, "lost" if run >= lost_after else "confidence dropped"))

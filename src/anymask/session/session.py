@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -13,19 +13,18 @@ from ..annotations import rle
 from ..annotations.shapes import Shape
 from ..errors import SessionBusyError
 from ..formats import dataset_from_store, export_dataset
-from ..vocabulary import OUTPUT_MODES
-from ..models.loading import is_model_available, load_model
 from ..media import open_source
+from ..models.loading import is_model_available, load_model
 from ..project import ProjectStore, default_project_folder
 from ..project.snapshot import Region, capture
 from ..tracking import VideoTracker
+from ..vocabulary import DIRECTIONS, OUTPUT_MODES
 from . import output, review
 from .edits import ShapeEditor
 from .events import FRAME_CHANGED, MASK_UPDATED, OBJECT_ADDED, OBJECT_REMOVED, PROJECT_CHANGED, Observers
 from .history import CallbackChange, History, StoreChange
 from .labels import LabelManager
 from .prefetch import Prefetcher
-from ..vocabulary import DIRECTIONS
 from .tracking import TrackingJob, run_tracking, split_points
 
 __all__ = ["Session", "DIRECTIONS"]
@@ -39,9 +38,18 @@ class Session:
     the current and next frame's embeddings in the background (the GUI turns it on).
     """
 
-    def __init__(self, media_path: str | Path, project_folder: str | Path | None = None, model: str | Path = "sam2.1-tiny",
-                 precision: str = "auto", device: str = "cpu", output_mode: str = "polygon", tolerance: float = 1.0,
-                 keep_manual_shapes: bool = True, prefetch: bool = False) -> None:
+    def __init__(
+        self,
+        media_path: str | Path,
+        project_folder: str | Path | None = None,
+        model: str | Path = "sam2.1-tiny",
+        precision: str = "auto",
+        device: str = "cpu",
+        output_mode: str = "polygon",
+        tolerance: float = 1.0,
+        keep_manual_shapes: bool = True,
+        prefetch: bool = False,
+    ) -> None:
         self._check_mode(output_mode)
         self.media_path = Path(media_path)
         self.source = open_source(self.media_path)
@@ -187,13 +195,18 @@ class Session:
         if not added:
             raise ValueError("give at least one point")
         count = len(added)
-        return self._change_prompts(lambda: self._points.extend(added), lambda: self._points.__delitem__(slice(-count, None)),
-                                    "add point" if count == 1 else f"add {count} points")
+        return self._change_prompts(
+            lambda: self._points.extend(added),
+            lambda: self._points.__delitem__(slice(-count, None)),
+            "add point" if count == 1 else f"add {count} points",
+        )
 
     def add_box(self, x1: float, y1: float, x2: float, y2: float) -> np.ndarray:
         previous = self._box
         box = [float(min(x1, x2)), float(min(y1, y2)), float(max(x1, x2)), float(max(y1, y2))]
-        return self._change_prompts(lambda: setattr(self, "_box", box), lambda: setattr(self, "_box", previous), "add box")
+        return self._change_prompts(
+            lambda: setattr(self, "_box", box), lambda: setattr(self, "_box", previous), "add box"
+        )
 
     def _change_prompts(self, apply: Callable, revert: Callable, description: str) -> np.ndarray:
         self._guard()
@@ -231,8 +244,9 @@ class Session:
         points, labels = split_points(self._points)
         if points is None and self._box is None:
             raise ValueError("give a point or a box")
-        obj_ids, logits = self.tracker.add_prompt(self.current_frame, self._pending_id, points=points, labels=labels,
-                                                  box=self._box)
+        obj_ids, logits = self.tracker.add_prompt(
+            self.current_frame, self._pending_id, points=points, labels=labels, box=self._box
+        )
         self._show_pending(logits[obj_ids.index(self._pending_id)] > 0)
         return self._mask
 
@@ -301,15 +315,17 @@ class Session:
     def shape_for(self, object_id: int, label: str, mask: np.ndarray, score=None) -> Shape | None:
         return output.shape_for(self.output_mode, self.tolerance, object_id, label, mask, score)
 
-    def save_mask(self, frame: int, object_id: int, label: str, mask: np.ndarray, score, source: str,
-                  shape: Shape | None = None) -> None:
+    def save_mask(
+        self, frame: int, object_id: int, label: str, mask: np.ndarray, score, source: str, shape: Shape | None = None
+    ) -> None:
         shape = shape or self.shape_for(object_id, label, mask, score)
         self.store.put_mask(frame, object_id, rle.encode(mask), score=score, source=source, shape=shape)
 
     def shapes(self, frame: int | None = None) -> dict[int, Shape]:
         """The shapes on a frame in the current output mode (what a GUI draws)."""
-        return output.frame_shapes(self.store, self.current_frame if frame is None else frame, self.output_mode,
-                                   self.tolerance)
+        return output.frame_shapes(
+            self.store, self.current_frame if frame is None else frame, self.output_mode, self.tolerance
+        )
 
     # undo / redo --------------------------------------------------------------------------------------
     @contextmanager
@@ -351,8 +367,14 @@ class Session:
         return change.description if change else None
 
     # tracking -----------------------------------------------------------------------------------------
-    def track(self, direction: str | None = None, start: int | None = None, end: int | None = None,
-              progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None) -> list[int]:
+    def track(
+        self,
+        direction: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> list[int]:
         """Track every finished object from `start` (default: the current frame); returns the frames done.
 
         Each tracked frame is saved at once; an object whose presence score is below zero on a frame is
@@ -362,7 +384,9 @@ class Session:
         self._guard()
         return run_tracking(self, direction or self.last_direction, start, end, progress, cancel)
 
-    def start_tracking(self, direction: str | None = None, start: int | None = None, end: int | None = None) -> TrackingJob:
+    def start_tracking(
+        self, direction: str | None = None, start: int | None = None, end: int | None = None
+    ) -> TrackingJob:
         """`track` in a background thread; the job can be cancelled (frames done stay saved)."""
         self._guard()
         if not self.store.objects():
@@ -392,6 +416,10 @@ class Session:
 
     # export -------------------------------------------------------------------------------------------
     def export(self, format_name: str, out: str | Path) -> Path:
-        return export_dataset(dataset_from_store(self.store, self.source), format_name, out,
-                              mode=output.SHAPE_TYPES[self.output_mode], tolerance=self.tolerance)
-
+        return export_dataset(
+            dataset_from_store(self.store, self.source),
+            format_name,
+            out,
+            mode=output.SHAPE_TYPES[self.output_mode],
+            tolerance=self.tolerance,
+        )

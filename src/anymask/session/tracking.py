@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,8 +40,14 @@ def tracking_passes(direction: str, start: int, end: int | None, num_frames: int
     return passes
 
 
-def run_tracking(session: "Session", direction: str, start: int | None, end: int | None,
-                 progress: Callable[[int, int], None] | None, cancel: Callable[[], bool] | None) -> list[int]:
+def run_tracking(
+    session: "Session",
+    direction: str,
+    start: int | None,
+    end: int | None,
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], bool] | None,
+) -> list[int]:
     """Track every finished object over the stretch, as one undoable change; returns the frames done."""
     start = session.current_frame if start is None else start
     passes = tracking_passes(direction, start, end, len(session.source))
@@ -71,7 +78,9 @@ def run_tracking(session: "Session", direction: str, start: int | None, end: int
         return done
 
 
-def _store_tracked(session: "Session", frame: int, obj_ids: list[int], logits: np.ndarray, objects: dict[int, str]) -> None:
+def _store_tracked(
+    session: "Session", frame: int, obj_ids: list[int], logits: np.ndarray, objects: dict[int, str]
+) -> None:
     store = session.store
     scores = session.tracker.object_scores(frame)
     protected = MANUAL_SOURCES if session.keep_manual_shapes else ("prompt",)
@@ -123,11 +132,18 @@ class TrackingJob:
 
     def _run(self) -> None:
         try:
-            run_tracking(self.session, self.direction, self.start_frame, self.end,
-                         lambda frame, count: self.frames.append(frame), self._cancel.is_set)
+            run_tracking(
+                self.session,
+                self.direction,
+                self.start_frame,
+                self.end,
+                lambda frame, count: self.frames.append(frame),
+                self._cancel.is_set,
+            )
         except (AnymaskError, ValueError, RuntimeError, OSError) as exc:
             self.error = str(exc)
         finally:
             self.cancelled = self._cancel.is_set()
-            self.session.observers.emit(TRACKING_FINISHED, frames=list(self.frames), cancelled=self.cancelled,
-                                        error=self.error)
+            self.session.observers.emit(
+                TRACKING_FINISHED, frames=list(self.frames), cancelled=self.cancelled, error=self.error
+            )

@@ -78,7 +78,9 @@ class ObjectMemory:
         while len(self._recent) > self.ram_window:
             old_frame, old = self._recent.popitem(last=False)
             path = self._spill_folder / f"object{self.object_id}_frame{old_frame}.pt"
-            torch.save({"memory": old.memory, "obj_ptr": old.obj_ptr, "object_score": old.object_score, "iou": old.iou}, path)
+            torch.save(
+                {"memory": old.memory, "obj_ptr": old.obj_ptr, "object_score": old.object_score, "iou": old.iou}, path
+            )
             self._spilled[old_frame] = path
 
     def get_recent(self, frame: int) -> FrameOutput | None:

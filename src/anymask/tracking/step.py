@@ -25,8 +25,16 @@ class FrameOutput:
 
 
 def condition_on_memory(
-    model: SAM2Model, frame: int, features: torch.Tensor, position: torch.Tensor, conditioning: dict[int, FrameOutput],
-    recent: dict[int, FrameOutput], num_frames: int, reverse: bool, is_init_cond_frame: bool, memory_pos: torch.Tensor | None,
+    model: SAM2Model,
+    frame: int,
+    features: torch.Tensor,
+    position: torch.Tensor,
+    conditioning: dict[int, FrameOutput],
+    recent: dict[int, FrameOutput],
+    num_frames: int,
+    reverse: bool,
+    is_init_cond_frame: bool,
+    memory_pos: torch.Tensor | None,
 ) -> torch.Tensor:
     """The stride-16 features (1, C, 64, 64) fused with past memories and object pointers.
 
@@ -74,8 +82,9 @@ def condition_on_memory(
     memory = torch.cat(memories, dim=1)
     memory_position = torch.cat(memory_positions, dim=1)
     dtype = model.compute_dtype
-    fused = model.memory_attention(tokens.to(dtype), token_pos.to(dtype), memory.to(dtype), memory_position.to(dtype),
-                                   num_pointer_tokens)
+    fused = model.memory_attention(
+        tokens.to(dtype), token_pos.to(dtype), memory.to(dtype), memory_position.to(dtype), num_pointer_tokens
+    )
     return fused.float().transpose(1, 2).reshape(batch, channels, height, width)
 
 
@@ -100,8 +109,12 @@ def _object_pointers(config, frame, conditioning, recent, num_frames, reverse):
 
 
 def sam_heads(
-    model: SAM2Model, backbone: torch.Tensor, high_res: tuple[torch.Tensor, torch.Tensor], points: tuple | None,
-    mask_prompt: torch.Tensor | None, multimask: bool,
+    model: SAM2Model,
+    backbone: torch.Tensor,
+    high_res: tuple[torch.Tensor, torch.Tensor],
+    points: tuple | None,
+    mask_prompt: torch.Tensor | None,
+    multimask: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
     """Decode one frame for one object: (low-res logits, high-res logits, obj_ptr, object score, IoU)."""
     if points is None:  # no prompt: a single padding point
@@ -133,8 +146,13 @@ def sam_heads(
 def mask_as_output(model: SAM2Model, features: torch.Tensor, high_res: tuple, mask: torch.Tensor):
     """A given binary mask (1, 1, 1024, 1024) taken as the output: logits +/-10 and a pointer from the decoder."""
     high_res_logits = mask.float() * 20.0 - 10.0
-    low_res = F.interpolate(high_res_logits, size=(high_res_logits.shape[-2] // 4, high_res_logits.shape[-1] // 4),
-                            mode="bilinear", align_corners=False, antialias=True)
+    low_res = F.interpolate(
+        high_res_logits,
+        size=(high_res_logits.shape[-2] // 4, high_res_logits.shape[-1] // 4),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )
     _, _, obj_ptr, _, _ = sam_heads(model, features, high_res, None, model.mask_downsample(mask.float()), False)
     present = torch.any(mask.flatten(1).float() > 0.0, dim=1)[..., None].float()
     object_score = 20.0 * present - 10.0
@@ -142,8 +160,13 @@ def mask_as_output(model: SAM2Model, features: torch.Tensor, high_res: tuple, ma
     return low_res, high_res_logits, obj_ptr, object_score, 1.0
 
 
-def encode_memory(model: SAM2Model, features: torch.Tensor, high_res_logits: torch.Tensor, object_score: torch.Tensor,
-                  from_points: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_memory(
+    model: SAM2Model,
+    features: torch.Tensor,
+    high_res_logits: torch.Tensor,
+    object_score: torch.Tensor,
+    from_points: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Memory features (bf16, as the official predictor stores them) and their positions for one frame."""
     config = model.config
     if from_points:  # the video predictor binarises masks that came from clicks

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -19,7 +19,6 @@ from .holes import fill_small_holes
 from .inputs import FrameInputs, normalize_frames
 from .memory import ObjectMemory, new_spill_folder
 from .step import NO_OBJECT_SCORE, FrameOutput, condition_on_memory, encode_memory, mask_as_output, sam_heads
-
 
 TRACKING_FRAME_CACHE_BYTES = 16 * 1024 * 1024
 
@@ -46,8 +45,16 @@ class VideoTracker:
     needs them.
     """
 
-    def __init__(self, model: SAM2Model, source, fill_hole_area: int = 8, add_all_frames_to_correct_as_cond: bool = True,
-                 clear_non_cond_mem_around_input: bool = False, ram_window: int = 16, read_ahead: int = 2) -> None:
+    def __init__(
+        self,
+        model: SAM2Model,
+        source,
+        fill_hole_area: int = 8,
+        add_all_frames_to_correct_as_cond: bool = True,
+        clear_non_cond_mem_around_input: bool = False,
+        ram_window: int = 16,
+        read_ahead: int = 2,
+    ) -> None:
         self.model = model
         owns_source = not isinstance(source, FrameSource)
         self.source = open_source(source)
@@ -58,8 +65,9 @@ class VideoTracker:
         self.add_all_frames_to_correct_as_cond = add_all_frames_to_correct_as_cond
         self.clear_non_cond_mem_around_input = clear_non_cond_mem_around_input
         self.ram_window = ram_window
-        self.inputs = FrameInputs(self.source, model.config.image_size, read_ahead,
-                                  normalize=model.device.type == "cpu")  # a GPU gets uint8 frames
+        self.inputs = FrameInputs(
+            self.source, model.config.image_size, read_ahead, normalize=model.device.type == "cpu"
+        )  # a GPU gets uint8 frames
         self._spill = new_spill_folder()
         self.objects: OrderedDict[int, ObjectMemory] = OrderedDict()
         self._features: OrderedDict[int, ImageFeatures] = OrderedDict()
@@ -96,8 +104,9 @@ class VideoTracker:
 
     # prompts ----------------------------------------------------------------------------------------
     @torch.inference_mode()
-    def add_prompt(self, frame_idx: int, obj_id: int, points=None, labels=None, box=None, mask=None,
-                   clear_old_points: bool = True) -> tuple[list[int], np.ndarray]:
+    def add_prompt(
+        self, frame_idx: int, obj_id: int, points=None, labels=None, box=None, mask=None, clear_old_points: bool = True
+    ) -> tuple[list[int], np.ndarray]:
         """Prompt object `obj_id` on a frame; returns (obj_ids, logits (N, H, W) at the frame's resolution)."""
         frame = self._check_frame(frame_idx)
         height, width = self.frame_size(frame)
@@ -118,7 +127,9 @@ class VideoTracker:
         if mask is not None:
             output = self._prompt_mask(memory, frame, features, mask, is_init, reverse)
         else:
-            output = self._prompt_points(memory, frame, features, prompts, clear_old_points, is_init, reverse, height, width)
+            output = self._prompt_points(
+                memory, frame, features, prompts, clear_old_points, is_init, reverse, height, width
+            )
         is_cond = is_init or self.add_all_frames_to_correct_as_cond
         memory.logits.put(frame, output.low_res_logits)
         memory.scores[frame] = (float(output.object_score[0, 0]), output.iou)
@@ -146,7 +157,9 @@ class VideoTracker:
         mask_prompt = torch.clamp(previous, -32.0, 32.0).to(device) if previous is not None else None
         conditioned = self._conditioned(memory, frame, features, is_init, reverse)
         multimask = self._use_multimask(labels.shape[1])
-        low, high, ptr, score, iou = sam_heads(self.model, conditioned, features.high_res, (coords, labels), mask_prompt, multimask)
+        low, high, ptr, score, iou = sam_heads(
+            self.model, conditioned, features.high_res, (coords, labels), mask_prompt, multimask
+        )
         low = fill_small_holes(low, self.fill_hole_area)
         return FrameOutput(low, ptr, score, iou)
 
@@ -168,8 +181,18 @@ class VideoTracker:
     def _conditioned(self, memory: ObjectMemory, frame: int, features: ImageFeatures, is_init: bool, reverse: bool):
         config = self.model.config
         recent = {} if is_init else memory.window(frame, reverse, config.num_maskmem, config.max_obj_ptrs_in_encoder)
-        return condition_on_memory(self.model, frame, features.embedding, features.embedding_pos, memory.conditioning,
-                                   recent, self.num_frames, reverse, is_init, self._memory_pos)
+        return condition_on_memory(
+            self.model,
+            frame,
+            features.embedding,
+            features.embedding_pos,
+            memory.conditioning,
+            recent,
+            self.num_frames,
+            reverse,
+            is_init,
+            self._memory_pos,
+        )
 
     def _frame_logits(self, frame: int) -> np.ndarray:
         """Every object's logits on a frame at video resolution (-1024 where an object has none)."""
@@ -191,7 +214,7 @@ class VideoTracker:
             raise RuntimeError("add a prompt before tracking")
         size = self.model.config.image_size
         for memory in self.objects.values():
-            for frame, (output, from_points, is_cond) in sorted(memory.pending.items()):
+            for frame, (output, _from_points, is_cond) in sorted(memory.pending.items()):
                 features = self._frame_features(frame)
                 high = F.interpolate(output.low_res_logits, size=(size, size), mode="bilinear", align_corners=False)
                 output.memory, position = encode_memory(self.model, features.embedding, high, output.object_score, True)
@@ -213,8 +236,9 @@ class VideoTracker:
             memory.drop_recent(t)
 
     @torch.inference_mode()
-    def propagate(self, start_frame: int | None = None, reverse: bool = False,
-                  max_frames: int | None = None) -> Iterator[tuple[int, list[int], np.ndarray]]:
+    def propagate(
+        self, start_frame: int | None = None, reverse: bool = False, max_frames: int | None = None
+    ) -> Iterator[tuple[int, list[int], np.ndarray]]:
         """Yield (frame_idx, obj_ids, logits (N, H, W)) frame by frame; stopping early keeps what was done."""
         self._commit_prompts()
         if start_frame is None:
@@ -241,7 +265,9 @@ class VideoTracker:
     def _track(self, memory: ObjectMemory, frame: int, reverse: bool, upcoming: list[int]) -> None:
         features = self._frame_features(frame, upcoming)
         conditioned = self._conditioned(memory, frame, features, False, reverse)
-        low, high, ptr, score, iou = sam_heads(self.model, conditioned, features.high_res, None, None, self._use_multimask(0))
+        low, high, ptr, score, iou = sam_heads(
+            self.model, conditioned, features.high_res, None, None, self._use_multimask(0)
+        )
         output = FrameOutput(low, ptr, score, iou)
         output.memory, position = encode_memory(self.model, features.embedding, high, score, False)
         self._memory_pos = position if self._memory_pos is None else self._memory_pos
@@ -256,15 +282,24 @@ class VideoTracker:
         memory = self.objects.get(obj_id)
         if memory is None:
             return PromptState(False)
-        return PromptState(True, memory.points.get(frame), memory.logits.get(frame), memory.scores.get(frame),
-                           memory.pending.get(frame))
+        return PromptState(
+            True,
+            memory.points.get(frame),
+            memory.logits.get(frame),
+            memory.scores.get(frame),
+            memory.pending.get(frame),
+        )
 
     def restore_prompt_state(self, frame: int, obj_id: int, state: PromptState) -> None:
         if not state.known:
             self.remove_object(obj_id)
             return
         memory = self._object(obj_id)
-        for table, value in ((memory.points, state.points), (memory.scores, state.scores), (memory.pending, state.pending)):
+        for table, value in (
+            (memory.points, state.points),
+            (memory.scores, state.scores),
+            (memory.pending, state.pending),
+        ):
             if value is None:
                 table.pop(frame, None)
             else:
