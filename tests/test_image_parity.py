@@ -61,6 +61,7 @@ def _synthetic(height, width, seed):
 
 
 @pytest.mark.parity
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["sam2.1-tiny", "sam2-tiny"])
 def test_prompts_on_real_photo(variant, checkpoint_factory, photo):
     path, official = checkpoint_factory(variant)
@@ -82,6 +83,7 @@ def test_prompts_on_real_photo(variant, checkpoint_factory, photo):
 
 
 @pytest.mark.parity
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(333, 517), (37, 1001), (641, 99)])
 def test_odd_sizes_and_pil_input(size, checkpoint_factory):
     path, official = checkpoint_factory("sam2.1-tiny")

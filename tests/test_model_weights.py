@@ -12,7 +12,9 @@ from reference import OFFICIAL_CONFIGS, build_official
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("variant", list(OFFICIAL_CONFIGS))
+@pytest.mark.parametrize(
+    "variant", [pytest.param(v, marks=pytest.mark.slow) if "large" in v else v for v in OFFICIAL_CONFIGS]
+)
 def test_official_state_dict_loads_strictly(variant):
     official = build_official(variant, noise=0.0).state_dict()
     ours = build_model(VARIANTS[variant])

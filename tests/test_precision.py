@@ -147,6 +147,7 @@ def _agreement(exact: np.ndarray, approx: np.ndarray) -> tuple[float, float]:
     return iou, float(np.abs(exact - approx).mean() / np.abs(exact).mean())
 
 
+@pytest.mark.slow
 def test_fast_mode_masks_on_a_photo_stay_within_bounds(own_checkpoint, photo):
     exact, fast = (ImagePredictor(load_model(own_checkpoint, precision=p)) for p in ("fp32", "fast"))
     exact.set_image(photo)

@@ -38,6 +38,7 @@ def test_prompt_errors(tracker):
         next(tracker.propagate())
 
 
+@pytest.mark.slow
 def test_track_a_video_file_and_stop_early(tracker):
     ids, logits = tracker.add_prompt(0, 3, points=[[160, 120]], labels=[1])
     assert ids == [3] and logits.shape == (1, 240, 320) and logits.dtype == np.float32
@@ -60,6 +61,7 @@ def test_track_a_video_file_and_stop_early(tracker):
     assert logits.shape == (2, 240, 320) and np.abs(logits).max() > 0
 
 
+@pytest.mark.slow
 def test_backward_from_a_later_prompt_then_remove_and_reset(tracker):
     tracker.add_prompt(6, 1, points=[[100, 100], [200, 150]], labels=[1, 0])
     frames = [frame for frame, _, _ in tracker.propagate(start_frame=6, reverse=True, max_frames=3)]
@@ -72,6 +74,7 @@ def test_backward_from_a_later_prompt_then_remove_and_reset(tracker):
     assert tracker.obj_ids == [] and tracker.object_scores(3) == {}
 
 
+@pytest.mark.slow
 def test_decode_failure_mid_video_keeps_results(model, media_dir, tmp_path):
     data = (media_dir / "Megamind.avi").read_bytes()
     broken = tmp_path / "broken.avi"
