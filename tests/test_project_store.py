@@ -166,3 +166,34 @@ def test_mask_sources(tmp_path):
         a, b = store.add_object("car"), store.add_object("person")
         store.put_masks(2, [(a, make_mask(1), None, "prompt", None), (b, make_mask(2), 0.5, "tracked", None)])
         assert store.mask_sources(2) == {a: "prompt", b: "tracked"} and store.mask_sources(3) == {}
+
+
+def test_a_reader_thread_never_sees_half_a_transaction(tmp_path):
+    """The GUI reads while tracking writes: another thread sees a frame's masks all at once or not at all."""
+    import threading
+
+    with ProjectStore.open(tmp_path / "p.anymask") as store:
+        car, person = store.add_object("car"), store.add_object("person")
+        half_written, looked = threading.Event(), threading.Event()
+        seen: list[int] = []
+
+        def reader() -> None:
+            half_written.wait(10)
+            seen.append(len(store.masks(5)))  # the other thread's transaction is open here
+            looked.set()
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        with store.transaction():
+            store.put_mask(5, car, make_mask(1), score=None, source="tracked")
+            assert len(store.masks(5)) == 1  # the writing thread sees its own change
+            half_written.set()
+            assert looked.wait(10)
+        thread.join()
+        assert seen == [0] and len(store.masks(5)) == 1
+        store.put_mask(5, person, make_mask(2), score=None, source="tracked")
+        reads = []
+        worker = threading.Thread(target=lambda: reads.append(len(store.masks(5))))
+        worker.start()
+        worker.join()
+        assert reads == [2]  # committed changes are visible to every thread

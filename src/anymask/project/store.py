@@ -37,14 +37,44 @@ def _rgb(text: str) -> tuple[int, int, int]:
     return tuple(int(text[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    return connection
+
+
 class ProjectStore:
-    """Open with `ProjectStore.open(folder)`; close (or use as a context manager) when done."""
+    """Open with `ProjectStore.open(folder)`; close (or use as a context manager) when done.
+
+    Each thread gets its own SQLite connection (WAL: a reader sees only committed transactions, so a GUI
+    refresh never sees half of a tracked frame). Writes are serialised by one lock; each transaction is
+    one thread's.
+    """
 
     def __init__(self, folder: Path, connection: sqlite3.Connection, lock: ProjectLock) -> None:
         self.folder = folder
-        self._db = connection
         self._lock = lock
         self._writer = threading.RLock()  # one thread writes at a time (tracking runs in the background)
+        self._guard = threading.Lock()
+        self._connections: dict[int, sqlite3.Connection] = {threading.get_ident(): connection}
+        self._closed = False
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The calling thread's connection (opened on its first use; those of ended threads are closed)."""
+        ident = threading.get_ident()
+        connection = self._connections.get(ident)
+        if connection is not None:
+            return connection
+        with self._guard:
+            if self._closed:
+                raise ProjectError(f"{self.folder}: the project is closed")
+            alive = {thread.ident for thread in threading.enumerate()}
+            for stale in [i for i in self._connections if i not in alive]:
+                self._connections.pop(stale).close()
+            connection = self._connections[ident] = _connect(self.folder / DATABASE)
+        return connection
 
     @classmethod
     def open(cls, folder: str | Path, media_path: str | Path | None = None) -> "ProjectStore":
@@ -55,10 +85,8 @@ class ProjectStore:
             raise ProjectError(f"{folder}: cannot create project folder ({exc.strerror})") from None
         lock = ProjectLock(folder)
         try:
-            connection = sqlite3.connect(folder / DATABASE, isolation_level=None, check_same_thread=False)
+            connection = _connect(folder / DATABASE)
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.execute("PRAGMA foreign_keys=ON")
             connection.executescript((Path(__file__).with_name("schema.sql")).read_text())
             store = cls(folder, connection, lock)
             store._check_schema(media_path)
@@ -81,9 +109,11 @@ class ProjectStore:
             raise ProjectError(f"{self.folder}: project schema {version} is newer than this anymask ({SCHEMA_VERSION})")
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        with self._guard:
+            self._closed = True
+            connections, self._connections = list(self._connections.values()), {}
+        for connection in connections:
+            connection.close()
         self._lock.release()
 
     def __enter__(self) -> "ProjectStore":
