@@ -38,6 +38,14 @@ def test_prompt_errors(tracker):
         next(tracker.propagate())
 
 
+def test_only_prompted_returns_that_objects_logits(tracker):
+    tracker.add_prompt(0, 1, points=[[100, 100]], labels=[1])
+    ids, every = tracker.add_prompt(0, 2, box=[20, 30, 200, 180])
+    ids_one, one = tracker.add_prompt(0, 2, box=[20, 30, 200, 180], only_prompted=True)
+    assert ids == [1, 2] and ids_one == [2] and one.shape == (1, *every.shape[1:])
+    np.testing.assert_allclose(one[0], every[1], atol=1e-5)  # the same prompt again: the same mask
+
+
 @pytest.mark.slow
 def test_track_a_video_file_and_stop_early(tracker):
     ids, logits = tracker.add_prompt(0, 3, points=[[160, 120]], labels=[1])

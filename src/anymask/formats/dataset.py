@@ -55,20 +55,27 @@ class Instance:
 
     def shapes(self, mode: str = "polygon", tolerance: float = 1.0) -> list[Shape]:
         """The object as X-AnyLabeling shapes in an output mode (a polygon per component)."""
-        if mode not in OUTPUT_MODES:
-            raise ValueError(f"output mode must be one of {', '.join(OUTPUT_MODES)}, got {mode!r}")
-        common = dict(label=self.label, group_id=self.object_id, score=self.score)
-        if mode == "rectangle":
-            box = self.box
-            return [Shape(points=[[box[0], box[1]], [box[2], box[3]]], shape_type="rectangle", **common)] if box else []
-        if mode == "rotation":
-            rotated = mask_to_rotated_box(self.mask)
-            return [Shape(points=rotated[0], shape_type="rotation", direction=rotated[1], **common)] if rotated else []
-        return [
-            Shape(points=p.ring().tolist(), shape_type="polygon", **common)
-            for p in self.polygons(tolerance)
-            if len(p.exterior) >= 3
-        ]
+        return mask_shapes(self.mask, mode, tolerance, self.label, self.object_id, self.score)
+
+
+def mask_shapes(
+    mask: np.ndarray, mode: str, tolerance: float, label: str, object_id: int, score: float | None = None
+) -> list[Shape]:
+    """A mask as X-AnyLabeling shapes in an output mode: a polygon per component, a box or a rotated box."""
+    if mode not in OUTPUT_MODES:
+        raise ValueError(f"output mode must be one of {', '.join(OUTPUT_MODES)}, got {mode!r}")
+    common = dict(label=label, group_id=object_id, score=score)
+    if mode == "rectangle":
+        box = mask_to_box(mask)
+        return [Shape(points=[[box[0], box[1]], [box[2], box[3]]], shape_type="rectangle", **common)] if box else []
+    if mode == "rotation":
+        rotated = mask_to_rotated_box(mask)
+        return [Shape(points=rotated[0], shape_type="rotation", direction=rotated[1], **common)] if rotated else []
+    return [
+        Shape(points=p.ring().tolist(), shape_type="polygon", **common)
+        for p in mask_to_polygons(mask, tolerance)
+        if len(p.exterior) >= 3
+    ]
 
 
 def single_ring(polygons: list[Polygon]) -> np.ndarray | None:

@@ -7,7 +7,7 @@ import numpy as np
 from ..annotations import rle
 from ..annotations.geometry import mask_to_polygons
 from ..annotations.shapes import Shape
-from ..formats.dataset import Instance
+from ..formats.dataset import mask_shapes
 
 SHAPE_TYPES = {"polygon": "polygon", "mask": "polygon", "rectangle": "rectangle", "rotation": "rotation"}
 
@@ -21,7 +21,7 @@ def shape_for(mode: str, tolerance: float, object_id: int, label: str, mask: np.
     """The shape a person sees and edits: the outline of the largest component (holes stay in the mask, as
     in X-AnyLabeling's SAM tools), or the box / rotated box. Exports are made from the mask itself."""
     if SHAPE_TYPES[mode] != "polygon":
-        shapes = Instance(object_id, label, rle.encode(mask), score).shapes(SHAPE_TYPES[mode], tolerance)
+        shapes = mask_shapes(mask, SHAPE_TYPES[mode], tolerance, label, object_id, score)
         return shapes[0] if shapes else None
     outlines = [
         Shape(label, p.exterior.tolist(), "polygon", group_id=object_id, score=score)

@@ -244,10 +244,10 @@ class Session:
         points, labels = split_points(self._points)
         if points is None and self._box is None:
             raise ValueError("give a point or a box")
-        obj_ids, logits = self.tracker.add_prompt(
-            self.current_frame, self._pending_id, points=points, labels=labels, box=self._box
+        _, logits = self.tracker.add_prompt(
+            self.current_frame, self._pending_id, points=points, labels=labels, box=self._box, only_prompted=True
         )
-        self._show_pending(logits[obj_ids.index(self._pending_id)] > 0)
+        self._show_pending(logits[0] > 0)
         return self._mask
 
     def _show_pending(self, mask: np.ndarray | None) -> None:

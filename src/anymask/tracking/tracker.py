@@ -105,9 +105,21 @@ class VideoTracker:
     # prompts ----------------------------------------------------------------------------------------
     @torch.inference_mode()
     def add_prompt(
-        self, frame_idx: int, obj_id: int, points=None, labels=None, box=None, mask=None, clear_old_points: bool = True
+        self,
+        frame_idx: int,
+        obj_id: int,
+        points=None,
+        labels=None,
+        box=None,
+        mask=None,
+        clear_old_points: bool = True,
+        only_prompted: bool = False,
     ) -> tuple[list[int], np.ndarray]:
-        """Prompt object `obj_id` on a frame; returns (obj_ids, logits (N, H, W) at the frame's resolution)."""
+        """Prompt object `obj_id` on a frame; returns (obj_ids, logits (N, H, W) at the frame's resolution).
+
+        only_prompted: return just this object's logits, from memory (a click needs no other object's
+        logits read back from disk and upscaled).
+        """
         frame = self._check_frame(frame_idx)
         height, width = self.frame_size(frame)
         if points is None and box is None and mask is None:
@@ -134,6 +146,8 @@ class VideoTracker:
         memory.logits.put(frame, output.low_res_logits)
         memory.scores[frame] = (float(output.object_score[0, 0]), output.iou)
         memory.pending[frame] = (output, mask is None, is_cond)
+        if only_prompted:
+            return [obj_id], self._upscale(output.low_res_logits.cpu(), frame)
         return self.obj_ids, self._frame_logits(frame)
 
     def _prompt_points(self, memory, frame, features, prompts, clear_old_points, is_init, reverse, height, width):
@@ -203,8 +217,12 @@ class VideoTracker:
             stacked.append(logits if logits is not None else torch.full((1, 1, 256, 256), NO_OBJECT_SCORE))  # CPU
         if not stacked:
             return np.zeros((0, height, width), np.float32)
-        low = torch.cat(stacked, dim=0)
-        return F.interpolate(low, size=(height, width), mode="bilinear", align_corners=False)[:, 0].numpy()
+        return self._upscale(torch.cat(stacked, dim=0), frame)
+
+    def _upscale(self, low_res: torch.Tensor, frame: int) -> np.ndarray:
+        """(N, 1, 256, 256) logits -> (N, H, W) at the frame's resolution."""
+        height, width = self.frame_size(frame)
+        return F.interpolate(low_res, size=(height, width), mode="bilinear", align_corners=False)[:, 0].numpy()
 
     # propagation ------------------------------------------------------------------------------------
     @torch.inference_mode()
