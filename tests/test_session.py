@@ -61,3 +61,18 @@ def test_clear_prompts_and_errors(clip, present_checkpoint):
             session.set_frame(3)
         with pytest.raises(ValueError, match="direction"):
             session.track("sideways")
+
+
+def test_mask_mode_exports_coco_rle_and_draws_an_outline(clip, present_checkpoint, tmp_path):
+    import json
+
+    with Session(clip, model=present_checkpoint, output_mode="mask") as session:
+        session.add_box(250, 150, 420, 420)
+        object_id = session.finish_object("person")
+        assert session.shapes()[object_id].shape_type == "polygon"  # what a person sees and edits
+        path = session.export("coco", tmp_path / "coco")
+        session.set_output_mode("polygon")
+        polygons = session.export("coco", tmp_path / "coco-polygon")
+    rle = json.loads(path.read_text())["annotations"][0]["segmentation"]
+    assert isinstance(rle, dict) and "counts" in rle and "size" in rle
+    assert isinstance(json.loads(polygons.read_text())["annotations"][0]["segmentation"], list)

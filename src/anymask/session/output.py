@@ -9,7 +9,9 @@ from ..annotations.geometry import mask_to_polygons
 from ..annotations.shapes import Shape
 from ..formats.dataset import mask_shapes
 
-SHAPE_TYPES = {"polygon": "polygon", "mask": "polygon", "rectangle": "rectangle", "rotation": "rotation"}
+# The shape a person sees and edits in each output mode: a mask is drawn as its outline. (Exports get the
+# output mode itself: COCO writes RLE in mask mode.)
+DRAWN_SHAPE_TYPE = {"polygon": "polygon", "mask": "polygon", "rectangle": "rectangle", "rotation": "rotation"}
 
 
 def area(shape: Shape) -> float:
@@ -20,8 +22,8 @@ def area(shape: Shape) -> float:
 def shape_for(mode: str, tolerance: float, object_id: int, label: str, mask: np.ndarray, score=None) -> Shape | None:
     """The shape a person sees and edits: the outline of the largest component (holes stay in the mask, as
     in X-AnyLabeling's SAM tools), or the box / rotated box. Exports are made from the mask itself."""
-    if SHAPE_TYPES[mode] != "polygon":
-        shapes = mask_shapes(mask, SHAPE_TYPES[mode], tolerance, label, object_id, score)
+    if DRAWN_SHAPE_TYPE[mode] != "polygon":
+        shapes = mask_shapes(mask, DRAWN_SHAPE_TYPE[mode], tolerance, label, object_id, score)
         return shapes[0] if shapes else None
     outlines = [
         Shape(label, p.exterior.tolist(), "polygon", group_id=object_id, score=score)
@@ -35,7 +37,7 @@ def frame_shapes(store, frame: int, mode: str, tolerance: float) -> dict[int, Sh
     """The shapes on a frame in an output mode (stored ones of another mode are derived again from the mask)."""
     stored, objects = store.shapes(frame), store.objects()
     for item in store.masks(frame):
-        if item.object_id not in stored or stored[item.object_id].shape_type != SHAPE_TYPES[mode]:
+        if item.object_id not in stored or stored[item.object_id].shape_type != DRAWN_SHAPE_TYPE[mode]:
             shape = shape_for(
                 mode, tolerance, item.object_id, objects[item.object_id], rle.decode(item.rle), item.score
             )

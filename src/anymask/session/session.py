@@ -420,6 +420,6 @@ class Session:
             dataset_from_store(self.store, self.source),
             format_name,
             out,
-            mode=output.SHAPE_TYPES[self.output_mode],
+            mode=self.output_mode,
             tolerance=self.tolerance,
         )
