@@ -143,9 +143,8 @@ def test_prefetch_computes_the_frame_ahead(clip, own_checkpoint):
     with Session(clip, model=own_checkpoint, prefetch=True) as session:
         session.set_frame(2)
         for _ in range(600):
-            tracker = session._tracker
-            if tracker is not None and {2, 3} <= set(tracker._features):
+            if {2, 3} <= set(session.host.embedded_frames):
                 break
             threading.Event().wait(0.1)
-        assert {2, 3} <= set(session._tracker._features)
-        assert session._prefetcher.error is None
+        assert {2, 3} <= set(session.host.embedded_frames)
+        assert session.prefetch_error is None

@@ -185,7 +185,7 @@ class AppController(QObject):
     def _on_tracking_progress(self, frame: int, done: int, total: int) -> None:
         fps = done / max(1e-6, time.perf_counter() - self._track_started)
         if self.session is not None:
-            self.session.current_frame = frame  # the canvas follows the tracked frames
+            self.session.follow(frame)  # the canvas follows the tracked frames
         self.frame_shown.emit(frame)
         self.tracking_progress.emit(frame, done, total, fps)
 

@@ -2,7 +2,7 @@
 
 from .events import Event
 from .review import ReviewItem
+from .runs import TrackingJob
 from .session import Session
-from .tracking import TrackingJob
 
 __all__ = ["Session", "Event", "ReviewItem", "TrackingJob"]

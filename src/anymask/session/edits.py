@@ -14,7 +14,7 @@ from ..project.snapshot import Region
 from .events import PROJECT_CHANGED
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .project import AnnotatedProject
 
 MIN_POINTS = {"polygon": 3, "rectangle": 2, "rotation": 4}
 
@@ -35,11 +35,11 @@ class ShapeEditor:
     shape's pixels are replaced by the new shape's, so other components are kept, and holes inside an
     old polygon outline stay holes where the new outline still covers them."""
 
-    def __init__(self, session: "Session") -> None:
-        self.session = session
+    def __init__(self, project: "AnnotatedProject") -> None:
+        self.project = project
 
     def shape(self, frame: int, object_id: int) -> Shape:
-        shape = self.session.shapes(frame).get(object_id)
+        shape = self.project.shapes(frame).get(object_id)
         if shape is None:
             raise ValueError(f"object {object_id} has no shape on frame {frame}")
         return shape
@@ -84,12 +84,12 @@ class ShapeEditor:
     def delete_shape(self, frame: int, object_id: int) -> None:
         """Remove the object's shape and mask from this frame (the object stays on other frames)."""
         self.shape(frame, object_id)
-        self.session._guard()
-        with self.session.undoable(
+        self.project.guard()
+        with self.project.undoable(
             f"delete shape of object {object_id} on frame {frame}", Region.frames(frame, frame, [object_id])
         ):
-            self.session.store.delete_mask(frame, object_id)
-        self.session.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)
+            self.project.store.delete_mask(frame, object_id)
+        self.project.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)
 
     @staticmethod
     def _points(shape: Shape, index: int) -> list[list[float]]:
@@ -99,17 +99,17 @@ class ShapeEditor:
         return [list(p) for p in points]
 
     def _save(self, frame: int, object_id: int, old: Shape, new: Shape, description: str) -> None:
-        session = self.session
-        session._guard()
-        height, width = session.source.frame_size(frame)
-        row = session.store.mask_row(frame, object_id)
+        project = self.project
+        project.guard()
+        height, width = project.source.frame_size(frame)
+        row = project.store.mask_row(frame, object_id)
         current = rle.decode(row.rle)
         old_area, new_area = shape_mask(old, height, width), shape_mask(new, height, width)
         holes = old_area & ~current if old.shape_type == "polygon" else np.zeros_like(current)  # an outline's holes
         mask = (current & ~old_area) | (new_area & ~holes)
-        label = session.store.objects()[object_id]
-        with session.undoable(
+        label = project.store.objects()[object_id]
+        with project.undoable(
             f"{description} of object {object_id} on frame {frame}", Region.frames(frame, frame, [object_id])
         ):
-            session.save_mask(frame, object_id, label, mask, row.score, "edited", shape=new)
-        session.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)
+            project.save_mask(frame, object_id, label, mask, row.score, "edited", shape=new)
+        project.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)

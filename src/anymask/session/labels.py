@@ -9,33 +9,34 @@ from ..project.snapshot import Region
 from .events import PROJECT_CHANGED
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .model_host import ModelHost
+    from .project import AnnotatedProject
 
 NO_MASKS = Region(objects=())  # label changes touch labels and objects only
 
 
 class LabelManager:
-    def __init__(self, session: "Session") -> None:
-        self.session = session
+    def __init__(self, project: "AnnotatedProject", host: "ModelHost") -> None:
+        self.project, self.host = project, host
 
     def __iter__(self):
-        return iter(self.session.store.labels())
+        return iter(self.project.store.labels())
 
     def names(self) -> list[str]:
-        return [label.name for label in self.session.store.labels()]
+        return [label.name for label in self.project.store.labels()]
 
     def get(self, name: str) -> Label:
-        for label in self.session.store.labels():
+        for label in self.project.store.labels():
             if label.name == name:
                 return label
         raise ValueError(f"no class named {name!r}")
 
     def _change(self, description: str, region: Region = NO_MASKS):
-        self.session._guard()
-        return self.session.undoable(description, region)
+        self.project.guard()
+        return self.project.undoable(description, region)
 
     def _done(self) -> None:
-        self.session.observers.emit(PROJECT_CHANGED, what="labels")
+        self.project.observers.emit(PROJECT_CHANGED, what="labels")
 
     def rename(self, old: str, new: str) -> None:
         """Rename a class everywhere; renaming onto an existing class merges the two."""
@@ -46,7 +47,7 @@ class LabelManager:
         if new == old:
             return
         with self._change(f"rename {old} to {new}"):
-            self.session.store.rename_label(old, new)
+            self.project.store.rename_label(old, new)
         self._done()
 
     def merge(self, source: str, target: str) -> None:
@@ -59,42 +60,40 @@ class LabelManager:
         if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
             raise ValueError(f"a colour is three values 0..255, got {color!r}")
         with self._change(f"recolour {name}"):
-            self.session.store.update_label(name, color=tuple(int(c) for c in color))
+            self.project.store.update_label(name, color=tuple(int(c) for c in color))
         self._done()
 
     def set_visible(self, name: str, visible: bool) -> None:
         self.get(name)
         with self._change(f"{'show' if visible else 'hide'} {name}"):
-            self.session.store.update_label(name, visible=visible)
+            self.project.store.update_label(name, visible=visible)
         self._done()
 
     def delete(self, name: str) -> None:
         """Delete a class with every object of that class (undo brings them back)."""
         self.get(name)
-        objects = [o for o, label in self.session.store.objects().items() if label == name]
+        objects = [o for o, label in self.project.store.objects().items() if label == name]
         with self._change(f"delete {name}", Region.whole_objects(objects)):
-            self.session.store.delete_label(name)
-        tracker = self.session._tracker
+            self.project.store.delete_label(name)
         for object_id in objects:
-            if tracker is not None:
-                tracker.remove_object(object_id)
+            self.host.forget_object(object_id)
         self._done()
 
     def relabel_object(self, object_id: int, label: str) -> None:
         """Give one object another class (a new class is created if needed)."""
-        if object_id not in self.session.store.objects():
+        if object_id not in self.project.store.objects():
             raise ValueError(f"no object {object_id}")
         label = label.strip()
         if not label:
             raise ValueError("a class name cannot be empty")
         with self._change(f"relabel object {object_id} as {label}"):
-            self.session.store.relabel_object(object_id, label)
+            self.project.store.relabel_object(object_id, label)
             self._drop_unused()
         self._done()
 
     def _drop_unused(self) -> None:
         """A class left with no objects by a relabel disappears (as in X-AnyLabeling's label list)."""
-        used = set(self.session.store.objects().values())
-        for label in self.session.store.labels():
+        used = set(self.project.store.objects().values())
+        for label in self.project.store.labels():
             if label.name not in used:
-                self.session.store.delete_label(label.name)
+                self.project.store.delete_label(label.name)

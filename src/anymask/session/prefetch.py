@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 from ..errors import AnymaskError
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .model_host import ModelHost
+    from .project import AnnotatedProject
 
 
 class Prefetcher:
     """Only the latest request counts (navigating fast skips frames); nothing runs while tracking does."""
 
-    def __init__(self, session: "Session") -> None:
-        self.session = session
+    def __init__(self, project: "AnnotatedProject", host: "ModelHost") -> None:
+        self.project, self.host = project, host
         self.error: str | None = None
         self._wanted: int | None = None
         self._wake = threading.Condition()
@@ -43,16 +44,16 @@ class Prefetcher:
                     return
                 frame, self._wanted = self._wanted, None
             for target in (frame, frame + 1):
-                if self._wanted is not None or self._closed or self.session.busy:
+                if self._wanted is not None or self._closed or self.project.busy:
                     break  # a newer request or tracking takes over
-                if target < len(self.session.source):
+                if target < len(self.project.source):
                     self._compute(target)
 
     def _compute(self, frame: int) -> None:
-        if not self.session.model_available:
+        if not self.host.model_available:
             return  # never download in the background: the first click (or the GUI's download dialog) does
         try:
-            with self.session._lock:
-                self.session.tracker.prefetch(frame)
+            with self.project.lock:
+                self.host.tracker.prefetch(frame)
         except (AnymaskError, OSError, RuntimeError, ValueError) as exc:
             self.error = str(exc)  # the click that needs it will report the problem itself

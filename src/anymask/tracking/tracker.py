@@ -94,6 +94,11 @@ class VideoTracker:
         return self._features[frame]
 
     @property
+    def embedded_frames(self) -> list[int]:
+        """Frames whose image embedding is cached (the last few used or prefetched)."""
+        return list(self._features)
+
+    @property
     def obj_ids(self) -> list[int]:
         return list(self.objects)
 

@@ -1,4 +1,4 @@
-"""Tracking for a session: run the tracker over a stretch, save each frame at once, optionally in a thread."""
+"""Tracking runs of a session: track a stretch, save each frame at once, optionally in a background job."""
 
 from __future__ import annotations
 
@@ -14,16 +14,11 @@ from ..vocabulary import DIRECTIONS
 from .events import TRACKING_FINISHED, TRACKING_PROGRESS, TRACKING_STARTED
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .marking import Marking
+    from .model_host import ModelHost
+    from .project import AnnotatedProject
 
 MANUAL_SOURCES = ("prompt", "edited", "imported")
-
-
-def split_points(points) -> tuple[list | None, list | None]:
-    """[(x, y, label), ...] -> ([[x, y], ...], [label, ...]), None for no points (the tracker's form)."""
-    if not points:
-        return None, None
-    return [[x, y] for x, y, _ in points], [label for _, _, label in points]
 
 
 def tracking_passes(direction: str, start: int, end: int | None, num_frames: int) -> list[tuple[bool, int, int]]:
@@ -41,7 +36,9 @@ def tracking_passes(direction: str, start: int, end: int | None, num_frames: int
 
 
 def run_tracking(
-    session: "Session",
+    project: "AnnotatedProject",
+    host: "ModelHost",
+    marking: "Marking",
     direction: str,
     start: int | None,
     end: int | None,
@@ -49,27 +46,27 @@ def run_tracking(
     cancel: Callable[[], bool] | None,
 ) -> list[int]:
     """Track every finished object over the stretch, as one undoable change; returns the frames done."""
-    start = session.current_frame if start is None else start
-    passes = tracking_passes(direction, start, end, len(session.source))
-    with session._lock:
-        session.clear_prompts()
-        objects = session.store.objects()
+    start = project.current_frame if start is None else start
+    passes = tracking_passes(direction, start, end, len(project.source))
+    with project.lock:
+        marking.clear()
+        objects = project.store.objects()
         if not objects:
             raise ValueError("finish at least one object before tracking")
-        session.last_direction = direction
-        session._replay_stored_prompts()
+        project.last_direction = direction
+        host.replay_stored_prompts()
         total = sum(abs(last - first) + 1 for _, first, last in passes)
         lowest = min(min(first, last) for _, first, last in passes)
         highest = max(max(first, last) for _, first, last in passes)
-        session.observers.emit(TRACKING_STARTED, direction=direction, start=start, end=end, total=total)
+        project.observers.emit(TRACKING_STARTED, direction=direction, start=start, end=end, total=total)
         done: list[int] = []
-        with session.undoable(f"track {direction} from frame {start}", Region.frames(lowest, highest), atomic=False):
+        with project.undoable(f"track {direction} from frame {start}", Region.frames(lowest, highest), atomic=False):
             for reverse, first, last in passes:
-                frames = session.tracker.propagate(start_frame=first, reverse=reverse, max_frames=abs(last - first))
+                frames = host.tracker.propagate(start_frame=first, reverse=reverse, max_frames=abs(last - first))
                 for frame, obj_ids, logits in frames:
-                    _store_tracked(session, frame, obj_ids, logits, objects)
+                    _store_tracked(project, host, frame, obj_ids, logits, objects)
                     done.append(frame)
-                    session.observers.emit(TRACKING_PROGRESS, frame=frame, done=len(done), total=total)
+                    project.observers.emit(TRACKING_PROGRESS, frame=frame, done=len(done), total=total)
                     if progress is not None:
                         progress(frame, len(done))
                     if cancel is not None and cancel():
@@ -79,11 +76,16 @@ def run_tracking(
 
 
 def _store_tracked(
-    session: "Session", frame: int, obj_ids: list[int], logits: np.ndarray, objects: dict[int, str]
+    project: "AnnotatedProject",
+    host: "ModelHost",
+    frame: int,
+    obj_ids: list[int],
+    logits: np.ndarray,
+    objects: dict[int, str],
 ) -> None:
-    store = session.store
-    scores = session.tracker.object_scores(frame)
-    protected = MANUAL_SOURCES if session.keep_manual_shapes else ("prompt",)
+    store = project.store
+    scores = host.tracker.object_scores(frame)
+    protected = MANUAL_SOURCES if project.keep_manual_shapes else ("prompt",)
     manual = {o for o, source in store.mask_sources(frame).items() if source in protected}
     with store.transaction():
         store.put_presence(frame, {o: scores[o] for o in obj_ids if o in objects and o in scores})
@@ -95,7 +97,7 @@ def _store_tracked(
             if presence < 0 or not mask.any():
                 store.delete_mask(frame, object_id)  # absent here: no shape written
             else:
-                session.save_mask(frame, object_id, objects[object_id], mask, iou, "tracked")
+                project.save_mask(frame, object_id, objects[object_id], mask, iou, "tracked")
 
 
 class TrackingJob:
@@ -104,9 +106,17 @@ class TrackingJob:
     `frames` lists the frames saved so far; `error` holds a one-line message if tracking failed.
     """
 
-    def __init__(self, session: "Session", direction: str, start: int | None, end: int | None) -> None:
-        self.session, self.direction = session, direction
-        self.start_frame = session.current_frame if start is None else start
+    def __init__(
+        self,
+        project: "AnnotatedProject",
+        host: "ModelHost",
+        marking: "Marking",
+        direction: str,
+        start: int | None,
+        end: int | None,
+    ) -> None:
+        self.project, self.host, self.marking, self.direction = project, host, marking, direction
+        self.start_frame = project.current_frame if start is None else start
         self.end = end
         self.frames: list[int] = []
         self.error: str | None = None
@@ -133,7 +143,9 @@ class TrackingJob:
     def _run(self) -> None:
         try:
             run_tracking(
-                self.session,
+                self.project,
+                self.host,
+                self.marking,
                 self.direction,
                 self.start_frame,
                 self.end,
@@ -144,6 +156,6 @@ class TrackingJob:
             self.error = str(exc)
         finally:
             self.cancelled = self._cancel.is_set()
-            self.session.observers.emit(
+            self.project.observers.emit(
                 TRACKING_FINISHED, frames=list(self.frames), cancelled=self.cancelled, error=self.error
             )

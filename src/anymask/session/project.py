@@ -1,0 +1,104 @@
+"""AnnotatedProject: the store, its undo history, the lock that serialises changes, the busy guard, events."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..annotations import rle
+from ..annotations.shapes import Shape
+from ..errors import SessionBusyError
+from ..media import FrameSource
+from ..project import ProjectStore
+from ..project.snapshot import Region, capture
+from ..vocabulary import OUTPUT_MODES
+from . import output
+from .events import PROJECT_CHANGED, Observers
+from .history import History, StoreChange
+
+
+def check_output_mode(mode: str) -> None:
+    if mode not in OUTPUT_MODES:
+        raise ValueError(f"output mode must be one of {', '.join(OUTPUT_MODES)}, got {mode!r}")
+
+
+class AnnotatedProject:
+    """What every part of a session changes: one project store and the rules for changing it.
+
+    `lock` serialises model work and store changes across threads; `busy` (a background tracking run)
+    refuses changes; `undoable` makes a store change one undo step; shapes follow the output mode.
+    """
+
+    def __init__(
+        self,
+        media_path: Path,
+        source: FrameSource,
+        store: ProjectStore,
+        output_mode: str,
+        tolerance: float,
+        keep_manual_shapes: bool,
+    ) -> None:
+        check_output_mode(output_mode)
+        self.media_path, self.source, self.store = media_path, source, store
+        self.output_mode, self.tolerance = output_mode, tolerance
+        self.keep_manual_shapes = keep_manual_shapes
+        self.observers = Observers()
+        self.history = History()
+        self.lock = threading.RLock()
+        self.current_frame = 0
+        self.last_direction = "forward"
+        self.is_busy: Callable[[], bool] = lambda: False  # set by the session: is a tracking job running?
+
+    @property
+    def busy(self) -> bool:
+        return self.is_busy()
+
+    def guard(self) -> None:
+        if self.busy:
+            raise SessionBusyError("tracking is running: cancel it or wait before changing annotations")
+
+    @contextmanager
+    def undoable(self, description: str, region: Region, atomic: bool = True) -> Iterator[None]:
+        """Run a store change as one undoable step (the region says which masks it may touch).
+
+        atomic: all of it commits together or not at all. A tracking run is not atomic: each frame
+        commits on its own (a crash or Ctrl+C keeps what was done) and whatever was done is one step.
+        """
+        with self.lock:
+            before = capture(self.store, region)
+            if atomic:
+                with self.store.transaction():
+                    yield
+            else:
+                try:
+                    yield
+                finally:
+                    self.history.push(StoreChange(description, self.store, before, capture(self.store, region)))
+                return
+            self.history.push(StoreChange(description, self.store, before, capture(self.store, region)))
+
+    # output -------------------------------------------------------------------------------------------
+    def set_output_mode(self, mode: str, tolerance: float | None = None) -> None:
+        check_output_mode(mode)
+        self.output_mode = mode
+        self.tolerance = self.tolerance if tolerance is None else float(tolerance)
+        self.observers.emit(PROJECT_CHANGED, what="output mode")
+
+    def shape_for(self, object_id: int, label: str, mask: np.ndarray, score=None) -> Shape | None:
+        return output.shape_for(self.output_mode, self.tolerance, object_id, label, mask, score)
+
+    def save_mask(
+        self, frame: int, object_id: int, label: str, mask: np.ndarray, score, source: str, shape: Shape | None = None
+    ) -> None:
+        shape = shape or self.shape_for(object_id, label, mask, score)
+        self.store.put_mask(frame, object_id, rle.encode(mask), score=score, source=source, shape=shape)
+
+    def shapes(self, frame: int | None = None) -> dict[int, Shape]:
+        """The shapes on a frame in the current output mode (what a GUI draws)."""
+        return output.frame_shapes(
+            self.store, self.current_frame if frame is None else frame, self.output_mode, self.tolerance
+        )
