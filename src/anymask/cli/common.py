@@ -49,6 +49,21 @@ def model_options(parser: argparse.ArgumentParser, remembered: bool = False) -> 
     parser.add_argument("--device", default=None if remembered else "cpu", help="cpu, cuda or cuda:N")
 
 
+def open_session(media, args):
+    """The Session a batch command works in: its project under OUT/project unless --project names one."""
+    from ..session import Session
+
+    return Session(
+        media,
+        project_folder=args.project or args.out / "project",
+        model=args.model,
+        precision=args.precision,
+        device=args.device,
+        output_mode=args.mode,
+        tolerance=args.tolerance,
+    )
+
+
 def output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", default="polygon", choices=OUTPUT_MODES, help="the shape written")
     parser.add_argument(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import AnymaskError
-from .common import EXPORT_FORMATS, add_command, model_options, output_options
+from .common import EXPORT_FORMATS, add_command, model_options, open_session, output_options
 from .prompts import apply_prompt, read_prompts
 
 
@@ -33,19 +33,9 @@ def register(commands, parents) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..session import Session
-
     entries = read_prompts(args.prompts, images=True)
     out = Path(args.out)
-    session = Session(
-        args.images,
-        project_folder=args.project or out / "project",
-        model=args.model,
-        precision=args.precision,
-        device=args.device,
-        output_mode=args.mode,
-        tolerance=args.tolerance,
-    )
+    session = open_session(args.images, args)
     try:
         names = {session.source.frame_name(i): i for i in range(len(session.source))}
         for entry in entries:

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ..errors import AnymaskError
-from .common import DIRECTIONS, EXPORT_FORMATS, add_command, model_options, output_options
+from .common import DIRECTIONS, EXPORT_FORMATS, add_command, model_options, open_session, output_options
 from .prompts import apply_prompt, read_prompts
 
 
@@ -39,23 +39,13 @@ def register(commands, parents) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..session import Session
-
     def say(line: str) -> None:
         if not args.quiet:
             print(line, flush=True)
 
     prompts = read_prompts(args.prompts)
     out = Path(args.out)
-    session = Session(
-        args.video,
-        project_folder=args.project or out / "project",
-        model=args.model,
-        precision=args.precision,
-        device=args.device,
-        output_mode=args.mode,
-        tolerance=args.tolerance,
-    )
+    session = open_session(args.video, args)
     try:
         first, last = _frame_range(args, len(session.source))
         say(f"loading model {args.model} on {args.device} ...")
