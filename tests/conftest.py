@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,12 @@ def write_clip(media_dir: Path, folder: Path, count: int, step: int, name: str =
     for i in range(count):
         Image.fromarray(source.frame(step * i)).save(folder / name.format(i), quality=95)
     return folder
+
+
+@contextmanager
+def step(name: str):
+    """A named stage of a scenario test: a failure inside says which stage failed."""
+    try:
+        yield
+    except Exception as exc:
+        raise AssertionError(f"step {name!r} failed: {type(exc).__name__}: {exc}") from exc

@@ -16,7 +16,7 @@ from anymask.app.dialogs import ModelDialog
 from anymask.app.main_window import MainWindow
 from anymask.app.settings import AppSettings
 
-from conftest import write_clip
+from conftest import step, write_clip
 
 WAIT_MS = 180_000
 
@@ -59,15 +59,27 @@ def settle(qtbot, window, condition=lambda: True):
     QApplication.processEvents()
 
 
-def pick_model_file(qtbot, window, checkpoint):
-    def fill():
+def when_modal(callback, tries: int = 200) -> None:
+    """Call `callback(dialog)` once a modal dialog is up (polled every 50 ms, no fixed delay)."""
+
+    def check(left: int) -> None:
         dialog = QApplication.activeModalWidget()
+        if dialog is not None or left == 0:
+            callback(dialog)
+        else:
+            QTimer.singleShot(50, lambda: check(left - 1))
+
+    QTimer.singleShot(0, lambda: check(tries))
+
+
+def pick_model_file(qtbot, window, checkpoint):
+    def fill(dialog):
         assert isinstance(dialog, ModelDialog)
         dialog.use_file(str(checkpoint))
         dialog.precision.setCurrentIndex(dialog.precision.findData("auto"))
         dialog.accept()
 
-    QTimer.singleShot(200, fill)
+    when_modal(fill)
     window.model_dialog()  # modal: the timer fills it in
     activate(qtbot, window)
     assert window.settings.model() == {"spec": str(checkpoint), "precision": "auto", "device": "cpu"}
@@ -86,91 +98,91 @@ def test_whole_workflow_in_the_window(qtbot, clip, present_checkpoint, settings,
     canvas = window.canvas
     session = window.controller.session
 
-    # two clicks (the second negative, with the E key) and F: object0
-    qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 300, 200))
-    qtbot.keyClick(window, Qt.Key_E)
-    assert not canvas.positive
-    qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 100, 100))
-    settle(qtbot, window, lambda: len(session.pending_prompts[0]) == 2)
-    assert [p[2] for p in session.pending_prompts[0]] == [1, 0] and canvas._pending_overlay is not None
-    assert "not saved yet" in window.windowTitle()
-    qtbot.keyClick(window, Qt.Key_Q)
-    qtbot.keyClick(window, Qt.Key_F)
-    settle(qtbot, window, lambda: session.store.objects() == {0: "object0"})
+    with step("two clicks (the second negative, with the E key) and F: object0"):
+        qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 300, 200))
+        qtbot.keyClick(window, Qt.Key_E)
+        assert not canvas.positive
+        qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 100, 100))
+        settle(qtbot, window, lambda: len(session.pending_prompts[0]) == 2)
+        assert [p[2] for p in session.pending_prompts[0]] == [1, 0] and canvas.shows_pending_mask
+        assert "not saved yet" in window.windowTitle()
+        qtbot.keyClick(window, Qt.Key_Q)
+        qtbot.keyClick(window, Qt.Key_F)
+        settle(qtbot, window, lambda: session.store.objects() == {0: "object0"})
 
-    # a dragged box and F: object1
-    qtbot.mousePress(canvas, Qt.LeftButton, pos=at(window, 500, 300))
-    qtbot.mouseMove(canvas, at(window, 580, 400))
-    qtbot.mouseMove(canvas, at(window, 650, 500))
-    qtbot.mouseRelease(canvas, Qt.LeftButton, pos=at(window, 650, 500))
-    settle(qtbot, window, lambda: session.pending_prompts[1] is not None)
-    qtbot.keyClick(window, Qt.Key_F)
-    settle(qtbot, window, lambda: len(session.store.objects()) == 2)
-    assert window.objects.tree.topLevelItemCount() == 2 and "all changes saved" in window.windowTitle()
+    with step("a dragged box and F: object1"):
+        qtbot.mousePress(canvas, Qt.LeftButton, pos=at(window, 500, 300))
+        qtbot.mouseMove(canvas, at(window, 580, 400))
+        qtbot.mouseMove(canvas, at(window, 650, 500))
+        qtbot.mouseRelease(canvas, Qt.LeftButton, pos=at(window, 650, 500))
+        settle(qtbot, window, lambda: session.pending_prompts[1] is not None)
+        qtbot.keyClick(window, Qt.Key_F)
+        settle(qtbot, window, lambda: len(session.store.objects()) == 2)
+        assert window.objects.tree.topLevelItemCount() == 2 and "all changes saved" in window.windowTitle()
 
-    # Ctrl+M tracks the clip; the canvas follows and every frame is saved
-    qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
-    qtbot.waitUntil(lambda: window.controller.tracking, timeout=WAIT_MS)
-    settle(qtbot, window, lambda: session.store.annotated_frames() == [0, 1, 2, 3])
-    assert "fps" in window.message.text() or "tracked" in window.message.text()
-    tracked = masks(session.store)
-    assert window.timeline.rows and window.timeline.frame_count == 4
+    with step("Ctrl+M tracks the clip; the canvas follows and every frame is saved"):
+        qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
+        qtbot.waitUntil(lambda: window.controller.tracking, timeout=WAIT_MS)
+        settle(qtbot, window, lambda: session.store.annotated_frames() == [0, 1, 2, 3])
+        assert "fps" in window.message.text() or "tracked" in window.message.text()
+        tracked = masks(session.store)
+        assert window.timeline.rows and window.timeline.frame_count == 4
 
-    # correct object0 on frame 2: select it in the panel, click, F, track again from there
-    assert session.current_frame == 3  # the canvas followed the tracking to the last frame
-    qtbot.keyClick(window, Qt.Key_Left)
-    qtbot.keyClick(window, Qt.Key_A)
-    settle(qtbot, window, lambda: session.current_frame == 1)
-    qtbot.keyClick(window, Qt.Key_Right)
-    settle(qtbot, window, lambda: session.current_frame == 2)
-    assert "frame 3/4" in window.windowTitle()
-    window.objects.tree.topLevelItem(0).setSelected(True)
-    settle(qtbot, window, lambda: session.marking == 0)
-    qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 310, 210))
-    settle(qtbot, window, lambda: session.pending_prompts[2] is not None)
-    qtbot.keyClick(window, Qt.Key_F)
-    settle(qtbot, window, lambda: session.store.mask_sources(2).get(0) == "prompt")
-    qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
-    qtbot.waitUntil(lambda: window.controller.job is not None, timeout=WAIT_MS)
-    settle(qtbot, window)
-    corrected = masks(session.store)
-    assert {f: corrected[f] for f in (0, 1)} == {f: tracked[f] for f in (0, 1)}
+    with step("correct object0 on frame 2: select it in the panel, click, F, track again from there"):
+        assert session.current_frame == 3  # the canvas followed the tracking to the last frame
+        qtbot.keyClick(window, Qt.Key_Left)
+        qtbot.keyClick(window, Qt.Key_A)
+        settle(qtbot, window, lambda: session.current_frame == 1)
+        qtbot.keyClick(window, Qt.Key_Right)
+        settle(qtbot, window, lambda: session.current_frame == 2)
+        assert "frame 3/4" in window.windowTitle()
+        window.objects.tree.topLevelItem(0).setSelected(True)
+        settle(qtbot, window, lambda: session.marking == 0)
+        qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 310, 210))
+        settle(qtbot, window, lambda: session.pending_prompts[2] is not None)
+        qtbot.keyClick(window, Qt.Key_F)
+        settle(qtbot, window, lambda: session.store.mask_sources(2).get(0) == "prompt")
+        qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
+        qtbot.waitUntil(lambda: window.controller.job is not None, timeout=WAIT_MS)
+        settle(qtbot, window)
+        corrected = masks(session.store)
+        assert {f: corrected[f] for f in (0, 1)} == {f: tracked[f] for f in (0, 1)}
 
-    # Ctrl+Z undoes the re-track, Ctrl+Shift+Z redoes it
-    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
-    settle(qtbot, window)
-    assert "undo: track forward from frame 2" in window.message.text()
-    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
-    settle(qtbot, window, lambda: masks(session.store) == corrected)
+    with step("Ctrl+Z undoes the re-track, Ctrl+Shift+Z redoes it"):
+        qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+        settle(qtbot, window)
+        assert "undo: track forward from frame 2" in window.message.text()
+        qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+        settle(qtbot, window, lambda: masks(session.store) == corrected)
 
-    # relabel in the object panel, rename a class in the label manager (Alt+L)
-    window.objects.tree.topLevelItem(0).setText(1, "person")
-    settle(qtbot, window, lambda: session.store.objects()[0] == "person")
-    qtbot.keyClick(window, Qt.Key_L, Qt.AltModifier)
-    dialog = next(w for w in QApplication.topLevelWidgets() if w.windowTitle() == "Label manager" and w.isVisible())
-    dialog.rename("object1", "car")
-    activate(qtbot, window)
-    settle(qtbot, window, lambda: session.store.objects() == {0: "person", 1: "car"})
-    assert dialog.list.count() == 2
-    dialog.close()
+    with step("relabel in the object panel, rename a class in the label manager (Alt+L)"):
+        window.objects.tree.topLevelItem(0).setText(1, "person")
+        settle(qtbot, window, lambda: session.store.objects()[0] == "person")
+        qtbot.keyClick(window, Qt.Key_L, Qt.AltModifier)
+        dialog = next(w for w in QApplication.topLevelWidgets() if w.windowTitle() == "Label manager" and w.isVisible())
+        dialog.rename("object1", "car")
+        activate(qtbot, window)
+        settle(qtbot, window, lambda: session.store.objects() == {0: "person", 1: "car"})
+        assert dialog.list.count() == 2
+        dialog.close()
 
-    # export through the window
-    window.export("coco", "polygon", tmp_path / "export" / "coco")
-    settle(qtbot, window)
-    from pycocotools.coco import COCO
+    with step("export through the window"):
+        window.export("coco", "polygon", tmp_path / "export" / "coco")
+        settle(qtbot, window)
+        from pycocotools.coco import COCO
 
-    data = COCO(str(tmp_path / "export" / "coco" / "annotations.json"))
-    assert {c["name"] for c in data.loadCats(data.getCatIds())} == {"person", "car"}
-    final = masks(session.store)
-    window.close()
+        data = COCO(str(tmp_path / "export" / "coco" / "annotations.json"))
+        assert {c["name"] for c in data.loadCats(data.getCatIds())} == {"person", "car"}
+        final = masks(session.store)
+        window.close()
 
-    # reopen: annotations are there and the window returns to the frame it was left on
-    again = open_window(qtbot, settings)
-    assert again.open_path(clip)
-    settle(qtbot, again)
-    assert masks(again.controller.session.store) == final
-    assert again.controller.frame == session.current_frame and again.objects.tree.topLevelItemCount() == 2
-    again.close()
+    with step("reopen: annotations are there and the window returns to the frame it was left on"):
+        again = open_window(qtbot, settings)
+        assert again.open_path(clip)
+        settle(qtbot, again)
+        assert masks(again.controller.session.store) == final
+        assert again.controller.frame == session.current_frame and again.objects.tree.topLevelItemCount() == 2
+        again.close()
 
 
 def test_errors_are_shown_in_the_window(qtbot, settings, tmp_path, clip):
@@ -261,12 +273,11 @@ def test_model_download_dialog_cancels_then_resumes(qtbot, settings, tmp_path, m
     window = open_window(qtbot, settings)
     choice = {"spec": "sam2.1-tiny", "precision": "auto", "device": "cpu"}
 
-    def cancel_when_started():
-        dialog = QApplication.activeModalWidget()
+    def cancel_when_started(dialog):
         qtbot.waitUntil(lambda: dialog.bar.value() > 0, timeout=10_000)
         dialog.cancel()
 
-    QTimer.singleShot(100, cancel_when_started)
+    when_modal(cancel_when_started)
     assert not window.choose_model(choice)
     assert "download cancelled" in window.last_error
     partial = tmp_path / "home" / "checkpoints" / "sam2.1_hiera_tiny.pt.part"
@@ -352,10 +363,13 @@ def test_anymask_gui_command_opens_the_window_on_a_path(clip, own_checkpoint, tm
         text=True,
     )
     database = clip / ".anymask" / "project.sqlite"
+
+    def opened() -> bool:  # the project exists and the window has recorded it as recent (read afresh)
+        return database.exists() and str(clip.resolve()) in AppSettings(str(tmp_path / "gui.ini")).recent()
+
     deadline = time.time() + 60
-    while not database.exists() and time.time() < deadline and process.poll() is None:
+    while not opened() and time.time() < deadline and process.poll() is None:
         time.sleep(0.1)
-    time.sleep(1.0)
     running = process.poll() is None
     process.terminate()
     _, stderr = process.communicate(timeout=30)
@@ -380,7 +394,7 @@ def test_closing_the_window_while_tracking_keeps_what_was_tracked(qtbot, clip, p
     qtbot.waitUntil(lambda: len(session.store.annotated_frames()) >= 2, timeout=WAIT_MS)
     folder = session.store.folder
     window.close()  # cancels tracking, waits for the frame in progress, closes the project
-    assert not window.controller.worker._thread.is_alive()
+    assert window.controller.worker.stopped
     with ProjectStore.open(folder) as store:
         frames = store.annotated_frames()
     assert len(frames) >= 2 and frames == list(range(len(frames)))

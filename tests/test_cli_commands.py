@@ -151,13 +151,13 @@ def test_bench_with_random_weights(capsys, monkeypatch):
     from anymask import bench
 
     printed = []  # each figure must be printed as soon as it is measured, not at the end
-    original = bench._bench_tracking
+    original = bench.bench_tracking
 
     def tracking(*args):
         printed.append(capsys.readouterr().out)
         return original(*args)
 
-    monkeypatch.setattr(bench, "_bench_tracking", tracking)
+    monkeypatch.setattr(bench, "bench_tracking", tracking)
     code, out, err = run(capsys, "bench", "--random-weights", "sam2.1-tiny", "--frames", "2", "--repeats", "1")
     assert code == 0, err
     assert "embed an image (set_image):" in printed[0] and "click -> mask:" in printed[0]

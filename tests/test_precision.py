@@ -18,8 +18,7 @@ native_bf16 = pytest.mark.skipif(not bf16_support("cpu").native, reason="this CP
 
 def simulate_cpu(monkeypatch, capability: str, avx512_bf16: bool = False, amx: bool = False) -> None:
     monkeypatch.setattr(precision_module, "cpu_capability", lambda: capability)
-    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    monkeypatch.setattr(precision_module, "cpu_bf16_flags", lambda: (avx512_bf16, amx))
 
 
 @pytest.mark.parametrize(
@@ -43,18 +42,18 @@ def test_unknown_cpu_capability_is_measured_once_and_cached(monkeypatch, tmp_pat
     simulate_cpu(monkeypatch, "SVE256")
     monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
     calls = []
-    monkeypatch.setattr(precision_module, "_bf16_speed_ratio", lambda: calls.append(1) or 0.6)
+    monkeypatch.setattr(precision_module, "bf16_speed_ratio", lambda: calls.append(1) or 0.6)
     assert resolve_precision("auto", "cpu").precision == "bf16"
     assert resolve_precision("auto", "cpu").precision == "bf16"
     assert len(calls) == 1 and "measured 0.60x" in resolve_precision("auto", "cpu").reason
-    monkeypatch.setattr(precision_module, "_bf16_speed_ratio", lambda: 7.0)
+    monkeypatch.setattr(precision_module, "bf16_speed_ratio", lambda: 7.0)
     monkeypatch.setenv("ANYMASK_HOME", str(tmp_path / "other"))
     assert resolve_precision("auto", "cpu").precision == "fp32"
 
 
 def test_explicit_bf16_without_native_support_warns_once(monkeypatch, own_checkpoint):
     simulate_cpu(monkeypatch, "AVX2")
-    monkeypatch.setattr(precision_module, "_warned", set())
+    precision_module.forget_warnings()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = load_model(own_checkpoint, precision="bf16")
@@ -63,7 +62,7 @@ def test_explicit_bf16_without_native_support_warns_once(monkeypatch, own_checkp
     ours = [w for w in caught if issubclass(w.category, PrecisionWarning)]
     assert len(ours) == 1 and "much slower" in str(ours[0].message) and "\n" not in str(ours[0].message)
     simulate_cpu(monkeypatch, "AVX512", avx512_bf16=True)
-    monkeypatch.setattr(precision_module, "_warned", set())
+    precision_module.forget_warnings()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         resolve_precision("bf16", "cpu")

@@ -130,7 +130,7 @@ def test_kill_9_never_loses_a_confirmed_annotation(tmp_path):
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         with ProjectStore.open(folder) as store:
-            assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert store.integrity_check() == "ok"
             for frame in confirmed[-30:] + confirmed[:5]:
                 expected = np.random.default_rng(frame).random((48, 64)) < 0.3
                 assert np.array_equal(store.mask(frame, 0), expected), (trial, frame)

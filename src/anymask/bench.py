@@ -98,7 +98,7 @@ def run_bench(
         report(
             f"click -> mask:              {1000 * statistics.median(click_times):.1f} ms (median of {len(click_times)})"
         )
-        track_time = _bench_tracking(VideoTracker(model, source), frames, (width, height), device, report)
+        track_time = bench_tracking(VideoTracker(model, source), frames, (width, height), device, report)
         name = random_variant + " (random weights)" if random_variant else str(model_spec)
         return BenchResult(
             name,
@@ -112,7 +112,7 @@ def run_bench(
         )
 
 
-def _bench_tracking(tracker, frames: int, size: tuple[int, int], device: str, report) -> float | None:
+def bench_tracking(tracker, frames: int, size: tuple[int, int], device: str, report) -> float | None:
     """Median seconds per tracked frame for one object clicked at the centre of frame 0 (None: no frames)."""
     count = min(frames, tracker.num_frames - 1)
     if count <= 0:

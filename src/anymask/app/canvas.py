@@ -102,6 +102,11 @@ class Canvas(QWidget):
         self.update()
 
     # zoom and pan -------------------------------------------------------------------------------------
+    @property
+    def shows_pending_mask(self) -> bool:
+        """True while the mask of the object being marked is drawn."""
+        return self._pending_overlay is not None
+
     def zoom_fit(self) -> None:
         if self._image is None:
             return

@@ -12,7 +12,7 @@ from ..errors import AnymaskError
 from ..session import Session
 from .bridge import SessionBridge
 from .settings import AppSettings
-from .worker import ModelWorker
+from .worker import ModelWorker, Task
 
 
 class AppController(QObject):
@@ -103,7 +103,7 @@ class AppController(QObject):
             return
         session = self.session
         if session.marking is not None or self.worker.busy:
-            self.worker.submit("frame", lambda: session.set_frame(frame))  # after the clicks queued for this frame
+            self.worker.submit(Task.FRAME, lambda: session.set_frame(frame))  # after the clicks queued for this frame
         else:
             session.set_frame(frame)
 
@@ -130,42 +130,42 @@ class AppController(QObject):
     def box(self, x1: float, y1: float, x2: float, y2: float) -> None:
         if self._need_session():
             session = self.session
-            self.worker.submit("box", lambda: session.add_box(x1, y1, x2, y2))
+            self.worker.submit(Task.BOX, lambda: session.add_box(x1, y1, x2, y2))
 
     def finish(self, label: str | None = None) -> None:
         if self._need_session():
             session = self.session
-            self.worker.submit("finish", lambda: session.finish_object(label))
+            self.worker.submit(Task.FINISH, lambda: session.finish_object(label))
 
     def clear(self) -> None:
         if self._need_session():
-            self.worker.submit("clear", self.session.clear_prompts)
+            self.worker.submit(Task.CLEAR, self.session.clear_prompts)
 
     def mark(self, object_id: int) -> None:
         """Correct an existing object: the next clicks on this frame go to it."""
         if self._need_session():
             session = self.session
-            self.worker.submit("mark", lambda: session.mark(object_id))
+            self.worker.submit(Task.MARK, lambda: session.mark(object_id))
             self.status.emit(f"correcting object {object_id}: click on the frame, F confirms, B cancels")
 
-    def run(self, name: str, function) -> None:
+    def run(self, name: Task, function) -> None:
         """Any other session call (labels, edits, export...) in order with the clicks."""
         if self._need_session():
             self.worker.submit(name, function)
 
     def undo(self) -> None:
         if self._need_session():
-            self.worker.submit("undo", self.session.undo)
+            self.worker.submit(Task.UNDO, self.session.undo)
 
     def redo(self) -> None:
         if self._need_session():
-            self.worker.submit("redo", self.session.redo)
+            self.worker.submit(Task.REDO, self.session.redo)
 
     # tracking -----------------------------------------------------------------------------------------
     def track(self, direction: str | None = None) -> None:
         if self._need_session():
             session = self.session
-            self.worker.submit("track", lambda: session.start_tracking(direction))
+            self.worker.submit(Task.TRACK, lambda: session.start_tracking(direction))
 
     def track_backward(self) -> None:
         self.track("backward")
@@ -202,17 +202,17 @@ class AppController(QObject):
 
     # worker results -----------------------------------------------------------------------------------
     def _on_finished(self, name: str, result) -> None:
-        if name == "track":
+        if name == Task.TRACK:
             self.job = result
             self._track_started = time.perf_counter()
-        elif name == "finish":
+        elif name == Task.FINISH:
             self.status.emit(f"object {result} saved")
-        elif name in ("undo", "redo"):
+        elif name in (Task.UNDO, Task.REDO):
             self.status.emit(f"{name}: {result}" if result else f"nothing to {name}")
-        elif name == "export":
+        elif name == Task.EXPORT:
             self.status.emit(f"exported to {result}")
         self.pending_changed.emit()
-        if name not in ("click", "box", "mark"):
+        if name not in (Task.CLICK, Task.BOX, Task.MARK):
             self.annotations_changed.emit()
 
     def _on_failed(self, name: str, message: str) -> None:

@@ -29,6 +29,7 @@ from .label_dialog import LabelManagerDialog
 from .panels import ObjectPanel, ReviewPanel
 from .settings import AppSettings
 from .timeline import Timeline
+from .worker import Task
 
 TIMELINE_REFRESH_FRAMES = 10
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv *.flv *.ts);;All files (*)"
@@ -155,7 +156,7 @@ class MainWindow(QMainWindow):
 
     def _edit(self, function) -> None:
         session = self.controller.session
-        self.controller.run("edit", lambda: function(session))
+        self.controller.run(Task.EDIT, lambda: function(session))
 
     # opening ------------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
@@ -203,7 +204,7 @@ class MainWindow(QMainWindow):
         self.settings.set_model(spec, choice["precision"], choice["device"])
         session = self.controller.session
         if session is not None:
-            self.controller.run("model", lambda: session.set_model(spec, choice["precision"], choice["device"]))
+            self.controller.run(Task.MODEL, lambda: session.set_model(spec, choice["precision"], choice["device"]))
         self._show_model()
         return True
 
@@ -339,7 +340,7 @@ class MainWindow(QMainWindow):
                 session.set_output_mode(mode)
             return session.export(format_name, folder)
 
-        self.controller.run("export", run)
+        self.controller.run(Task.EXPORT, run)
 
     def shortcut_sheet(self) -> None:
         ShortcutSheet(shortcut_rows(), self).show()
@@ -351,7 +352,7 @@ class MainWindow(QMainWindow):
         self.settings.set_value("tolerance", tolerance)
         session = self.controller.session
         if session is not None:
-            self.controller.run("output", lambda: session.set_output_mode(mode, tolerance))
+            self.controller.run(Task.OUTPUT, lambda: session.set_output_mode(mode, tolerance))
 
     def _object_visibility(self, object_id: int, shown: bool) -> None:
         (self.hidden_objects.discard if shown else self.hidden_objects.add)(object_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
+from enum import Enum
 from functools import partial
 from typing import Any
 
@@ -13,6 +14,24 @@ from PySide6.QtCore import QObject, Signal
 from ..errors import AnymaskError
 
 EXPECTED = (AnymaskError, ValueError, RuntimeError, OSError)
+
+
+class Task(str, Enum):
+    """What the model thread is asked to do (the names its finished/failed signals carry)."""
+
+    FRAME = "frame"
+    CLICK = "click"
+    BOX = "box"
+    FINISH = "finish"
+    CLEAR = "clear"
+    MARK = "mark"
+    UNDO = "undo"
+    REDO = "redo"
+    TRACK = "track"
+    EDIT = "edit"
+    MODEL = "model"
+    EXPORT = "export"
+    OUTPUT = "output"
 
 
 class ModelWorker(QObject):
@@ -32,14 +51,19 @@ class ModelWorker(QObject):
         self._thread.start()
 
     @property
+    def stopped(self) -> bool:
+        """True once the thread has ended (after close)."""
+        return not self._thread.is_alive()
+
+    @property
     def busy(self) -> bool:
         return self._busy or bool(self._tasks)
 
-    def submit(self, name: str, function: Callable[[], Any]) -> None:
+    def submit(self, name: Task, function: Callable[[], Any]) -> None:
         self._put(name, function)
 
     def submit_click(self, session, x: float, y: float, positive: bool) -> None:
-        self._put("click", (session, (x, y, positive)))
+        self._put(Task.CLICK, (session, (x, y, positive)))
 
     def _put(self, name: str, payload) -> None:
         with self._wake:
@@ -64,9 +88,9 @@ class ModelWorker(QObject):
             if self._closed:
                 return None
             name, payload = self._tasks.popleft()
-            if name == "click":
+            if name == Task.CLICK:
                 session, points = payload[0], [payload[1]]
-                while self._tasks and self._tasks[0][0] == "click" and self._tasks[0][1][0] is session:
+                while self._tasks and self._tasks[0][0] == Task.CLICK and self._tasks[0][1][0] is session:
                     points.append(self._tasks.popleft()[1][1])
                 payload = partial(session.add_points, points)
             self._busy = True

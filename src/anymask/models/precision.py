@@ -82,17 +82,23 @@ def bf16_support(device: torch.device | str = "cpu") -> Bf16Support:
     if capability in _X86_WITHOUT_AVX512:
         return Bf16Support(False, f"CPU capability {capability}: bfloat16 is emulated there (5-80x slower than fp32)")
     if capability.startswith("AVX512"):
-        if _cpu_flag("_is_amx_tile_supported"):
+        avx512_bf16, amx = cpu_bf16_flags()
+        if amx:
             return Bf16Support(True, f"CPU capability {capability} with AMX")
-        if _cpu_flag("_is_avx512_bf16_supported"):
+        if avx512_bf16:
             return Bf16Support(True, f"CPU capability {capability} with AVX512_BF16")
         return Bf16Support(False, f"CPU capability {capability} without AVX512_BF16: bfloat16 is emulated there")
     return _measured_bf16_support(capability)
 
 
-def _cpu_flag(name: str) -> bool:
-    check = getattr(torch.cpu, name, None)
-    return bool(check()) if check is not None else False
+def cpu_bf16_flags() -> tuple[bool, bool]:
+    """(AVX512_BF16, AMX tiles) as the CPU reports them (False where this torch cannot tell)."""
+
+    def flag(name: str) -> bool:
+        check = getattr(torch.cpu, name, None)
+        return bool(check()) if check is not None else False
+
+    return flag("_is_avx512_bf16_supported"), flag("_is_amx_tile_supported")
 
 
 def _cache_file() -> Path:
@@ -109,7 +115,7 @@ def _measured_bf16_support(capability: str) -> Bf16Support:
     except (OSError, ValueError):
         known = {}
     if key not in known:
-        known[key] = _bf16_speed_ratio()
+        known[key] = bf16_speed_ratio()
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps(known))
@@ -121,7 +127,7 @@ def _measured_bf16_support(capability: str) -> Bf16Support:
     return Bf16Support(verdict, f"CPU capability {capability}: bf16 measured {ratio:.2f}x fp32 time ({words})")
 
 
-def _bf16_speed_ratio() -> float:
+def bf16_speed_ratio() -> float:
     """Median time of a 256x1024x1024 linear in bf16 over fp32 (about 0.1 s in all)."""
     times = {}
     for dtype in (torch.float32, torch.bfloat16):
@@ -161,6 +167,11 @@ def resolve_precision(requested: str, device: torch.device | str = "cpu") -> Pre
             requested, requested, support.reason if support.native else f"asked for; {support.reason}"
         )
     return PrecisionChoice(requested, "bf16" if support.native else "fp32", support.reason)
+
+
+def forget_warnings() -> None:
+    """Let each warning show once more (tests; a long-lived process that wants to remind)."""
+    _warned.clear()
 
 
 def warn_once(message: str) -> None:

@@ -116,6 +116,10 @@ class ProjectStore:
             connection.close()
         self._lock.release()
 
+    def integrity_check(self) -> str:
+        """SQLite's own check of the database file: "ok", or what is wrong."""
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
     def __enter__(self) -> "ProjectStore":
         return self
 

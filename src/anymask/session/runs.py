@@ -62,9 +62,9 @@ def run_tracking(
         done: list[int] = []
         with project.undoable(f"track {direction} from frame {start}", Region.frames(lowest, highest), atomic=False):
             for reverse, first, last in passes:
-                frames = host.tracker.propagate(start_frame=first, reverse=reverse, max_frames=abs(last - first))
-                for frame, obj_ids, logits in frames:
-                    _store_tracked(project, host, frame, obj_ids, logits, objects)
+                frames = host.tracker.propagate_with_scores(first, reverse, max_frames=abs(last - first))
+                for frame, obj_ids, logits, scores in frames:
+                    _store_tracked(project, frame, obj_ids, logits, scores, objects)
                     done.append(frame)
                     project.observers.emit(TRACKING_PROGRESS, frame=frame, done=len(done), total=total)
                     if progress is not None:
@@ -77,14 +77,13 @@ def run_tracking(
 
 def _store_tracked(
     project: "AnnotatedProject",
-    host: "ModelHost",
     frame: int,
     obj_ids: list[int],
     logits: np.ndarray,
+    scores: dict[int, tuple[float, float]],
     objects: dict[int, str],
 ) -> None:
     store = project.store
-    scores = host.tracker.object_scores(frame)
     protected = MANUAL_SOURCES if project.keep_manual_shapes else ("prompt",)
     manual = {o for o, source in store.mask_sources(frame).items() if source in protected}
     with store.transaction():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -284,6 +285,15 @@ class VideoTracker:
                 memory.tracked[frame] = reverse
             release_free_memory()
             yield frame, self.obj_ids, self._frame_logits(frame)
+
+    def propagate_with_scores(
+        self, start_frame: int | None = None, reverse: bool = False, max_frames: int | None = None
+    ) -> Iterator[tuple[int, list[int], np.ndarray, dict[int, tuple[float, float]]]]:
+        """`propagate`, each frame with its objects' (presence score logit, predicted IoU), as object_scores."""
+        with closing(self.propagate(start_frame, reverse, max_frames)) as frames:
+            for frame, obj_ids, logits in frames:
+                scores = {obj_id: m.scores[frame] for obj_id, m in self.objects.items() if frame in m.scores}
+                yield frame, obj_ids, logits, scores
 
     def _track(self, memory: ObjectMemory, frame: int, reverse: bool, upcoming: list[int]) -> None:
         features = self._frame_features(frame, upcoming)
