@@ -44,3 +44,13 @@ def test_offline_download_is_one_line_error(tmp_path):
 def test_unknown_model_name(tmp_path):
     result = run("models", "--download", "sam9-giant", env=_env(tmp_path))
     assert result.returncode == 2 and "unknown model" in result.stderr
+
+
+def test_gui_without_a_display_is_one_line(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["ANYMASK_SETTINGS"] = str(tmp_path / "gui.ini")
+    result = run("gui", env=env)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "no display found" in result.stderr and "QT_QPA_PLATFORM=offscreen" in result.stderr

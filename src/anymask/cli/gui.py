@@ -12,7 +12,23 @@ def register(commands, parents) -> None:
     model_options(parser, remembered=True)
 
 
+def check_display(environ=None) -> None:
+    """On Linux, Qt's default (xcb) platform aborts the process without a display: say so in one line."""
+    import os
+    import sys
+
+    environ = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return
+    if not environ.get("DISPLAY") and not environ.get("WAYLAND_DISPLAY"):
+        raise AnymaskError(
+            "no display found (DISPLAY and WAYLAND_DISPLAY are unset): run anymask gui on a desktop, or with "
+            "QT_QPA_PLATFORM=offscreen to run it headless; anymask track/segment/export need no display"
+        )
+
+
 def run(args) -> int:
+    check_display()
     try:
         from ..app import run_app
     except ImportError as exc:
