@@ -44,11 +44,6 @@ class Int8Linear(nn.Linear):
         return self._packed
 
 
-def int8_supported() -> bool:
-    """Whether this torch build has the quantised CPU kernels (fbgemm, onednn or qnnpack)."""
-    return bool(torch.backends.quantized.supported_engines) and hasattr(torch.ops.quantized, "linear_dynamic")
-
-
 def quantize_linears(module: nn.Module) -> int:
     """Make every large enough nn.Linear under `module` an Int8Linear in place; returns how many."""
     count = 0

@@ -28,28 +28,21 @@ def resized_frame(frame: np.ndarray, resolution: int = 1024) -> torch.Tensor:
 def normalize_frames(frames: torch.Tensor) -> torch.Tensor:
     """uint8 (..., 3, R, R) on any device -> float32 model input: /255 then ImageNet normalisation.
 
-    Gives the same float32 values as the official float64 path: on the CPU by that path, elsewhere by a
-    256-entry table (no float64 on some GPUs), so only the uint8 frame crosses to the GPU.
+    Gives the same float32 values as the official float64 path: on the CPU by that path in numpy
+    (single-threaded, so the frame loader thread starts no second OpenMP team beside the model's; each
+    step is correctly rounded in numpy and torch alike), elsewhere by a 256-entry table (no float64 on
+    some GPUs), so only the uint8 frame crosses to the GPU.
     """
     if frames.is_floating_point():
         return frames  # already normalised (by the loader thread, for a CPU model)
     device = frames.device
     if device.type == "cpu":
-        unit = (frames.double() / 255.0).float()
-    else:
-        table = _TABLES.get(device)
-        if table is None:
-            table = _TABLES[device] = _UNIT.to(device)
-        unit = table[frames.long()]
-    return (unit - _MEAN.to(device)) / _STD.to(device)
-
-
-def normalize_frame_numpy(frame: torch.Tensor) -> torch.Tensor:
-    """`normalize_frames` for one CPU uint8 frame, in numpy (single-threaded): the same float32 values,
-    since each step (x / 255 in float64, rounding to float32, - mean, / std) is correctly rounded in both."""
-    unit = (frame.numpy().astype(np.float64) / 255.0).astype(np.float32)
-    normalized = (unit - _MEAN.numpy()) / _STD.numpy()
-    return torch.from_numpy(normalized)
+        unit = (frames.numpy().astype(np.float64) / 255.0).astype(np.float32)
+        return torch.from_numpy((unit - _MEAN.numpy()) / _STD.numpy())
+    table = _TABLES.get(device)
+    if table is None:
+        table = _TABLES[device] = _UNIT.to(device)
+    return (table[frames.long()] - _MEAN.to(device)) / _STD.to(device)
 
 
 def video_frame_input(frame: np.ndarray, resolution: int = 1024) -> torch.Tensor:
@@ -76,7 +69,7 @@ class FrameInputs:
         team that competes with the model's threads for the same cores (measured: every GEMM of the
         tracking step 15-25% slower on 2 cores)."""
         frame = resized_frame(self.source.frame(index), self.resolution)
-        return normalize_frame_numpy(frame) if self.normalize else frame
+        return normalize_frames(frame) if self.normalize else frame
 
     def get(self, index: int, upcoming: list[int] | None = None) -> torch.Tensor:
         """Frame `index` resized (MediaError if it cannot be decoded); starts preparing `upcoming` frames."""
