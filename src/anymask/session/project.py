@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from ..vocabulary import OUTPUT_MODES
 from . import output
 from .events import PROJECT_CHANGED, Observers
 from .history import History, StoreChange
+
+if TYPE_CHECKING:
+    from .runs import TrackingJob
 
 
 def check_output_mode(mode: str) -> None:
@@ -51,11 +55,11 @@ class AnnotatedProject:
         self.lock = threading.RLock()
         self.current_frame = 0
         self.last_direction = "forward"
-        self.is_busy: Callable[[], bool] = lambda: False  # set by the session: is a tracking job running?
+        self.job: TrackingJob | None = None  # the latest background tracking run
 
     @property
     def busy(self) -> bool:
-        return self.is_busy()
+        return self.job is not None and self.job.running
 
     def guard(self) -> None:
         if self.busy:

@@ -59,12 +59,10 @@ class Session:
         except ValueError:
             store.close()
             raise
-        self.project.is_busy = lambda: self._job is not None and self._job.running
         self.host = ModelHost(self.project, model, precision, device)
         self._marking = Marking(self.project, self.host)
         self.labels = LabelManager(self.project, self.host)
         self.edit = ShapeEditor(self.project)
-        self._job: TrackingJob | None = None
         self._prefetcher = Prefetcher(self.project, self.host) if prefetch else None
         if self._prefetcher:
             self._prefetcher.request(0)
@@ -118,9 +116,10 @@ class Session:
         self.host.mark_stale()
 
     def close(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self._job.wait()
+        job = self.project.job
+        if job is not None:
+            job.cancel()
+            job.wait()
         if self._prefetcher is not None:
             self._prefetcher.close()
         with self.project.lock:
@@ -267,9 +266,9 @@ class Session:
         if not self.store.objects():
             raise ValueError("finish at least one object before tracking")
         direction = direction or self.last_direction
-        self._job = TrackingJob(self.project, self.host, self._marking, direction, start, end)
-        self._job.start()
-        return self._job
+        job = self.project.job = TrackingJob(self.project, self.host, self._marking, direction, start, end)
+        job.start()
+        return job
 
     # review -------------------------------------------------------------------------------------------
     def review_items(self, lost_after: int = 3) -> list[review.ReviewItem]:
