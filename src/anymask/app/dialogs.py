@@ -93,17 +93,11 @@ class ModelDialog(QDialog):
     def _explain_precision(self) -> None:
         """Say what Auto picks on this device and why (or why an explicit choice is slow here)."""
         try:
-            import torch
-
             from ..models.precision import resolve_precision
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                device = self.device.currentText()
-                if device == "cuda" and not torch.cuda.is_available():
-                    self.precision_note.setText("No CUDA GPU on this machine.")
-                    return
-                auto = resolve_precision("auto", device)
+                auto = resolve_precision("auto", self.device.currentText())
                 text = f"Auto picks {auto.precision} here: {auto.reason}."
                 if self.precision.currentData() == "bf16" and auto.precision != "bf16":
                     text += " bf16 will be much slower than fp32 on this device."
