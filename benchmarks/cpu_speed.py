@@ -15,7 +15,6 @@ FBGEMM_ENABLE_INSTRUCTIONS=AVX2 (every kernel library then stays on AVX2).
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from image import IOU_PHOTOS, PHOTO, clicks, load_photo, mask_iou  # noqa: E402
+from image import PHOTO, bf16_agreement, load_photo, mask_iou, measure  # noqa: E402
 
 VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
 POINT = [[300.0, 200.0]]
@@ -111,23 +110,8 @@ def run_tracking(kinds: list[str], args, checkpoint: Path, frames_dir: Path, fol
 
 
 def image_timings(predictors: dict, repeats: int) -> dict[str, dict[str, float]]:
-    image = load_photo(PHOTO)
-    height, width = image.shape[:2]
-    click = clicks(width, height)[0]
-    times = {name: {"set_image": [], "click": []} for name in predictors}
-    for predictor in predictors.values():
-        predictor.set_image(image)
-        predictor.predict(**click)
-    for _ in range(repeats):
-        for name, predictor in predictors.items():
-            start = time.perf_counter()
-            predictor.set_image(image)
-            times[name]["set_image"].append(time.perf_counter() - start)
-            for _ in range(5):
-                start = time.perf_counter()
-                predictor.predict(**click)
-                times[name]["click"].append(time.perf_counter() - start)
-    medians = {name: {k: statistics.median(v) for k, v in t.items()} for name, t in times.items()}
+    """benchmarks/image.py's interleaved medians (5 clicks a round), printed with the CPU capability."""
+    medians = measure(predictors, load_photo(PHOTO), repeats, clicks_per_round=5)
     for name, m in medians.items():
         print(
             f"[{capability()}] {name:<22} set_image {m['set_image']:6.3f} s   click {1000 * m['click']:7.1f} ms",
@@ -138,20 +122,8 @@ def image_timings(predictors: dict, repeats: int) -> dict[str, dict[str, float]]
 
 def image_agreement(exact, fast) -> tuple[list[float], list[float]]:
     """Mask IoU and relative mean |logit error| of `fast` against `exact` over photos x prompts."""
-    from PIL import Image
-
-    ious, errors = [], []
-    for name in IOU_PHOTOS:
-        image = np.asarray(Image.open(ROOT / "tests" / "data" / "opencv" / name).convert("RGB"))
-        exact.set_image(image)
-        fast.set_image(image)
-        for prompt in clicks(image.shape[1], image.shape[0]):
-            a = exact.predict(return_logits=True, **prompt)[0]
-            b = fast.predict(return_logits=True, **prompt)[0]
-            for x, y in zip(a, b):
-                ious.append(mask_iou(x > 0, y > 0))
-                errors.append(float(np.abs(x - y).mean() / max(1e-9, np.abs(x).mean())))
-    return ious, errors
+    ious, errors, scales = bf16_agreement(exact, fast)
+    return ious, [error / max(1e-9, scale) for error, scale in zip(errors, scales)]
 
 
 def tracking_agreement(exact: np.ndarray, fast: np.ndarray) -> tuple[list[float], list[float]]:
