@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import AnymaskError
+from ..session.prompt_file import apply_prompt, read_prompts
 from .common import EXPORT_FORMATS, add_command, model_options, open_session, output_options
-from .prompts import apply_prompt, read_prompts
 
 
 def register(commands, parents) -> None:

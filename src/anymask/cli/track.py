@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from ..errors import AnymaskError
+from ..session.prompt_file import apply_prompts, read_prompts, tracking_plan
 from .common import DIRECTIONS, EXPORT_FORMATS, add_command, model_options, open_session, output_options
-from .prompts import apply_prompt, read_prompts
 
 
 def register(commands, parents) -> None:
@@ -52,18 +52,9 @@ def run(args) -> int:
         loaded = time.perf_counter()
         model = session.model
         say(f"model ready in {time.perf_counter() - loaded:.1f} s; precision {model.precision_choice.describe()}")
-        for index, entry in enumerate(prompts, start=1):
-            say(f"prompt {index}/{len(prompts)}: object {entry['id']} on frame {entry['frame']}")
-            apply_prompt(session, entry)
-        start = min(max(prompts[0]["frame"], first), last)
-        passes = (
-            [("forward", last)]
-            if args.direction == "forward"
-            else [("backward", first)]
-            if args.direction == "backward"
-            else [("forward", last), ("backward", first)]
-        )
-        total = sum(abs(end - start) + 1 for _, end in passes)
+        apply_prompts(session, prompts, say)
+        passes = tracking_plan(prompts, args.direction, first, last)
+        total = sum(abs(end - start) + 1 for _, start, end in passes)
         bar = tqdm(total=total, unit="frame", desc="tracking", disable=args.quiet)
         begun, frames = time.perf_counter(), set()
 
@@ -73,7 +64,7 @@ def run(args) -> int:
             bar.set_postfix(frame=frame, fps=f"{len(frames) / max(1e-9, time.perf_counter() - begun):.2f}")
 
         try:
-            for direction, end in passes:
+            for direction, start, end in passes:
                 session.track(direction, start=start, end=end, progress=progress)
         except KeyboardInterrupt:
             bar.close()

@@ -20,10 +20,11 @@ class ModelHost:
     """Owns the model and the tracker. `mark_stale()` after the stored prompts changed (undo, a cleared
     correction): the tracker forgets, and objects get their stored prompts again when next needed."""
 
-    def __init__(self, project: AnnotatedProject, model_spec: str | Path, precision: str, device: str) -> None:
+    def __init__(self, project: AnnotatedProject, model_spec, precision: str, device: str) -> None:
+        """model_spec: a model name, a checkpoint file, or a model already loaded (a batch worker reuses one)."""
         self.project = project
-        self.model_spec, self.precision, self.device = model_spec, precision, device
-        self._model = None
+        self.precision, self.device = precision, device
+        self.model_spec, self._model = _adopt(model_spec)
         self._tracker: VideoTracker | None = None
         self._stale = False
 
@@ -85,11 +86,18 @@ class ModelHost:
         """Use another model (loaded on next need)."""
         with self.project.lock:
             self.close()
-            self._tracker, self._model, self._stale = None, None, False
-            self.model_spec = model
+            self._tracker, self._stale = None, False
+            self.model_spec, self._model = _adopt(model)
             self.precision = precision or self.precision
             self.device = device or self.device
 
     def close(self) -> None:
         if self._tracker is not None:
             self._tracker.close()
+
+
+def _adopt(model_spec) -> tuple[str | Path, object | None]:
+    """(the spec, the model if one was given already loaded)."""
+    if isinstance(model_spec, (str, Path)):
+        return model_spec, None
+    return getattr(model_spec, "checkpoint_path", type(model_spec).__name__), model_spec

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .project import AnnotatedProject
 
 MANUAL_SOURCES = ("prompt", "edited", "imported")
+RESUME_MEMORIES = 6  # SAM 2 attends to the last num_maskmem - 1 = 6 tracked frames' spatial memories
 
 
 def tracking_passes(direction: str, start: int, end: int | None, num_frames: int) -> list[tuple[bool, int, int]]:
@@ -35,6 +36,33 @@ def tracking_passes(direction: str, start: int, end: int | None, num_frames: int
     return passes
 
 
+def saved_frames(store, objects) -> set[int]:
+    """Frames on which tracking saved the presence of every one of `objects`."""
+    seen: dict[int, set[int]] = {}
+    for frame, object_id, _, _ in store.presence():
+        seen.setdefault(frame, set()).add(object_id)
+    wanted = set(objects)
+    return {frame for frame, ids in seen.items() if wanted <= ids}
+
+
+def resume_passes(store, passes, objects) -> list[tuple[bool, int, int, list[int]]]:
+    """The passes less the frames an earlier run already saved for every object (a resumed run).
+
+    Each pass becomes (reverse, first, last, restored): it starts after the saved frames at its
+    beginning, and `restored` lists the saved frames just before that whose memories are rebuilt.
+    """
+    done = saved_frames(store, objects)
+    plan = []
+    for reverse, first, last in passes:
+        order = range(first, last - 1, -1) if reverse else range(first, last + 1)
+        saved = 0
+        while saved < len(order) and order[saved] in done:
+            saved += 1
+        if saved < len(order):
+            plan.append((reverse, order[saved], last, list(order[max(0, saved - RESUME_MEMORIES) : saved])))
+    return plan
+
+
 def run_tracking(
     project: "AnnotatedProject",
     host: "ModelHost",
@@ -44,8 +72,13 @@ def run_tracking(
     end: int | None,
     progress: Callable[[int, int], None] | None,
     cancel: Callable[[], bool] | None,
+    resume: bool = False,
 ) -> list[int]:
-    """Track every finished object over the stretch, as one undoable change; returns the frames done."""
+    """Track every finished object over the stretch, as one undoable change; returns the frames done.
+
+    resume: skip the frames at the start of each pass that an earlier, interrupted run saved, rebuilding
+    the tracker's memory of the last few from their saved masks.
+    """
     start = project.current_frame if start is None else start
     passes = tracking_passes(direction, start, end, len(project.source))
     with project.lock:
@@ -55,13 +88,17 @@ def run_tracking(
             raise ValueError("finish at least one object before tracking")
         project.last_direction = direction
         host.replay_stored_prompts()
-        total = sum(abs(last - first) + 1 for _, first, last in passes)
+        plan = resume_passes(project.store, passes, objects) if resume else [(*p, []) for p in passes]
+        total = sum(abs(last - first) + 1 for _, first, last, _ in plan)
         lowest = min(min(first, last) for _, first, last in passes)
         highest = max(max(first, last) for _, first, last in passes)
         project.observers.emit(TRACKING_STARTED, direction=direction, start=start, end=end, total=total)
         done: list[int] = []
         with project.undoable(f"track {direction} from frame {start}", Region.frames(lowest, highest), atomic=False):
-            for reverse, first, last in passes:
+            for reverse, first, last, restored in plan:
+                for frame in restored:
+                    saved = {object_id: project.store.mask(frame, object_id) for object_id in objects}
+                    host.tracker.restore_tracked(frame, saved, reverse)
                 frames = host.tracker.propagate_with_scores(first, reverse, max_frames=abs(last - first))
                 for frame, obj_ids, logits, scores in frames:
                     _store_tracked(project, frame, obj_ids, logits, scores, objects)

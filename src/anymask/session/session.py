@@ -247,16 +247,21 @@ class Session:
         end: int | None = None,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        resume: bool = False,
     ) -> list[int]:
         """Track every finished object from `start` (default: the current frame); returns the frames done.
 
         Each tracked frame is saved at once; an object whose presence score is below zero on a frame is
         absent there (no shape written). `cancel()` returning True stops after the current frame. Prompted
         masks are never overwritten; edited and imported ones neither while `keep_manual_shapes` is on.
+        `resume=True` continues an interrupted run of the same stretch: frames it saved are not tracked
+        again (see runs.resume_passes).
         """
         self.project.guard()
         direction = direction or self.last_direction
-        return run_tracking(self.project, self.host, self._marking, direction, start, end, progress, cancel)
+        return run_tracking(
+            self.project, self.host, self._marking, direction, start, end, progress, cancel, resume=resume
+        )
 
     def start_tracking(
         self, direction: str | None = None, start: int | None = None, end: int | None = None

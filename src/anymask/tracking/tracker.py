@@ -183,15 +183,44 @@ class VideoTracker:
         low = fill_small_holes(low, self.fill_hole_area)
         return FrameOutput(low, ptr, score, iou)
 
-    def _prompt_mask(self, memory, frame, features, mask, is_init, reverse):
+    def _mask_tensor(self, mask: np.ndarray) -> torch.Tensor:
+        """A binary (H, W) mask as (1, 1, S, S) at the model's input size."""
         size = self.model.config.image_size
         tensor = torch.as_tensor(mask.astype(bool), dtype=torch.float32, device=self.model.device)[None, None]
         if tensor.shape[-2:] != (size, size):
             tensor = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
             tensor = (tensor >= 0.5).float()
+        return tensor
+
+    def _prompt_mask(self, memory, frame, features, mask, is_init, reverse):
         memory.points.pop(frame, None)
+        tensor = self._mask_tensor(mask)
         low, _, ptr, score, iou = mask_as_output(self.model, features.embedding, features.high_res, tensor)
         return FrameOutput(low, ptr, score, iou)
+
+    @torch.inference_mode()
+    def restore_tracked(self, frame_idx: int, masks: dict[int, np.ndarray | None], reverse: bool = False) -> None:
+        """Rebuild the memory of a frame tracked in an earlier run from its saved masks (None: absent there).
+
+        A resumed run calls this for the last few frames it finds saved, then propagates from the next
+        frame. The memory is encoded from the binary mask, not the original logits, so results after the
+        resume point can differ slightly from an uninterrupted run. Prompted frames are left as they are.
+        """
+        frame = self._check_frame(frame_idx)
+        height, width = self.frame_size(frame)
+        features = self._frame_features(frame)
+        for obj_id, mask in masks.items():
+            memory = self.objects.get(obj_id)
+            if memory is None or frame in memory.conditioning or frame in memory.pending:
+                continue
+            mask = np.zeros((height, width), bool) if mask is None else np.asarray(mask)
+            tensor = self._mask_tensor(mask)
+            _, high, ptr, score, iou = mask_as_output(self.model, features.embedding, features.high_res, tensor)
+            output = FrameOutput(torch.empty(0), ptr, score, iou)
+            output.memory, position = encode_memory(self.model, features.embedding, high, score, True)
+            self._memory_pos = position if self._memory_pos is None else self._memory_pos
+            memory.put_recent(frame, output)
+            memory.tracked[frame] = reverse
 
     def _use_multimask(self, num_points: int) -> bool:
         """Multimask output for 0-1 clicks, on prompted and tracked frames alike (every official config)."""

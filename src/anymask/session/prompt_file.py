@@ -1,4 +1,4 @@
-"""prompts.json for `anymask track` and `anymask segment`: read and check it, apply an entry as a person would."""
+"""prompts.json (`anymask track`, `segment`, `batch`): read and check it, apply its entries, plan the passes."""
 
 from __future__ import annotations
 
@@ -14,17 +14,25 @@ def read_prompts(path: Path, images: bool = False) -> list[dict]:
     For images (`anymask segment`) an entry names its "image" (a file name in the folder) instead of a frame,
     and "id" is optional (each entry is one object).
     """
+    path = Path(path)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AnnotationFormatError(f"{path}: prompts file not found") from None
+    except IsADirectoryError:
+        raise AnnotationFormatError(f"{path}: is a folder, not a prompts file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise AnnotationFormatError(f"{path}: invalid JSON{where} ({getattr(exc, 'msg', exc)})") from None
+    return parse_prompts(document, str(path), images)
+
+
+def parse_prompts(document, where: str, images: bool = False) -> list[dict]:
+    """The checked entries of a prompts document already read (`where` names it in errors), by frame."""
     entries = document.get("objects") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise AnnotationFormatError(f'{path}: expected {{"objects": [...]}} with at least one object')
-    checked = [_check_entry(entry, f"{path}: objects[{index}]", images) for index, entry in enumerate(entries)]
+        raise AnnotationFormatError(f'{where}: expected {{"objects": [...]}} with at least one object')
+    checked = [_check_entry(entry, f"{where}: objects[{index}]", images) for index, entry in enumerate(entries)]
     return checked if images else sorted(checked, key=lambda e: e["frame"])
 
 
@@ -90,3 +98,21 @@ def apply_prompt(session, entry: dict) -> int:
     except ValueError as exc:
         raise AnymaskError(f"{entry['where']}: {exc}") from None
     return session.finish_object(entry["label"])
+
+
+def apply_prompts(session, entries: list[dict], say=None) -> None:
+    """Apply every entry in order (`say` gets a progress line for each)."""
+    for index, entry in enumerate(entries, start=1):
+        if say is not None:
+            say(f"prompt {index}/{len(entries)}: object {entry['id']} on frame {entry['frame']}")
+        apply_prompt(session, entry)
+
+
+def tracking_plan(entries: list[dict], direction: str, first: int, last: int) -> list[tuple[str, int, int]]:
+    """(direction, start, end) passes over [first, last] from the first prompted frame (both: forward first)."""
+    start = min(max(entries[0]["frame"], first), last)
+    if direction == "forward":
+        return [("forward", start, last)]
+    if direction == "backward":
+        return [("backward", start, first)]
+    return [("forward", start, last), ("backward", start, first)]
