@@ -79,3 +79,23 @@ def test_pickled_code_is_refused(tmp_path, capsys):
         load_checkpoint(path)
     assert "pickled code" in _one_line(exc, path)
     assert "pickled code ran" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "damage, fragment",
+    [
+        (lambda state: state.update({7: torch.zeros(1)}), "a state dict key is int"),
+        (lambda state: state.update({"sam_mask_decoder.iou_token.weight": "weights"}), "holds a str, not a tensor"),
+        (lambda state: state.update({"sam_mask_decoder.iou_token.weight": 3}), "holds a int, not a tensor"),
+        (lambda state: state["sam_mask_decoder.iou_token.weight"].view(-1)[5].fill_(float("nan")), "NaN or infinite"),
+        (lambda state: state["image_encoder.neck.convs.0.conv.bias"].fill_(float("inf")), "NaN or infinite"),
+    ],
+)
+def test_state_dicts_with_wrong_keys_values_or_non_finite_weights(own_checkpoint, tmp_path, damage, fragment):
+    state = torch.load(own_checkpoint, weights_only=True)["model"]
+    damage(state)
+    path = tmp_path / "damaged.pt"
+    torch.save({"model": state}, path)
+    with pytest.raises(CheckpointError) as exc:
+        load_checkpoint(path)
+    assert fragment in _one_line(exc, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..vocabulary import DIRECTIONS, EXPORT_FORMATS, OUTPUT_MODES, PRECISION_HELP, PRECISION_NAMES
 
@@ -49,9 +50,20 @@ def model_options(parser: argparse.ArgumentParser, remembered: bool = False) -> 
     parser.add_argument("--device", default=None if remembered else "cpu", help="cpu, cuda or cuda:N")
 
 
+def output_folder(path: Path) -> Path:
+    """--out as a folder: a one-line error if it names an existing file."""
+    from ..errors import AnymaskError
+
+    if path.exists() and not path.is_dir():
+        raise AnymaskError(f"{path}: --out names a file; give a folder")
+    return path
+
+
 def open_session(media, args):
     """The Session a batch command works in: its project under OUT/project unless --project names one."""
     from ..session import Session
+
+    output_folder(args.out)
 
     return Session(
         media,

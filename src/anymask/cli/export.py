@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import AnymaskError
-from .common import EXPORT_FORMATS, add_command, output_options
+from .common import EXPORT_FORMATS, add_command, output_folder, output_options
 
 
 def register(commands, parents) -> None:
@@ -26,6 +26,7 @@ def run(args) -> int:
     from ..media import open_source
     from ..project import ProjectStore
 
+    output_folder(Path(args.out))
     project = Path(args.project)
     if not (project / "project.sqlite").is_file():
         raise AnymaskError(f"{project}: not an anymask project folder (no project.sqlite)")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 from ..errors import AnymaskError
-from ..session.prompt_file import apply_prompts, read_prompts, tracking_plan
+from ..session.prompt_file import apply_prompts_once, read_prompts, tracking_plan
 from .common import DIRECTIONS, EXPORT_FORMATS, add_command, model_options, open_session, output_options
 
 
@@ -52,7 +53,9 @@ def run(args) -> int:
         loaded = time.perf_counter()
         model = session.model
         say(f"model ready in {time.perf_counter() - loaded:.1f} s; precision {model.precision_choice.describe()}")
-        apply_prompts(session, prompts, say)
+        resume = not apply_prompts_once(session, prompts, say)
+        if resume:
+            say(f"the project already holds these prompts: tracking only frames not saved yet ({session.store.folder})")
         passes = tracking_plan(prompts, args.direction, first, last)
         total = sum(abs(end - start) + 1 for _, start, end in passes)
         bar = tqdm(total=total, unit="frame", desc="tracking", disable=args.quiet)
@@ -63,14 +66,25 @@ def run(args) -> int:
             bar.update(1)
             bar.set_postfix(frame=frame, fps=f"{len(frames) / max(1e-9, time.perf_counter() - begun):.2f}")
 
+        failure = None
         try:
             for direction, start, end in passes:
-                session.track(direction, start=start, end=end, progress=progress)
+                session.track(direction, start=start, end=end, progress=progress, resume=resume)
         except KeyboardInterrupt:
             bar.close()
             print(f"anymask: interrupted; every tracked frame so far is saved in {session.store.folder}")
             return 130
+        except (AnymaskError, OSError) as exc:  # a frame that cannot be decoded, a full disk
+            failure = exc
         bar.close()
+        if failure is not None:
+            print(f"anymask: error: {failure}", file=sys.stderr)
+            path = session.export(args.format, out / args.format)
+            print(
+                f"tracking stopped; the {len(frames)} frame(s) tracked before it are saved in "
+                f"{session.store.folder} and {args.format} was written to {path}"
+            )
+            return 2
         path = session.export(args.format, out / args.format)
         objects = len(session.store.objects())
         print(

@@ -9,6 +9,7 @@ from .cvat import export_cvat_video
 from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store
 from .davis import export_davis, import_davis
 from .mot import export_mot, export_mots
+from .staging import staged
 from .voc import export_voc
 from .xanylabeling import export_xanylabeling, import_label_folder
 from .yolo import export_yolo, import_yolo
@@ -40,13 +41,20 @@ IMPORT_FORMATS = {
 def export_dataset(
     dataset: Dataset, format_name: str, out: str | Path, mode: str = "polygon", tolerance: float = 1.0
 ) -> Path:
-    """Export in one of EXPORT_FORMATS; `mode` is the output shape (polygon, rectangle, rotation, mask)."""
+    """Export in one of EXPORT_FORMATS; `mode` is the output shape (polygon, rectangle, rotation, mask).
+
+    Written into a stage folder beside `out` and moved in at the end (see staging.staged): a failed or
+    killed export leaves no partial files. Every file name comes from `Dataset.stem`/`image_name`, safe
+    base names unique per frame, so names taken from a foreign file never lead out of `out`.
+    """
     if format_name not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {format_name!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if mode not in OUTPUT_MODES:
         raise ValueError(f"unknown output mode {mode!r}; choose one of {', '.join(OUTPUT_MODES)}")
-    out = Path(out)
-    return EXPORT_FORMATS[format_name](dataset, out, mode, tolerance)
+    out = Path(out).absolute()
+    with staged(out) as target:
+        written = EXPORT_FORMATS[format_name](dataset, target, mode, tolerance)
+    return out / written.relative_to(target) if written != target else out
 
 
 def import_annotations(format_name: str, path: str | Path, frames: list[FrameInfo] | None = None) -> Dataset:

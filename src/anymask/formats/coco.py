@@ -11,7 +11,7 @@ from ..annotations import rle as rle_codec
 from ..annotations.geometry import polygons_to_mask
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size
 
 
 def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", tolerance: float = 1.0) -> Path:
@@ -24,7 +24,7 @@ def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", toleranc
         images.append(
             {
                 "id": frame.index + 1,
-                "file_name": frame.file_name,
+                "file_name": dataset.image_name(frame),
                 "height": frame.height,
                 "width": frame.width,
                 "frame_id": frame.index,
@@ -103,6 +103,7 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
             height, width = int(image["height"]), int(image["width"])
         except (KeyError, TypeError, ValueError):
             raise _fail(path, f"images[{i}]", "needs id, file_name, height and width") from None
+        check_frame_size(height, width, f"{path}: images[{i}]")
         if frames:
             if name not in by_name:
                 raise _fail(path, f"images[{i}].file_name", f"{name!r} is not a frame of this video or folder")
@@ -139,13 +140,14 @@ def _annotation_mask(annotation: dict, frame: FrameInfo, path: Path, where: str)
     height, width = frame.height, frame.width
     try:
         if isinstance(segmentation, dict):
+            size = segmentation.get("size")
+            if not isinstance(size, list) or [*size] != [height, width]:
+                raise _fail(
+                    path, f"{where}.segmentation", f"RLE size {size!r} differs from the image [{height}, {width}]"
+                )
             mask = rle_codec.decode(segmentation)
             if mask.shape != (height, width):
-                raise _fail(
-                    path,
-                    f"{where}.segmentation",
-                    f"RLE size {list(mask.shape)} differs from the image {height}x{width}",
-                )
+                raise _fail(path, f"{where}.segmentation", "RLE counts do not fill the image")
             return mask
         if isinstance(segmentation, list) and segmentation:
             rings = []

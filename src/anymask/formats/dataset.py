@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,9 +15,37 @@ from ..annotations import rle as rle_codec
 from ..annotations.geometry import Polygon, join_rings, mask_to_box, mask_to_polygons, mask_to_rotated_box
 from ..annotations.shapes import Shape
 from ..atomic import atomic_open
+from ..errors import AnnotationFormatError, MediaError
 from ..vocabulary import OUTPUT_MODES
 
 __all__ = ["OUTPUT_MODES", "Dataset", "FrameInfo", "Instance", "dataset_from_store"]
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def safe_file_name(name, fallback: str) -> str:
+    """A base name from a foreign file that stays inside its folder: no folders, no "..", no control
+    characters, no leading dots (`../../x/evil.jpg` -> `evil.jpg`, `C:\\x\\a.png` -> `a.png`)."""
+    base = re.split(r"[\\/]", str(name))[-1]
+    base = re.sub(r"[\x00-\x1f\x7f]", "_", base).strip().lstrip(".").strip()
+    return base or fallback
+
+
+MAX_FRAME_PIXELS = 178_956_970  # Pillow's decompression-bomb limit: a larger declared size is refused
+
+
+def check_frame_size(height, width, where: str) -> tuple[int, int]:
+    """A declared image size that is positive and small enough to allocate, or AnnotationFormatError."""
+    if isinstance(height, bool) or isinstance(width, bool) or not isinstance(height, int) or not isinstance(width, int):
+        raise AnnotationFormatError(f"{where}: image size must be integers, got {height!r}x{width!r}")
+    if height <= 0 or width <= 0:
+        raise AnnotationFormatError(f"{where}: image size must be positive, got {width}x{height}")
+    if height * width > MAX_FRAME_PIXELS:
+        raise AnnotationFormatError(
+            f"{where}: declared image size {width}x{height} is larger than {MAX_FRAME_PIXELS} pixels"
+        )
+    return height, width
 
 
 @dataclass
@@ -95,8 +124,38 @@ class Dataset:
     source: object | None = None  # a FrameSource, to write images
     fps: float = 30.0
 
+    def __post_init__(self) -> None:
+        self.name = safe_file_name(self.name, "dataset")
+
     def class_index(self, label: str) -> int:
         return self.classes.index(label)
+
+    @cached_property
+    def _stems(self) -> dict[int, str]:
+        """Each frame's output stem: its file's base name made safe, unique within the dataset."""
+        taken: set[str] = set()
+        stems = {}
+        for frame in self.frames:
+            name = safe_file_name(frame.file_name, f"{frame.index:06d}.jpg")
+            stem, suffix = Path(name).stem or f"{frame.index:06d}", Path(name).suffix.lower().lstrip(".")
+            candidate, count = stem, 1
+            if candidate.lower() in taken and suffix:
+                candidate = f"{stem}_{suffix}"  # img.jpg and img.png: img and img_png
+            while candidate.lower() in taken:
+                count += 1
+                candidate = f"{stem}-{count}"
+            taken.add(candidate.lower())
+            stems[frame.index] = candidate
+        return stems
+
+    def stem(self, frame: FrameInfo) -> str:
+        """The frame's output file stem (label files, XML, JSON): safe and unique per frame."""
+        return self._stems[frame.index]
+
+    def image_name(self, frame: FrameInfo, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> str:
+        """The frame's output image name: its stem, with its own suffix if in `suffixes`, else .jpg."""
+        suffix = Path(safe_file_name(frame.file_name, "frame.jpg")).suffix
+        return self.stem(frame) + (suffix if suffix.lower() in suffixes else ".jpg")
 
     def on(self, frame: int) -> list[Instance]:
         return self.instances.get(frame, [])
@@ -145,14 +204,38 @@ def dataset_from_store(store, source, name: str | None = None) -> Dataset:
     """Everything in a project store as a Dataset over the frames of `source`."""
     objects = store.objects()
     classes = [label.name for label in store.labels() if label.name in set(objects.values())]
-    frames = []
+    frames: list[FrameInfo | None] = []
     for index in range(len(source)):
-        height, width = source.frame_size(index)
+        try:
+            height, width = source.frame_size(index)
+        except MediaError:
+            frames.append(None)  # an unreadable frame (a damaged image) is left out of the dataset
+            continue
         frames.append(FrameInfo(index, source.frame_name(index), height, width))
     instances = {}
     for frame in store.annotated_frames():
-        if frame < len(frames):
-            instances[frame] = [Instance(m.object_id, objects[m.object_id], m.rle, m.score) for m in store.masks(frame)]
+        if frame < len(frames) and frames[frame] is None:
+            continue
+        if frame >= len(frames):
+            raise MediaError(
+                f"{source.path}: the project has masks on frame {frame} but this video has {len(frames)} frames; "
+                "is it the project's video?"
+            )
+        masks = store.masks(frame)
+        size = [frames[frame].height, frames[frame].width]
+        wrong = next((m for m in masks if list(m.rle.get("size", size)) != size), None)
+        if wrong is not None:
+            height, width = wrong.rle["size"]
+            raise MediaError(
+                f"{source.path}: frame {frame} is {size[1]}x{size[0]} but the project's masks there are "
+                f"{width}x{height}; is it the project's video?"
+            )
+        instances[frame] = [Instance(m.object_id, objects[m.object_id], m.rle, m.score) for m in masks]
     return Dataset(
-        name or Path(str(source.path)).stem, frames, classes, instances, source, getattr(source, "fps", 30.0)
+        name or Path(str(source.path)).stem,
+        [frame for frame in frames if frame is not None],
+        classes,
+        instances,
+        source,
+        getattr(source, "fps", 30.0),
     )

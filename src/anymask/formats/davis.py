@@ -73,6 +73,8 @@ def import_davis(masks_dir: Path, frames: list[FrameInfo] | None = None) -> Data
                 if picture.mode not in ("P", "L"):
                     raise AnnotationFormatError(f"{path}: expected an indexed (palette) PNG, got mode {picture.mode}")
                 canvas = np.asarray(picture)
+        except Image.DecompressionBombError:
+            raise AnnotationFormatError(f"{path}: image is too large (a decompression bomb?)") from None
         except (UnidentifiedImageError, OSError):
             raise AnnotationFormatError(f"{path}: not a readable PNG") from None
         frame = frames[position] if frames is not None else FrameInfo(position, path.stem + ".jpg", *canvas.shape)

@@ -12,8 +12,8 @@ from .dataset import Dataset
 def export_voc(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
     names = []
     for frame in dataset.frames:
-        stem = Path(frame.file_name).stem
-        image_name = frame.file_name if Path(frame.file_name).suffix.lower() in (".jpg", ".jpeg") else f"{stem}.jpg"
+        stem = dataset.stem(frame)
+        image_name = dataset.image_name(frame, (".jpg", ".jpeg"))
         root = ET.Element("annotation")
         ET.SubElement(root, "folder").text = "JPEGImages"
         ET.SubElement(root, "filename").text = image_name

@@ -10,7 +10,7 @@ from ..annotations import rle as rle_codec
 from ..annotations.geometry import box_to_mask, polygons_to_mask, rotated_box_to_mask
 from ..annotations.label_file import LabelFile, read_label_file, write_label_file
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size
 
 
 def export_xanylabeling(
@@ -18,10 +18,10 @@ def export_xanylabeling(
 ) -> Path:
     """`<stem>.json` per frame (shapes in the output mode, group_id = track id) and the frame images."""
     for frame in dataset.frames:
-        image_name = frame.file_name
+        image_name = dataset.image_name(frame)
         shapes = [shape for instance in dataset.on(frame.index) for shape in instance.shapes(mode, tolerance)]
         label_file = LabelFile(shapes, image_name, frame.height, frame.width)
-        write_label_file(label_file, out / f"{Path(image_name).stem}.json")
+        write_label_file(label_file, out / f"{dataset.stem(frame)}.json")
         if write_images:
             dataset.write_image(frame, out / image_name)
     return out
@@ -40,7 +40,11 @@ def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> 
         frame = (
             by_stem.get(Path(label_file.image_path).stem, by_stem.get(path.stem))
             if frames
-            else FrameInfo(position, Path(label_file.image_path).name, label_file.image_height, label_file.image_width)
+            else FrameInfo(
+                position,
+                Path(label_file.image_path).name,
+                *check_frame_size(label_file.image_height, label_file.image_width, str(path)),
+            )
         )
         if frame is None:
             raise AnnotationFormatError(

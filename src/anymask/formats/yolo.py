@@ -37,22 +37,17 @@ def export_yolo(
             for instance in dataset.on(frame.index)
             if (line := _label_line(dataset, frame, instance, task, tolerance))
         ]
-        stem = Path(frame.file_name).stem
+        stem = dataset.stem(frame)
         atomic_write_text(out / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
         if write_images:
-            dataset.write_image(frame, out / "images" / split / _image_name(frame.file_name))
+            dataset.write_image(frame, out / "images" / split / dataset.image_name(frame, IMAGE_SUFFIXES))
     names = "\n".join(f"  {i}: {_yaml_name(name)}" for i, name in enumerate(dataset.classes))
     yaml_text = f"path: {out.resolve()}\ntrain: images/{split}\nval: images/{split}\nnames:\n{names}\n"
     atomic_write_text(out / "data.yaml", yaml_text)
     return out / "data.yaml"
 
 
-def _image_name(file_name: str) -> str:
-    return (
-        file_name
-        if Path(file_name).suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")
-        else Path(file_name).stem + ".jpg"
-    )
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")  # what Ultralytics reads (of the frames' own formats)
 
 
 def _label_line(dataset: Dataset, frame: FrameInfo, instance: Instance, task: str, tolerance: float) -> str | None:
@@ -123,8 +118,13 @@ def _frame_from_image(root: Path, label_file: Path, position: int) -> FrameInfo 
     for suffix in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
         image = root / "images" / relative.with_suffix(suffix)
         if image.is_file():
-            with Image.open(image) as picture:
-                return FrameInfo(position, image.name, picture.height, picture.width)
+            try:
+                with Image.open(image) as picture:
+                    return FrameInfo(position, image.name, picture.height, picture.width)
+            except Image.DecompressionBombError:
+                raise AnnotationFormatError(f"{image}: image is too large (a decompression bomb?)") from None
+            except (OSError, ValueError, SyntaxError):
+                raise AnnotationFormatError(f"{image}: cannot read the image") from None
     return None
 
 

@@ -26,11 +26,28 @@ def read_rgb(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as picture:
             picture = ImageOps.exif_transpose(picture)
-            return np.asarray(picture.convert("RGB"))
+            return as_rgb8(picture)
+    except Image.DecompressionBombError:
+        raise media_error(path, f"image is too large (over {Image.MAX_IMAGE_PIXELS * 2} pixels)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise media_error(
             path, f"cannot read image ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else 'corrupt'})"
         ) from None
+
+
+def as_rgb8(picture: Image.Image) -> np.ndarray:
+    """RGB uint8. 16-bit images are scaled (65535 -> 255), not clipped; float images from [0, 1], or from
+    their own range when they leave it; 32-bit integer images from their own range."""
+    if picture.mode.startswith("I;16") or picture.mode in ("I", "F"):
+        values = np.asarray(picture, dtype=np.float64)
+        if picture.mode.startswith("I;16") or (picture.mode == "I" and values.min() >= 0 and values.max() <= 65535):
+            scaled = values / 257.0
+        else:
+            low, high = (0.0, 1.0) if values.min() >= 0 and values.max() <= 1 else (values.min(), values.max())
+            scaled = (values - low) * (255.0 / max(high - low, 1e-12))
+        gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    return np.asarray(picture.convert("RGB"))
 
 
 class ImageFolderSource(FrameSource):
@@ -65,6 +82,8 @@ class ImageFolderSource(FrameSource):
                 with Image.open(path) as picture:
                     picture = ImageOps.exif_transpose(picture) if picture.getexif().get(0x0112, 1) != 1 else picture
                     self._sizes[index] = (picture.height, picture.width)
+            except Image.DecompressionBombError:
+                raise media_error(path, f"image is too large (over {Image.MAX_IMAGE_PIXELS * 2} pixels)") from None
             except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
                 raise media_error(path, "cannot read image header") from None
         return self._sizes[index]
@@ -82,8 +101,10 @@ class ImageFolderSource(FrameSource):
         try:
             with Image.open(path) as picture:
                 picture.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced size
-                picture = ImageOps.exif_transpose(picture).convert("RGB")
+                picture = Image.fromarray(as_rgb8(ImageOps.exif_transpose(picture)))
                 picture.thumbnail((max_side, max_side))
                 return np.asarray(picture)
+        except Image.DecompressionBombError:
+            raise media_error(path, f"image is too large (over {Image.MAX_IMAGE_PIXELS * 2} pixels)") from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             return shrink(self.frame(index), max_side)

@@ -13,7 +13,10 @@ class ProjectLock:
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / "lock"
-        self._handle = open(self.path, "a+")
+        try:
+            self._handle = open(self.path, "a+")
+        except OSError as exc:
+            raise ProjectError(f"{folder}: cannot write the project's lock file ({exc.strerror or exc})") from None
         try:
             _lock(self._handle)
         except OSError:

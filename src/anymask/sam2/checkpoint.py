@@ -32,6 +32,18 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         state = payload
     if not isinstance(state, dict) or not state:
         raise CheckpointError(f"{path}: not a SAM 2 checkpoint (expected a dict with a 'model' state dict)")
+    return check_tensors(state, str(path))
+
+
+def check_tensors(state: dict, source: str) -> dict[str, torch.Tensor]:
+    """Every key a name and every value a tensor of finite numbers, or a one-line CheckpointError."""
+    for key, value in state.items():
+        if not isinstance(key, str):
+            raise CheckpointError(f"{source}: not a SAM 2 checkpoint (a state dict key is {type(key).__name__})")
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{source}: {key} holds a {type(value).__name__}, not a tensor")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{source}: {key} holds NaN or infinite weights (a damaged download?)")
     return state
 
 

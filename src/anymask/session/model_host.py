@@ -8,6 +8,8 @@ from ..models.loading import is_model_available, load_model
 from ..tracking import VideoTracker
 from .project import AnnotatedProject
 
+SESSION_FRAME_CACHE_BYTES = 64 * 1024 * 1024  # decoded frames kept while tracking and browsing: bounded
+
 
 def split_points(points) -> tuple[list | None, list | None]:
     """[(x, y, label), ...] -> ([[x, y], ...], [label, ...]), None for no points (the tracker's form)."""
@@ -48,7 +50,9 @@ class ModelHost:
     def tracker(self) -> VideoTracker:
         with self.project.lock:
             if self._tracker is None:
-                self._tracker = VideoTracker(self.model, self.project.source)
+                source = self.project.source
+                source.cache.max_bytes = min(source.cache.max_bytes, SESSION_FRAME_CACHE_BYTES)
+                self._tracker = VideoTracker(self.model, source, spill_parent=self.project.store.folder / "cache")
             elif self._stale:
                 self._tracker.reset()  # its prompts no longer match the store: replayed when needed
             self._stale = False

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from pathlib import Path
 
 from ..errors import AnnotationFormatError, AnymaskError
@@ -21,6 +23,10 @@ def read_prompts(path: Path, images: bool = False) -> list[dict]:
         raise AnnotationFormatError(f"{path}: prompts file not found") from None
     except IsADirectoryError:
         raise AnnotationFormatError(f"{path}: is a folder, not a prompts file") from None
+    except RecursionError:
+        raise AnnotationFormatError(f"{path}: JSON nested too deeply") from None
+    except OSError as exc:
+        raise AnnotationFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise AnnotationFormatError(f"{path}: invalid JSON{where} ({getattr(exc, 'msg', exc)})") from None
@@ -36,18 +42,30 @@ def parse_prompts(document, where: str, images: bool = False) -> list[dict]:
     return checked if images else sorted(checked, key=lambda e: e["frame"])
 
 
+MAX_POINTS = 64  # clicks per object and frame; SAM 2 was trained with far fewer
+MAX_ID = 2**31 - 1  # object ids and frame numbers fit a 32-bit integer
+
+
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A JSON number that is a finite float (an integer too large for a float is not)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _check_entry(entry, where: str, images: bool) -> dict:
     if not isinstance(entry, dict):
         raise AnnotationFormatError(f"{where}: expected an object with points or a box")
     object_id = entry.get("id")
-    if (object_id is not None or not images) and (isinstance(object_id, bool) or not isinstance(object_id, int)):
-        raise AnnotationFormatError(f'{where}: needs an integer "id"')
+    if (object_id is not None or not images) and (
+        isinstance(object_id, bool) or not isinstance(object_id, int) or not 0 <= object_id <= MAX_ID
+    ):
+        raise AnnotationFormatError(f'{where}: needs an integer "id" from 0 to {MAX_ID}')
     frame = entry.get("frame", 0)
-    if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+    if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame <= MAX_ID:
         raise AnnotationFormatError(f"{where}.frame: expected a frame number, got {frame!r}")
     image = entry.get("image")
     if image is not None and (not images or not isinstance(image, str)):
@@ -61,6 +79,8 @@ def _check_entry(entry, where: str, images: bool) -> dict:
         isinstance(p, list) and len(p) == 3 and all(_is_number(v) for v in p) and p[2] in (0, 1) for p in points
     ):
         raise AnnotationFormatError(f"{where}.points: expected [[x, y, 1 or 0], ...]")
+    if len(points) > MAX_POINTS:
+        raise AnnotationFormatError(f"{where}.points: {len(points)} points; at most {MAX_POINTS} per object and frame")
     box = entry.get("box")
     if box is not None and not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)):
         raise AnnotationFormatError(f"{where}.box: expected [x1, y1, x2, y2]")
@@ -93,8 +113,8 @@ def apply_prompt(session, entry: dict) -> int:
     try:
         if entry["box"] is not None:
             session.add_box(*entry["box"])
-        for x, y, positive in entry["points"]:
-            session.add_point(x, y, bool(positive))
+        if entry["points"]:  # all of an object's clicks on a frame in one model run
+            session.add_points([(x, y, bool(positive)) for x, y, positive in entry["points"]])
     except ValueError as exc:
         raise AnymaskError(f"{entry['where']}: {exc}") from None
     return session.finish_object(entry["label"])
@@ -106,6 +126,26 @@ def apply_prompts(session, entries: list[dict], say=None) -> None:
         if say is not None:
             say(f"prompt {index}/{len(entries)}: object {entry['id']} on frame {entry['frame']}")
         apply_prompt(session, entry)
+
+
+APPLIED_PROMPTS_KEY = "applied_prompts"  # project meta: the digest of the prompts file last applied
+
+
+def prompts_digest(entries: list[dict]) -> str:
+    """A hash of what the entries ask for (not where they were read from)."""
+    wanted = [{k: v for k, v in e.items() if k not in ("where", "frame_given")} for e in entries]
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def apply_prompts_once(session, entries: list[dict], say=None) -> bool:
+    """Apply the entries unless the project already holds exactly these (a rerun); True if applied now."""
+    digest = prompts_digest(entries)
+    store = session.store
+    if store.get_meta(APPLIED_PROMPTS_KEY) == digest and store.objects():
+        return False
+    apply_prompts(session, entries, say)
+    store.set_meta(APPLIED_PROMPTS_KEY, digest)
+    return True
 
 
 def tracking_plan(entries: list[dict], direction: str, first: int, last: int) -> list[tuple[str, int, int]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
@@ -118,5 +120,40 @@ class ObjectMemory:
         self.logits.close()
 
 
-def new_spill_folder() -> tempfile.TemporaryDirectory:
-    return tempfile.TemporaryDirectory(prefix="anymask-track-")
+SPILL_PREFIX = "anymask-track-"
+
+
+def new_spill_folder(parent: Path | None = None) -> tempfile.TemporaryDirectory:
+    """A spill folder named after this process, in `parent` (a project's cache) or the temp folder.
+
+    Folders that killed processes left in the same place are removed first.
+    """
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    where = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    remove_stale_spills(where)
+    return tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=where)
+
+
+def remove_stale_spills(folder: Path) -> list[Path]:
+    """Spill folders in `folder` whose process is gone; returns what was removed."""
+    removed = []
+    for spill in folder.glob(f"{SPILL_PREFIX}*"):
+        try:
+            pid = int(spill.name[len(SPILL_PREFIX) :].split("-")[0])
+        except ValueError:
+            continue  # an older name without a pid: its owner is unknown
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(spill, ignore_errors=True)
+            removed.append(spill)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

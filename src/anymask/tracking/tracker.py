@@ -43,7 +43,8 @@ class VideoTracker:
     clear_non_cond_mem_around_input: forget tracked memories within num_maskmem frames of a prompt.
     ram_window: tracked frames per object kept in RAM (SAM 2 reaches back 15 frames for object pointers,
     6 for spatial memories); older ones spill to a disk cache and are read back if a later propagation
-    needs them.
+    needs them. spill_parent: where that cache goes (a session uses its project's cache folder; default:
+    the temp folder); caches left there by killed processes are removed.
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class VideoTracker:
         clear_non_cond_mem_around_input: bool = False,
         ram_window: int = 16,
         read_ahead: int = 2,
+        spill_parent: str | Path | None = None,
     ) -> None:
         self.model = model
         owns_source = not isinstance(source, FrameSource)
@@ -69,7 +71,8 @@ class VideoTracker:
         self.inputs = FrameInputs(
             self.source, model.config.image_size, read_ahead, normalize=model.device.type == "cpu"
         )  # a GPU gets uint8 frames
-        self._spill = new_spill_folder()
+        self.spill_parent = Path(spill_parent) if spill_parent is not None else None
+        self._spill = new_spill_folder(self.spill_parent)
         self.objects: OrderedDict[int, ObjectMemory] = OrderedDict()
         self._features: OrderedDict[int, ImageFeatures] = OrderedDict()
         self._memory_pos: torch.Tensor | None = None
@@ -396,7 +399,7 @@ class VideoTracker:
             memory.close()
         self.objects.clear()
         self._spill.cleanup()
-        self._spill = new_spill_folder()
+        self._spill = new_spill_folder(self.spill_parent)
 
     def close(self) -> None:
         self.reset()
