@@ -101,26 +101,42 @@ def mask_to_polygons(
 ) -> list[Polygon]:
     """Polygons of a binary mask, outer rings and holes, simplified to within `tolerance` pixels.
 
-    tolerance 0 keeps every boundary pixel; larger values give fewer vertices (Douglas-Peucker).
+    tolerance 0 is exact (every boundary pixel, with straight runs kept as their two ends); larger values
+    give fewer vertices (Douglas-Peucker).
     Components smaller than `min_area` pixels are dropped. By default vertices are boundary pixel
     indices (OpenCV's and X-AnyLabeling's convention). With `pixel_edges`, the rings run along the outer
     edges of the pixels in continuous coordinates where pixel i covers [i, i+1) (COCO's and YOLO's
     convention; traced at 4x so within 1/8 px of the edges).
     """
-    binary = np.ascontiguousarray(np.asarray(mask, dtype=np.uint8))
+    binary = np.asarray(mask, dtype=np.uint8)
     if binary.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {binary.shape}")
-    if not binary.any():
+    rows, cols = np.flatnonzero(binary.any(axis=1)), np.flatnonzero(binary.any(axis=0))
+    if rows.size == 0:
         return []
+    # trace within the object's box (one blank pixel around it), not the whole frame, then shift back
+    top, left = int(rows[0]), int(cols[0])
+    crop = np.pad(binary[top : rows[-1] + 1, left : cols[-1] + 1], 1)
+    polygons = _crop_polygons(crop, tolerance, min_area, pixel_edges)
+    offset = np.array([left - 1, top - 1], dtype=np.float64)
+    for polygon in polygons:
+        polygon.exterior = polygon.exterior + offset
+        polygon.holes = [hole + offset for hole in polygon.holes]
+    return polygons
+
+
+def _crop_polygons(binary: np.ndarray, tolerance: float, min_area: float, pixel_edges: bool) -> list[Polygon]:
+    binary = np.ascontiguousarray(binary)
     if pixel_edges:
         scale = EDGE_UPSCALE
         large = np.repeat(np.repeat(binary, scale, axis=0), scale, axis=1)
-        polygons = mask_to_polygons(large, tolerance * scale, min_area * scale * scale)
+        polygons = _crop_polygons(large, tolerance * scale, min_area * scale * scale, False)
         for polygon in polygons:
             polygon.exterior = (polygon.exterior + 0.5) / scale
             polygon.holes = [(hole + 0.5) / scale for hole in polygon.holes]
         return polygons
-    contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    chain = cv2.CHAIN_APPROX_SIMPLE if tolerance <= 0 else cv2.CHAIN_APPROX_NONE  # 0: straight runs as 2 ends
+    contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, chain)
     parents = hierarchy[0][:, 3]
     outers: dict[int, Polygon] = {}
     for index in np.flatnonzero(parents < 0):

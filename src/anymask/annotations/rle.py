@@ -96,3 +96,24 @@ def bbox(rle: dict) -> list[float]:
     if xs.size == 0:
         return [0.0, 0.0, 0.0, 0.0]
     return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+
+
+def to_box(rle: dict) -> tuple[float, float, float, float] | None:
+    """`mask_to_box(decode(rle))` from the runs alone, without decoding the mask; None if empty."""
+    height = int(rle["size"][0])
+    counts = rle["counts"]
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii")
+    runs = np.asarray(_decompress(counts) if isinstance(counts, str) else counts, dtype=np.int64)
+    ends = np.cumsum(runs)
+    starts = ends - runs
+    ones = (np.arange(len(runs)) % 2 == 1) & (runs > 0)
+    if height == 0 or not ones.any():
+        return None
+    first, last = starts[ones], ends[ones] - 1  # column-major flat indices of each run of 1s
+    first_col, last_col = first // height, last // height
+    if (first_col != last_col).any():  # a run that wraps into the next column covers the bottom and the top
+        top, bottom = 0, height - 1
+    else:
+        top, bottom = int((first % height).min()), int((last % height).max())
+    return float(first_col.min()), float(top), float(last_col.max() + 1), float(bottom + 1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import sqlite3
 import sys
 import warnings
 
@@ -53,6 +55,26 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"anymask: error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only folder, a vanished file
+        if args.debug:
+            raise
+        print(f"anymask: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("anymask: interrupted", file=sys.stderr)
         return 130
+
+
+def describe_os_error(exc: Exception) -> str:
+    """One line for an OSError or SQLite error: the file, the problem, and for a full disk that saved work is kept."""
+    if isinstance(exc, sqlite3.Error):
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        full = "full" in text
+        problem = f"project store: {text}"
+    else:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        where = f"{exc.filename}: " if exc.filename else ""
+        problem = f"{where}{exc.strerror or exc}"
+    if full:
+        problem += " (the disk is full: everything confirmed before this is saved in the project; free space and rerun)"
+    return problem

@@ -65,14 +65,15 @@ class Instance:
     rle: dict
     score: float | None = None
 
-    @cached_property
+    @property
     def mask(self) -> np.ndarray:
+        """Decoded on each use and not kept: an export of a whole project holds one frame's masks at a time."""
         return rle_codec.decode(self.rle)
 
     @cached_property
     def box(self) -> tuple[float, float, float, float] | None:
-        """(x1, y1, x2, y2) in pixel-edge coordinates."""
-        return mask_to_box(self.mask)
+        """(x1, y1, x2, y2) in pixel-edge coordinates, from the RLE runs (no mask decoded)."""
+        return rle_codec.to_box(self.rle)
 
     def polygons(self, tolerance: float = 1.0, pixel_edges: bool = False) -> list[Polygon]:
         """See `mask_to_polygons`: pixel indices (X-AnyLabeling) or pixel edges (COCO, YOLO)."""
