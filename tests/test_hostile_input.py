@@ -86,7 +86,8 @@ def test_names_taken_from_files_are_made_safe_and_unique():
     dataset = Dataset("../../name", frames, [])
     assert dataset.name == "name"
     assert [dataset.stem(f) for f in frames] == ["img", "img_png", "IMG_jpg", "img-2", "000004"]
-    assert [dataset.image_name(f) for f in frames] == ["img.jpg", "img_png.png", "IMG_jpg.jpg", "img-2.jpg", "000004.jpg"]
+    names = ["img.jpg", "img_png.png", "IMG_jpg.jpg", "img-2.jpg", "000004.jpg"]
+    assert [dataset.image_name(f) for f in frames] == names
 
 
 @pytest.mark.parametrize("format_name", ["yolo-seg", "voc", "xanylabeling"])

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
+from ..checks import is_finite_number
 from ..errors import AnnotationFormatError
 from .shapes import SHAPE_TYPES, Shape
 
@@ -52,7 +52,7 @@ class _Checker:
         return AnnotationFormatError(f"{self.source}: {where}: {problem}")
 
     def number(self, value, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not is_finite_number(value):
             raise self.fail(where, f"expected a number, got {value!r}")
         return float(value)
 

@@ -8,6 +8,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..checks import is_finite_number
 from ..errors import AnnotationFormatError
 from ..session.prompt_file import parse_prompts, read_prompts
 from ..vocabulary import DIRECTIONS, EXPORT_FORMATS
@@ -160,7 +161,7 @@ def _seeds(value, where: str, base: Path) -> Seeds:
     if not isinstance(frames, list) or not frames or not all(_frame(f, f"{where}.frames") is not None for f in frames):
         raise AnnotationFormatError(f"{where}.frames: expected a list of frame numbers")
     score = value.get("min_score", 0.5)
-    if isinstance(score, bool) or not isinstance(score, (int, float)):
+    if not is_finite_number(score):
         raise AnnotationFormatError(f"{where}.min_score: expected a number")
     classes = value.get("classes")
     if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):

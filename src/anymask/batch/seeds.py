@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..checks import is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
 from .manifest import Seeds
 
@@ -95,9 +97,14 @@ class FrameIndex:
 
 
 def _number(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_finite_number(value):
         raise AnnotationFormatError(f"{where}: expected a number, got {value!r}")
     return float(value)
+
+
+def _key(value):
+    """A JSON value usable as an id (a number or a string; a list or object never matches)."""
+    return value if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
 
 
 def read_coco(path: Path, frames: FrameIndex) -> list[Detection]:
@@ -108,8 +115,10 @@ def read_coco(path: Path, frames: FrameIndex) -> list[Detection]:
         annotations, images, categories = document, None, {}
     elif isinstance(document, dict) and isinstance(document.get("annotations"), list):
         annotations = document["annotations"]
-        images = {i.get("id"): i for i in document.get("images") or [] if isinstance(i, dict)}
-        categories = {c.get("id"): str(c.get("name")) for c in document.get("categories") or [] if isinstance(c, dict)}
+        images = {_key(i.get("id")): i for i in _list(document.get("images")) if isinstance(i, dict)}
+        categories = {
+            _key(c.get("id")): str(c.get("name")) for c in _list(document.get("categories")) if isinstance(c, dict)
+        }
     else:
         raise AnnotationFormatError(f'{path}: expected a COCO file with "annotations", or a list of detections')
     detections = []
@@ -125,7 +134,7 @@ def read_coco(path: Path, frames: FrameIndex) -> list[Detection]:
             raise AnnotationFormatError(f"{where}.bbox: expected [x, y, width, height]")
         x, y, w, h = (_number(v, f"{where}.bbox") for v in bbox)
         category = annotation.get("category_id")
-        label = categories.get(category, str(category))
+        label = categories.get(_key(category), str(category))
         score = _number(annotation.get("score", 1.0), f"{where}.score")
         detections.append(Detection(frame, (x, y, x + w, y + h), label, score))
     return detections
@@ -133,14 +142,14 @@ def read_coco(path: Path, frames: FrameIndex) -> list[Detection]:
 
 def _coco_frame(image_id, images: dict | None, frames: FrameIndex, where: str) -> int | None:
     if images is None:
-        if isinstance(image_id, bool) or not isinstance(image_id, int):
+        if not is_int_in(image_id, 0, 2**31 - 1):
             raise AnnotationFormatError(f"{where}.image_id: expected the frame number")
         return frames.check(image_id, where)
-    image = images.get(image_id)
+    image = images.get(_key(image_id))
     if image is None:
         raise AnnotationFormatError(f"{where}.image_id: no image with id {image_id!r}")
     for key in ("frame_id", "frame_index"):
-        if isinstance(image.get(key), int) and not isinstance(image.get(key), bool):
+        if is_int_in(image.get(key), 0, 2**31 - 1):
             return frames.check(image[key], where)
     name = image.get("file_name")
     return frames.by_name(name) if isinstance(name, str) else None
@@ -215,14 +224,20 @@ def read_mot(path: Path, frames: FrameIndex) -> list[Detection]:
             raise AnnotationFormatError(f"{where}: expected comma-separated numbers") from None
         if len(values) < 7:
             raise AnnotationFormatError(f"{where}: expected frame, id, left, top, width, height, conf, ...")
+        if not all(math.isfinite(v) for v in values) or not values[0].is_integer():
+            raise AnnotationFormatError(f"{where}: expected finite numbers and an integer frame")
         frame = frames.check(int(values[0]) - 1, where)
         left, top, w, h, score = values[2:7]
         label = "object"
-        if len(values) >= 8 and values[7] > 0:
+        if len(values) >= 8 and values[7] > 0 and values[7].is_integer():
             cls = int(values[7])
             label = names[cls - 1].strip() if 0 < cls <= len(names) and names[cls - 1].strip() else str(cls)
         detections.append(Detection(frame, (left, top, left + w, top + h), label, score))
     return detections
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _load_json(path: Path):

@@ -10,6 +10,7 @@ import numpy as np
 from ..annotations import rle as rle_codec
 from ..annotations.geometry import polygons_to_mask
 from ..atomic import atomic_write_text
+from ..checks import is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, check_frame_size
 
@@ -98,11 +99,10 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     by_name = {f.file_name: f for f in frames} if frames else {}
     images: dict[int, FrameInfo] = {}
     for i, image in enumerate(document["images"]):
-        try:
-            image_id, name = int(image["id"]), str(image["file_name"])
-            height, width = int(image["height"]), int(image["width"])
-        except (KeyError, TypeError, ValueError):
-            raise _fail(path, f"images[{i}]", "needs id, file_name, height and width") from None
+        fields = [image.get(key) for key in ("id", "file_name", "height", "width")] if isinstance(image, dict) else []
+        if len(fields) != 4 or not is_int_in(fields[0], -(2**63), 2**63 - 1) or not isinstance(fields[1], str):
+            raise _fail(path, f"images[{i}]", "needs an integer id, a file_name, height and width")
+        image_id, name, height, width = fields
         check_frame_size(height, width, f"{path}: images[{i}]")
         if frames:
             if name not in by_name:
@@ -115,21 +115,19 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         where = f"annotations[{i}]"
         if not isinstance(annotation, dict):
             raise _fail(path, where, "expected an object")
-        frame = images.get(annotation.get("image_id"))
+        frame = images.get(_key(annotation.get("image_id")))
         if frame is None:
             raise _fail(path, f"{where}.image_id", f"unknown image id {annotation.get('image_id')!r}")
-        label = categories.get(annotation.get("category_id"))
+        label = categories.get(_key(annotation.get("category_id")))
         if label is None:
             raise _fail(path, f"{where}.category_id", f"unknown category id {annotation.get('category_id')!r}")
         mask = _annotation_mask(annotation, frame, path, where)
         object_id = annotation.get("track_id", annotation.get("instance_id", annotation.get("id", i)))
-        if isinstance(object_id, bool) or not isinstance(object_id, int):
-            raise _fail(path, f"{where}.track_id", f"expected an integer, got {object_id!r}")
+        if not is_int_in(object_id, 0, 2**63 - 1):
+            raise _fail(path, f"{where}.track_id", f"expected an integer from 0 to 2^63-1, got {object_id!r}")
         score = annotation.get("score")
         instances.setdefault(frame.index, []).append(
-            Instance(
-                object_id, label, rle_codec.encode(mask), float(score) if isinstance(score, (int, float)) else None
-            )
+            Instance(object_id, label, rle_codec.encode(mask), float(score) if is_finite_number(score) else None)
         )
     ordered = sorted(images.values(), key=lambda f: f.index)
     return Dataset(Path(path).stem, frames or ordered, [categories[k] for k in sorted(categories)], instances)
@@ -160,18 +158,23 @@ def _annotation_mask(annotation: dict, frame: FrameInfo, path: Path, where: str)
                 rings.append(values.reshape(-1, 2))
             _check_inside(np.concatenate(rings), width, height, path, where)
             return polygons_to_mask(rings, height, width, pixel_edges=True)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         if isinstance(exc, AnnotationFormatError):
             raise
         raise _fail(path, f"{where}.segmentation", str(exc)) from None
     bbox = annotation.get("bbox")
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(is_finite_number(v) for v in bbox)):
         raise _fail(path, where, "needs a segmentation or a bbox [x, y, w, h]")
     x, y, w, h = bbox
-    _check_inside(np.array([[x, y], [x + w, y + h]]), width, height, path, where)
+    _check_inside(np.array([[x, y], [x + w, y + h]], dtype=np.float64), width, height, path, where)
     mask = np.zeros((height, width), dtype=bool)
     mask[int(round(y)) : int(round(y + h)), int(round(x)) : int(round(x + w))] = True
     return mask
+
+
+def _key(value):
+    """A JSON value usable as a dict key (ids are numbers or strings; a list or object never matches)."""
+    return value if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
 
 
 def _check_inside(points: np.ndarray, width: int, height: int, path: Path, where: str) -> None:

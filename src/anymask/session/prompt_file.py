@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 
+from ..checks import is_finite_number
 from ..errors import AnnotationFormatError, AnymaskError
 
 
@@ -46,16 +46,6 @@ MAX_POINTS = 64  # clicks per object and frame; SAM 2 was trained with far fewer
 MAX_ID = 2**31 - 1  # object ids and frame numbers fit a 32-bit integer
 
 
-def _is_number(value) -> bool:
-    """A JSON number that is a finite float (an integer too large for a float is not)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
-
-
 def _check_entry(entry, where: str, images: bool) -> dict:
     if not isinstance(entry, dict):
         raise AnnotationFormatError(f"{where}: expected an object with points or a box")
@@ -76,13 +66,13 @@ def _check_entry(entry, where: str, images: bool) -> dict:
         )
     points = entry.get("points") or []
     if not isinstance(points, list) or not all(
-        isinstance(p, list) and len(p) == 3 and all(_is_number(v) for v in p) and p[2] in (0, 1) for p in points
+        isinstance(p, list) and len(p) == 3 and all(is_finite_number(v) for v in p) and p[2] in (0, 1) for p in points
     ):
         raise AnnotationFormatError(f"{where}.points: expected [[x, y, 1 or 0], ...]")
     if len(points) > MAX_POINTS:
         raise AnnotationFormatError(f"{where}.points: {len(points)} points; at most {MAX_POINTS} per object and frame")
     box = entry.get("box")
-    if box is not None and not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)):
+    if box is not None and not (isinstance(box, list) and len(box) == 4 and all(is_finite_number(v) for v in box)):
         raise AnnotationFormatError(f"{where}.box: expected [x1, y1, x2, y2]")
     if not points and box is None:
         raise AnnotationFormatError(f"{where}: give points or a box")

@@ -1,0 +1,20 @@
+"""Checks of values read from foreign files: JSON numbers that are finite floats, integers in a range."""
+
+from __future__ import annotations
+
+import math
+
+
+def is_finite_number(value) -> bool:
+    """A JSON number (not a bool) that is a finite float; an integer too large for a float is not."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def is_int_in(value, low: int, high: int) -> bool:
+    """An integer (not a bool) with low <= value <= high."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
