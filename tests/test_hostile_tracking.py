@@ -156,3 +156,65 @@ def test_export_refuses_a_video_of_another_size(media_dir, present_checkpoint, p
         assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
         assert "is 320x240 but the project's masks there are 768x576" in result.stderr
         assert not (tmp_path / format_name).exists()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 3 MB tmpfs where the machine lets us mount one (root on Linux); None elsewhere."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        yield None
+        return
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_while_tracking_says_what_is_saved_and_keeps_the_project(
+    media_dir, present_checkpoint, prompts, tmp_path, tiny_disk, monkeypatch, capsys
+):
+    from anymask.cli import main
+
+    frames = write_clip(media_dir, tmp_path / "frames", count=14, step=2)
+    project = (tiny_disk or tmp_path) / "project"
+    if tiny_disk is None:  # no tmpfs here: the spill file's writes fail as a full disk's would
+        import errno
+
+        from anymask.tracking.memory import LogitStore
+
+        real, calls = LogitStore.put, []
+
+        def put(self, frame, logits):
+            calls.append(frame)
+            if len(calls) > 5:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(self, frame, logits)
+
+        monkeypatch.setattr(LogitStore, "put", put)
+    args = ["track", frames, "--prompts", prompts, "--out", tmp_path / "out", "--format", "coco", "--quiet"]
+    code = main([*map(str, args), "--model", str(present_checkpoint), "--project", str(project)])
+    output = capsys.readouterr()
+    assert code == 2 and output.err.count("\n") == 1 and "Traceback" not in output.err
+    assert "No space left on device" in output.err and "the disk is full" in output.err, output.err
+    assert "frame(s) tracked before it are saved in" in output.out
+    with ProjectStore.open(project) as store:
+        assert store.integrity_check() == "ok" and len(store.prompts()) == 1
+        saved = sorted({frame for frame, *_ in store.presence()})
+    assert saved == list(range(len(saved))) and 0 < len(saved) < 14
+
+
+def test_a_full_disk_during_export_leaves_no_partial_files(media_dir, tmp_path, tiny_disk):
+    if tiny_disk is None:
+        pytest.skip("no tmpfs here; tests/test_hostile_input.py patches the writes instead")
+    from anymask.formats import Dataset, FrameInfo, export_dataset
+    from anymask.media import open_source
+
+    frames = write_clip(media_dir, tmp_path / "frames", count=20, step=2)
+    source = open_source(frames)
+    dataset = Dataset("clip", [FrameInfo(i, source.frame_name(i), 576, 768) for i in range(20)], [], {}, source)
+    with pytest.raises(OSError, match="No space left"):
+        export_dataset(dataset, "voc", tiny_disk / "voc")  # 20 JPEGs do not fit in 3 MB
+    assert not any(tiny_disk.iterdir())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -74,16 +75,22 @@ def run(args) -> int:
             bar.close()
             print(f"anymask: interrupted; every tracked frame so far is saved in {session.store.folder}")
             return 130
-        except (AnymaskError, OSError) as exc:  # a frame that cannot be decoded, a full disk
+        except (AnymaskError, OSError, sqlite3.Error) as exc:  # a frame that cannot be decoded, a full disk
             failure = exc
         bar.close()
         if failure is not None:
-            print(f"anymask: error: {failure}", file=sys.stderr)
-            path = session.export(args.format, out / args.format)
-            print(
-                f"tracking stopped; the {len(frames)} frame(s) tracked before it are saved in "
-                f"{session.store.folder} and {args.format} was written to {path}"
-            )
+            from . import describe_os_error
+
+            problem = str(failure) if isinstance(failure, AnymaskError) else describe_os_error(failure)
+            print(f"anymask: error: {problem}", file=sys.stderr)
+            saved = f"tracking stopped; the {len(frames)} frame(s) tracked before it are saved in "
+            saved += str(session.store.folder)
+            try:
+                path = session.export(args.format, out / args.format)
+            except (AnymaskError, OSError, sqlite3.Error):
+                print(f"{saved}; the {args.format} export could not be written either")
+                return 2
+            print(f"{saved} and {args.format} was written to {path}")
             return 2
         path = session.export(args.format, out / args.format)
         objects = len(session.store.objects())
