@@ -150,3 +150,40 @@ def test_variable_frame_rate_with_b_frames(tmp_path):
         red = int(source.frame(index)[..., 0].mean().round())
         assert abs(red - (index * 6) % 256) <= 3, index
     assert source.timestamp(3) == pytest.approx(0.033 * 2 + 0.090, abs=0.002)
+
+
+def test_a_damaged_packet_costs_its_own_frame_not_the_rest_of_its_group(tmp_path, monkeypatch):
+    """The decoder rejects one packet mid-group: only that frame fails (one line naming it); the frames after
+    it in the same key-frame group still decode, read forward or at random."""
+    from anymask.media.video import VideoSource
+
+    path = tmp_path / "vfr.mp4"
+    _write_vfr_video(path, count=40)  # key frames every 10, B-frames
+    clean = [frame.copy() for frame in (open_source(path).frame(i) for i in range(40))]
+    with av.open(str(path)) as container:
+        packets = [p for p in container.demux(container.streams.video[0]) if p.size and not p.is_keyframe]
+    damaged_pts = packets[len(packets) // 2].pts
+    real = VideoSource._decode_packet
+
+    def reject(packet):
+        if packet.pts == damaged_pts:
+            raise av.error.InvalidDataError(-1094995529, "Invalid data found when processing input")
+        return real(packet)
+
+    monkeypatch.setattr(VideoSource, "_decode_packet", staticmethod(reject))
+    for order in (range(40), [30, 5, 22, 23, 24, 39, 0, 17]):
+        source = open_source(path)
+        source.index.count()  # the whole index
+        damaged = source.index.position(damaged_pts)
+        failed = []
+        for index in order:
+            try:
+                frame = source.frame(index)
+            except MediaError as exc:
+                failed.append(index)
+                assert f"frame {index}" in str(exc) and "\n" not in str(exc)
+                continue
+            if index < damaged // 10 * 10 or index >= damaged // 10 * 10 + 10:  # other groups decode exactly
+                assert np.array_equal(frame, clean[index]), index
+        assert failed == ([damaged] if damaged in order else []), (failed, damaged)
+        assert source.bad_packets == ({damaged_pts} if damaged in order else source.bad_packets)

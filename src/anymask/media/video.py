@@ -133,6 +133,8 @@ class VideoSource(FrameSource):
         self.index = TimestampIndex(self.path)
         self._lock = threading.RLock()
         self._decoder = None  # iterator continuing after the last decoded frame
+        self.bad_packets: set[int | None] = set()  # pts of packets the decoder rejected (skipped)
+        self._resync = False  # a packet was skipped: place frames by pts, not by counting, until the next seek
         self._last_position: int | None = None
 
     @property
@@ -191,21 +193,53 @@ class VideoSource(FrameSource):
         if frame is None:
             self._decoder = None
             return None
-        self._last_position = index
+        position = self._place(frame, index)
+        self._last_position = position
+        if position != index:  # the frame asked for was in a damaged packet: the next one came out
+            if position > index:
+                self.cache.put(position, frame.to_ndarray(format="rgb24"))
+                raise media_error(self.path, "cannot be decoded (its packet is damaged)", index)
+            self._decoder = None
+            return None
         return frame.to_ndarray(format="rgb24")
+
+    def _place(self, frame, counted: int) -> int:
+        """A decoded frame's index: `counted` (the decoder's order), or its pts after a skipped packet."""
+        if not self._resync:
+            return counted
+        found = self.index.position(frame.pts) if frame.pts is not None else None
+        return counted if found is None else found
+
+    def _decode(self):
+        """Frames from the current position; a packet the decoder rejects is skipped (its pts kept in
+        `bad_packets`) instead of ending the decode, so a damaged packet costs its own frame, not the rest
+        of its key-frame group."""
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = self._decode_packet(packet)
+            except av.error.InvalidDataError:
+                self.bad_packets.add(packet.pts)
+                self._resync = True
+                continue
+            yield from frames
+
+    @staticmethod
+    def _decode_packet(packet) -> list:
+        return packet.decode()
 
     def _seek_and_count(self, index: int, earlier: int) -> np.ndarray | None:
         key_pts, key_position = self.index.keyframe_before(self.index.pts(index), skip=earlier)
         try:
             self._container.seek(key_pts if earlier < 3 else 0, stream=self._stream, backward=True, any_frame=False)
-            self._decoder = self._container.decode(self._stream)
+            self._decoder = self._decode()
+            self._resync = False
             position = None
             for frame in self._decoder:
                 if position is None:
                     found = self.index.position(frame.pts) if frame.pts is not None else None
                     position = found if found is not None else (key_position if earlier < 3 else 0)
                 else:
-                    position += 1
+                    position = self._place(frame, position + 1)
                 self._last_position = position
                 if position == index:
                     return frame.to_ndarray(format="rgb24")
