@@ -273,3 +273,18 @@ def test_a_folder_as_prompts_and_a_file_as_out_get_one_line(tmp_path):
     one_line(result, "file: --out names a file")
     result = anymask("export", tmp_path / "frames", "--format", "coco", "--out", tmp_path / "file")
     one_line(result, "--out names a file")
+
+
+@pytest.mark.parametrize("format_name", [f for f in EXPORT_FORMATS if f != "cvat"])
+def test_exports_report_progress_per_frame(tmp_path, format_name):
+    source = open_source(image_folder(tmp_path / "frames", ["a.jpg", "b.jpg", "c.jpg"]))
+    frames = [FrameInfo(i, source.frame_name(i), 40, 60) for i in range(3)]
+    instances = {i: [Instance(1, "thing", box_rle(40, 60, (5, 5, 25, 30)))] for i in range(3)}
+    calls = []
+    export_dataset(
+        Dataset("v", frames, ["thing"], instances, source),
+        format_name,
+        tmp_path / "out",
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert calls == [(1, 3), (2, 3), (3, 3)]

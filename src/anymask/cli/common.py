@@ -81,3 +81,19 @@ def output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tolerance", type=float, default=1.0, help="polygon fineness in pixels (0: every boundary pixel)"
     )
+
+
+class ExportBar:
+    """A progress bar over an export's frames (shown unless quiet): pass it as `progress`."""
+
+    def __init__(self, format_name: str, quiet: bool) -> None:
+        self.format_name, self.quiet, self.bar = format_name, quiet, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="frame", desc=f"writing {self.format_name}", disable=self.quiet)
+        self.bar.update(done - self.bar.n)
+        if done == total:
+            self.bar.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import AnymaskError
-from .common import EXPORT_FORMATS, add_command, output_folder, output_options
+from .common import EXPORT_FORMATS, ExportBar, add_command, output_folder, output_options
 
 
 def register(commands, parents) -> None:
@@ -19,6 +19,7 @@ def register(commands, parents) -> None:
     parser.add_argument("--out", required=True, type=Path)
     output_options(parser)
     parser.add_argument("--media", help="the video or folder, if it moved since the project was made")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
@@ -36,7 +37,12 @@ def run(args) -> int:
             raise AnymaskError(f"{project}: the project does not record its video; pass --media")
         source = open_source(media)
         path = export_dataset(
-            dataset_from_store(store, source), args.format, args.out, mode=args.mode, tolerance=args.tolerance
+            dataset_from_store(store, source),
+            args.format,
+            args.out,
+            mode=args.mode,
+            tolerance=args.tolerance,
+            progress=ExportBar(args.format, args.quiet),
         )
     print(f"{args.format} written to {path}")
     return 0

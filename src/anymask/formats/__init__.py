@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .coco import export_coco, import_coco
@@ -39,7 +40,12 @@ IMPORT_FORMATS = {
 
 
 def export_dataset(
-    dataset: Dataset, format_name: str, out: str | Path, mode: str = "polygon", tolerance: float = 1.0
+    dataset: Dataset,
+    format_name: str,
+    out: str | Path,
+    mode: str = "polygon",
+    tolerance: float = 1.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Export in one of EXPORT_FORMATS; `mode` is the output shape (polygon, rectangle, rotation, mask).
 
@@ -52,6 +58,8 @@ def export_dataset(
     if mode not in OUTPUT_MODES:
         raise ValueError(f"unknown output mode {mode!r}; choose one of {', '.join(OUTPUT_MODES)}")
     out = Path(out).absolute()
+    if progress is not None:
+        dataset.progress = progress  # (frames written, total)
     with staged(out) as target:
         written = EXPORT_FORMATS[format_name](dataset, target, mode, tolerance)
     return out / written.relative_to(target) if written != target else out

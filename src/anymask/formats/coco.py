@@ -21,7 +21,7 @@ def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", toleranc
         raise ValueError("segmentation must be 'rle' or 'polygon'")
     path = out if out.suffix == ".json" else out / "annotations.json"
     images, annotations = [], []
-    for frame in dataset.frames:
+    for frame in dataset.each_frame():
         images.append(
             {
                 "id": frame.index + 1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -124,6 +125,15 @@ class Dataset:
     instances: dict[int, list[Instance]] = field(default_factory=dict)
     source: object | None = None  # a FrameSource, to write images
     fps: float = 30.0
+    progress: Callable[[int, int], None] | None = None  # (frames written, total), called by exports
+
+    def each_frame(self) -> Iterator[FrameInfo]:
+        """The frames in order, reporting to `progress` after each (the exporters' main loop)."""
+        total = len(self.frames)
+        for done, frame in enumerate(self.frames, start=1):
+            yield frame
+            if self.progress is not None:
+                self.progress(done, total)
 
     def __post_init__(self) -> None:
         self.name = safe_file_name(self.name, "dataset")

@@ -39,7 +39,7 @@ def export_davis(dataset: Dataset, out: Path, write_images: bool = True) -> Path
     index_of = {object_id: k + 1 for k, object_id in enumerate(tracks)}
     masks_dir = out / "Annotations" / dataset.name
     palette = davis_palette()
-    for frame in dataset.frames:
+    for frame in dataset.each_frame():
         canvas = np.zeros((frame.height, frame.width), dtype=np.uint8)
         instances = dataset.on(frame.index)
         for instance, mask in zip(instances, without_overlaps(instances)):

@@ -13,7 +13,7 @@ def export_mot(dataset: Dataset, out: Path, write_images: bool = False) -> Path:
     """`out/<name>/gt/gt.txt`: frame, id, x, y, w, h, conf, class, visibility (ids and classes from 1)."""
     sequence = out / dataset.name
     lines = []
-    for frame in dataset.frames:
+    for frame in dataset.each_frame():
         for instance in sorted(dataset.on(frame.index), key=lambda i: i.object_id):
             box = instance.box
             if box is None:
@@ -41,7 +41,7 @@ def export_mot(dataset: Dataset, out: Path, write_images: bool = False) -> Path:
 def export_mots(dataset: Dataset, out: Path) -> Path:
     """`out/<name>.txt`: frame id class_id height width rle, id = class_id * 1000 + instance, no overlaps."""
     lines = []
-    for frame in dataset.frames:
+    for frame in dataset.each_frame():
         instances = sorted(dataset.on(frame.index), key=lambda i: i.object_id)
         for instance, mask in zip(instances, without_overlaps(instances)):
             if not mask.any():

@@ -11,7 +11,7 @@ from .dataset import Dataset
 
 def export_voc(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
     names = []
-    for frame in dataset.frames:
+    for frame in dataset.each_frame():
         stem = dataset.stem(frame)
         image_name = dataset.image_name(frame, (".jpg", ".jpeg"))
         root = ET.Element("annotation")

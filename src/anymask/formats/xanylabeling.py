@@ -17,7 +17,7 @@ def export_xanylabeling(
     dataset: Dataset, out: Path, mode: str = "polygon", tolerance: float = 1.0, write_images: bool = True
 ) -> Path:
     """`<stem>.json` per frame (shapes in the output mode, group_id = track id) and the frame images."""
-    for frame in dataset.frames:
+    for frame in dataset.each_frame():
         image_name = dataset.image_name(frame)
         shapes = [shape for instance in dataset.on(frame.index) for shape in instance.shapes(mode, tolerance)]
         label_file = LabelFile(shapes, image_name, frame.height, frame.width)

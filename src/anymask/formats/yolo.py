@@ -31,7 +31,7 @@ def export_yolo(
     """Write images/<split>/, labels/<split>/ and data.yaml; returns the data.yaml path."""
     if task not in TASKS:
         raise ValueError(f"YOLO task must be one of {', '.join(TASKS)}, got {task!r}")
-    for frame in dataset.frames:
+    for frame in dataset.each_frame():
         lines = [
             line
             for instance in dataset.on(frame.index)

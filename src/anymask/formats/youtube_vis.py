@@ -14,7 +14,7 @@ def export_youtube_vis(dataset: Dataset, out: Path, write_images: bool = False) 
     first = dataset.frames[0]
     file_names = [f"{dataset.name}/{frame.index:05d}.jpg" for frame in dataset.frames]
     per_object: dict[int, dict] = {}
-    for frame in dataset.frames:
+    for frame in dataset.each_frame():
         for instance in dataset.on(frame.index):
             entry = per_object.setdefault(
                 instance.object_id,

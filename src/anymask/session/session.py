@@ -285,11 +285,13 @@ class Session:
         return review.timeline(self.store.presence(object_id))
 
     # export -------------------------------------------------------------------------------------------
-    def export(self, format_name: str, out: str | Path) -> Path:
+    def export(self, format_name: str, out: str | Path, progress: Callable[[int, int], None] | None = None) -> Path:
+        """Write the project as a dataset; `progress(frames written, total)` after each frame."""
         return export_dataset(
             dataset_from_store(self.store, self.source),
             format_name,
             out,
             mode=self.output_mode,
             tolerance=self.tolerance,
+            progress=progress,
         )
