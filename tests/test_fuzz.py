@@ -111,6 +111,22 @@ def test_manifests(tmp_path_factory, document):
 FRAMES = [FrameInfo(0, "a.jpg", 20, 30), FrameInfo(1, "b.jpg", 20, 30)]
 
 
+def named_frames(names: list[str]):
+    """A frame source class with these frame names, each 30x20 (what seeds match detections against)."""
+
+    class Source:
+        def __len__(self):
+            return len(names)
+
+        def frame_name(self, index):
+            return names[index]
+
+        def frame_size(self, index=0):
+            return (20, 30)
+
+    return Source
+
+
 @FUZZ
 @given(
     st.one_of(
@@ -197,15 +213,7 @@ def test_davis_masks(tmp_path_factory, noise, mode):
 def test_mot_seed_files(tmp_path_factory, lines):
     from anymask.batch.seeds import FrameIndex, read_mot
 
-    class Source:
-        def __len__(self):
-            return 2
-
-        def frame_name(self, index):
-            return f"{index:06d}.jpg"
-
-        def frame_size(self, index=0):
-            return (20, 30)
+    Source = named_frames(["000000.jpg", "000001.jpg"])
 
     path = tmp_path_factory.mktemp("mot") / "det.txt"
     path.write_text("\n".join(lines))
@@ -374,15 +382,7 @@ def test_mutated_coco_seeds(tmp_path_factory, mutation):
     from anymask.batch.manifest import Seeds
     from anymask.batch.seeds import seed_prompts
 
-    class Source:
-        def __len__(self):
-            return 2
-
-        def frame_name(self, index):
-            return ["a.jpg", "b.jpg"][index]
-
-        def frame_size(self, index=0):
-            return (20, 30)
+    Source = named_frames(["a.jpg", "b.jpg"])
 
     path = tmp_path_factory.mktemp("seeds") / "d.json"
     path.write_text(
@@ -401,15 +401,7 @@ def test_yolo_and_mot_lines_of_hostile_numbers(tmp_path_factory, tokens):
     from anymask.batch.manifest import Seeds
     from anymask.batch.seeds import seed_prompts
 
-    class Source:
-        def __len__(self):
-            return 1
-
-        def frame_name(self, index):
-            return "000000.jpg"
-
-        def frame_size(self, index=0):
-            return (20, 30)
+    Source = named_frames(["000000.jpg"])
 
     root = tmp_path_factory.mktemp("lines")
     (root / "labels" / "train").mkdir(parents=True)

@@ -24,6 +24,11 @@ def anymask(*args, **kwargs):
     )
 
 
+def track_args(frames, prompts, out, checkpoint, format_name="coco") -> list:
+    """`anymask track` of a clip with the test prompts and checkpoint."""
+    return ["track", frames, "--prompts", prompts, "--out", out, "--format", format_name, "--model", checkpoint]
+
+
 @pytest.fixture
 def prompts(tmp_path):
     path = tmp_path / "p.json"
@@ -37,19 +42,7 @@ def test_an_undecodable_frame_stops_with_one_line_and_what_was_tracked_is_export
     frames = write_clip(media_dir, tmp_path / "frames", count=5, step=3)
     damaged = frames / "00003.jpg"
     damaged.write_bytes(damaged.read_bytes()[:200])  # a truncated JPEG
-    result = anymask(
-        "track",
-        frames,
-        "--prompts",
-        prompts,
-        "--out",
-        tmp_path / "out",
-        "--format",
-        "coco",
-        "--model",
-        present_checkpoint,
-        "--quiet",
-    )
+    result = anymask(*track_args(frames, prompts, tmp_path / "out", present_checkpoint), "--quiet")
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "00003.jpg" in result.stderr, result.stderr
     assert "the 3 frame(s) tracked before it are saved" in result.stdout and "coco was written to" in result.stdout
@@ -59,18 +52,7 @@ def test_an_undecodable_frame_stops_with_one_line_and_what_was_tracked_is_export
 
 def test_a_rerun_resumes_instead_of_duplicating_prompts(media_dir, present_checkpoint, prompts, tmp_path):
     frames = write_clip(media_dir, tmp_path / "frames", count=3, step=3)
-    args = [
-        "track",
-        frames,
-        "--prompts",
-        prompts,
-        "--out",
-        tmp_path / "out",
-        "--format",
-        "mot",
-        "--model",
-        present_checkpoint,
-    ]
+    args = track_args(frames, prompts, tmp_path / "out", present_checkpoint, "mot")
     first = anymask(*args, "--quiet")
     assert first.returncode == 0, first.stderr
     gt = (tmp_path / "out" / "mot" / "frames" / "gt" / "gt.txt").read_text()
@@ -84,18 +66,7 @@ def test_a_rerun_resumes_instead_of_duplicating_prompts(media_dir, present_check
 
 def test_a_killed_runs_spill_folder_is_removed_by_the_next_run(media_dir, present_checkpoint, prompts, tmp_path):
     frames = write_clip(media_dir, tmp_path / "frames", count=8, step=2)
-    args = [
-        "track",
-        frames,
-        "--prompts",
-        prompts,
-        "--out",
-        tmp_path / "out",
-        "--format",
-        "coco",
-        "--model",
-        present_checkpoint,
-    ]
+    args = track_args(frames, prompts, tmp_path / "out", present_checkpoint, "coco")
     cache = tmp_path / "out" / "project" / "cache"
     process = subprocess.Popen(
         [sys.executable, "-m", "anymask.cli", *map(str, args)], stdout=subprocess.PIPE, text=True
@@ -122,19 +93,7 @@ def test_a_killed_runs_spill_folder_is_removed_by_the_next_run(media_dir, presen
 
 def test_export_refuses_a_video_of_another_size(media_dir, present_checkpoint, prompts, tmp_path):
     frames = write_clip(media_dir, tmp_path / "frames", count=2, step=3)
-    result = anymask(
-        "track",
-        frames,
-        "--prompts",
-        prompts,
-        "--out",
-        tmp_path / "out",
-        "--format",
-        "coco",
-        "--model",
-        present_checkpoint,
-        "--quiet",
-    )
+    result = anymask(*track_args(frames, prompts, tmp_path / "out", present_checkpoint), "--quiet")
     assert result.returncode == 0, result.stderr
     other = tmp_path / "other"
     other.mkdir()

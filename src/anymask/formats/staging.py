@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import AnymaskError
+from ..leftovers import remove_dead
 
 STAGE_PREFIX = ".anymask-export-"
 
@@ -66,20 +67,4 @@ def _check_no_link(out: Path, folder: Path) -> None:
 
 def remove_stale_stages(folder: Path) -> None:
     """Stage folders whose process is gone (a killed export)."""
-    for stage in folder.glob(f"{STAGE_PREFIX}*"):
-        try:
-            pid = int(stage.name[len(STAGE_PREFIX) :].split("-")[0])
-        except ValueError:
-            continue
-        if pid != os.getpid() and not process_alive(pid):
-            shutil.rmtree(stage, ignore_errors=True)
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    remove_dead(folder, STAGE_PREFIX)

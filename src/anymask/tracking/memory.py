@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..leftovers import remove_dead
 from .step import FrameOutput
 
 LOW_RES = 256
@@ -137,23 +137,4 @@ def new_spill_folder(parent: Path | None = None) -> tempfile.TemporaryDirectory:
 
 def remove_stale_spills(folder: Path) -> list[Path]:
     """Spill folders in `folder` whose process is gone; returns what was removed."""
-    removed = []
-    for spill in folder.glob(f"{SPILL_PREFIX}*"):
-        try:
-            pid = int(spill.name[len(SPILL_PREFIX) :].split("-")[0])
-        except ValueError:
-            continue  # an older name without a pid: its owner is unknown
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(spill, ignore_errors=True)
-            removed.append(spill)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return remove_dead(folder, SPILL_PREFIX)
