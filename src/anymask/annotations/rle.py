@@ -91,11 +91,11 @@ def area(rle: dict) -> int:
 
 def bbox(rle: dict) -> list[float]:
     """[x, y, w, h] of the mask (COCO convention), zeros for an empty mask."""
-    mask = decode(rle)
-    ys, xs = np.nonzero(mask)
-    if xs.size == 0:
+    box = to_box(rle)
+    if box is None:
         return [0.0, 0.0, 0.0, 0.0]
-    return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+    x1, y1, x2, y2 = box
+    return [x1, y1, x2 - x1, y2 - y1]
 
 
 def to_box(rle: dict) -> tuple[float, float, float, float] | None:
@@ -117,3 +117,4 @@ def to_box(rle: dict) -> tuple[float, float, float, float] | None:
     else:
         top, bottom = int((first % height).min()), int((last % height).max())
     return float(first_col.min()), float(top), float(last_col.max() + 1), float(bottom + 1)
+

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..annotations import rle as rle_codec
 from ..annotations.geometry import polygons_to_mask
-from ..atomic import atomic_write_text
+from ..atomic import atomic_open
 from ..checks import is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, check_frame_size
@@ -20,52 +20,59 @@ def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", toleranc
     if segmentation not in ("rle", "polygon"):
         raise ValueError("segmentation must be 'rle' or 'polygon'")
     path = out if out.suffix == ".json" else out / "annotations.json"
-    images, annotations = [], []
-    for frame in dataset.each_frame():
-        images.append(
-            {
-                "id": frame.index + 1,
-                "file_name": dataset.image_name(frame),
-                "height": frame.height,
-                "width": frame.width,
-                "frame_id": frame.index,
-                "video": dataset.name,
-            }
-        )
-        for instance in dataset.on(frame.index):
-            box = instance.box
-            if box is None:
-                continue
-            if segmentation == "rle":
-                segm = instance.rle
-            else:
-                segm = [
-                    p.ring().flatten().round(3).tolist()
-                    for p in instance.polygons(tolerance, pixel_edges=True)
-                    if len(p.exterior) >= 3
-                ]
-            annotations.append(
-                {
-                    "id": len(annotations) + 1,
-                    "image_id": frame.index + 1,
-                    "category_id": dataset.class_index(instance.label) + 1,
-                    "segmentation": segm,
-                    "area": int(instance.mask.sum()),
-                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
-                    "iscrowd": 0,
-                    "track_id": instance.object_id,
-                    **({"score": instance.score} if instance.score is not None else {}),
-                }
-            )
-    document = {
+    images = [
+        {
+            "id": frame.index + 1,
+            "file_name": dataset.image_name(frame),
+            "height": frame.height,
+            "width": frame.width,
+            "frame_id": frame.index,
+            "video": dataset.name,
+        }
+        for frame in dataset.frames
+    ]
+    head = {
         "info": {"description": f"{dataset.name}, exported by anymask"},
         "licenses": [],
-        "images": images,
-        "annotations": annotations,
         "categories": [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(dataset.classes)],
+        "images": images,
     }
-    atomic_write_text(path, json.dumps(document))
+    with atomic_open(path) as handle:  # annotations are streamed: a large project is never held whole
+        handle.write(json.dumps(head)[:-1] + ', "annotations": [')
+        count = 0
+        for frame in dataset.each_frame():
+            for instance in dataset.on(frame.index):
+                annotation = _annotation(dataset, frame, instance, segmentation, tolerance, count + 1)
+                if annotation is not None:
+                    handle.write((", " if count else "") + json.dumps(annotation))
+                    count += 1
+        handle.write("]}")
     return path
+
+
+def _annotation(dataset: Dataset, frame: FrameInfo, instance: Instance, segmentation: str, tolerance: float, number):
+    box = instance.box
+    if box is None:
+        return None
+    if segmentation == "rle":
+        segm = instance.rle
+    else:
+        segm = [
+            p.ring().flatten().round(3).tolist()
+            for p in instance.polygons(tolerance, pixel_edges=True)
+            if len(p.exterior) >= 3
+        ]
+    return {
+        "id": number,
+        "image_id": frame.index + 1,
+        "category_id": dataset.class_index(instance.label) + 1,
+        "segmentation": segm,
+        "area": rle_codec.area(instance.rle),
+        "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+        "iscrowd": 0,
+        "track_id": instance.object_id,
+        **({"score": instance.score} if instance.score is not None else {}),
+    }
 
 
 def _fail(path: Path, where: str, problem: str) -> AnnotationFormatError:
