@@ -41,10 +41,15 @@ def check_tensors(state: dict, source: str) -> dict[str, torch.Tensor]:
         if not isinstance(key, str):
             raise CheckpointError(f"{source}: not a SAM 2 checkpoint (a state dict key is {type(key).__name__})")
         if not isinstance(value, torch.Tensor):
-            raise CheckpointError(f"{source}: {key} holds a {type(value).__name__}, not a tensor")
+            raise CheckpointError(f"{source}: {_shown(key)} holds a {type(value).__name__}, not a tensor")
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CheckpointError(f"{source}: {key} holds NaN or infinite weights (a damaged download?)")
+            raise CheckpointError(f"{source}: {_shown(key)} holds NaN or infinite weights (a damaged download?)")
     return state
+
+
+def _shown(key: str) -> str:
+    """A key from the file as it can be shown in one line (quoted when it holds odd characters)."""
+    return key if key.isprintable() else repr(key)
 
 
 def _explain_load_failure(exc: Exception) -> str:
@@ -84,7 +89,7 @@ def load_state_dict_strict(model: SAM2Model, state: dict[str, torch.Tensor], sou
         for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
             if keys:
                 more = f" (+{len(keys) - 3} more)" if len(keys) > 3 else ""
-                parts.append(f"{label} keys {', '.join(keys[:3])}{more}")
+                parts.append(f"{label} keys {', '.join(map(_shown, keys[:3]))}{more}")
         raise CheckpointError(f"{source}: does not match {model.config.name}: {'; '.join(parts)}")
     model.load_state_dict(state, strict=True)
 
