@@ -117,4 +117,3 @@ def to_box(rle: dict) -> tuple[float, float, float, float] | None:
     else:
         top, bottom = int((first % height).min()), int((last % height).max())
     return float(first_col.min()), float(top), float(last_col.max() + 1), float(bottom + 1)
-
