@@ -18,3 +18,8 @@ def is_finite_number(value) -> bool:
 def is_int_in(value, low: int, high: int) -> bool:
     """An integer (not a bool) with low <= value <= high."""
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def as_key(value):
+    """A JSON id usable as a dict key: a number or a string; None for a list, object or bool (never matches)."""
+    return value if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None

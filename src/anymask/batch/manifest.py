@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import re
@@ -102,15 +103,11 @@ def _folder_entries(folder: Path) -> list[tuple[dict, str]]:
     entries = []
     for prompts in sorted(folder.glob(f"*{PROMPTS_SUFFIX}")):
         stem = prompts.name[: -len(PROMPTS_SUFFIX)]
-        candidates = [p for p in folder.glob(f"{glob_escape(stem)}*") if p != prompts and _is_media(p, stem)]
+        candidates = [p for p in folder.glob(f"{glob.escape(stem)}*") if p != prompts and _is_media(p, stem)]
         if not candidates:
             raise AnnotationFormatError(f"{prompts}: no video or frame folder named {stem!r} beside it")
         entries.append(({"path": candidates[0].name, "prompts": prompts.name}, str(prompts)))
     return entries
-
-
-def glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def _is_media(path: Path, stem: str) -> bool:

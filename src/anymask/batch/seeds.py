@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checks import is_finite_number, is_int_in
+from ..checks import as_key, is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
 from .manifest import Seeds
 
@@ -102,11 +102,6 @@ def _number(value, where: str) -> float:
     return float(value)
 
 
-def _key(value):
-    """A JSON value usable as an id (a number or a string; a list or object never matches)."""
-    return value if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
-
-
 def read_coco(path: Path, frames: FrameIndex) -> list[Detection]:
     """A COCO dataset (images matched by frame_id, file name or the number in it) or a results list
     ([{"image_id", "category_id", "bbox", "score"}], image_id taken as the 0-based frame)."""
@@ -115,9 +110,9 @@ def read_coco(path: Path, frames: FrameIndex) -> list[Detection]:
         annotations, images, categories = document, None, {}
     elif isinstance(document, dict) and isinstance(document.get("annotations"), list):
         annotations = document["annotations"]
-        images = {_key(i.get("id")): i for i in _list(document.get("images")) if isinstance(i, dict)}
+        images = {as_key(i.get("id")): i for i in _list(document.get("images")) if isinstance(i, dict)}
         categories = {
-            _key(c.get("id")): str(c.get("name")) for c in _list(document.get("categories")) if isinstance(c, dict)
+            as_key(c.get("id")): str(c.get("name")) for c in _list(document.get("categories")) if isinstance(c, dict)
         }
     else:
         raise AnnotationFormatError(f'{path}: expected a COCO file with "annotations", or a list of detections')
@@ -134,7 +129,7 @@ def read_coco(path: Path, frames: FrameIndex) -> list[Detection]:
             raise AnnotationFormatError(f"{where}.bbox: expected [x, y, width, height]")
         x, y, w, h = (_number(v, f"{where}.bbox") for v in bbox)
         category = annotation.get("category_id")
-        label = categories.get(_key(category), str(category))
+        label = categories.get(as_key(category), str(category))
         score = _number(annotation.get("score", 1.0), f"{where}.score")
         detections.append(Detection(frame, (x, y, x + w, y + h), label, score))
     return detections
@@ -145,7 +140,7 @@ def _coco_frame(image_id, images: dict | None, frames: FrameIndex, where: str) -
         if not is_int_in(image_id, 0, 2**31 - 1):
             raise AnnotationFormatError(f"{where}.image_id: expected the frame number")
         return frames.check(image_id, where)
-    image = images.get(_key(image_id))
+    image = images.get(as_key(image_id))
     if image is None:
         raise AnnotationFormatError(f"{where}.image_id: no image with id {image_id!r}")
     for key in ("frame_id", "frame_index"):

@@ -10,7 +10,7 @@ import numpy as np
 from ..annotations import rle as rle_codec
 from ..annotations.geometry import polygons_to_mask
 from ..atomic import atomic_open
-from ..checks import is_finite_number, is_int_in
+from ..checks import as_key, is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, check_frame_size
 
@@ -122,10 +122,10 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         where = f"annotations[{i}]"
         if not isinstance(annotation, dict):
             raise _fail(path, where, "expected an object")
-        frame = images.get(_key(annotation.get("image_id")))
+        frame = images.get(as_key(annotation.get("image_id")))
         if frame is None:
             raise _fail(path, f"{where}.image_id", f"unknown image id {annotation.get('image_id')!r}")
-        label = categories.get(_key(annotation.get("category_id")))
+        label = categories.get(as_key(annotation.get("category_id")))
         if label is None:
             raise _fail(path, f"{where}.category_id", f"unknown category id {annotation.get('category_id')!r}")
         mask = _annotation_mask(annotation, frame, path, where)
@@ -177,11 +177,6 @@ def _annotation_mask(annotation: dict, frame: FrameInfo, path: Path, where: str)
     mask = np.zeros((height, width), dtype=bool)
     mask[int(round(y)) : int(round(y + h)), int(round(x)) : int(round(x + w))] = True
     return mask
-
-
-def _key(value):
-    """A JSON value usable as a dict key (ids are numbers or strings; a list or object never matches)."""
-    return value if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
 
 
 def _check_inside(points: np.ndarray, width: int, height: int, path: Path, where: str) -> None:
