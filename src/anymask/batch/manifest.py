@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..checks import is_finite_number
 from ..errors import AnnotationFormatError
-from ..session.prompt_file import parse_prompts, read_prompts
+from ..session.prompt_file import parse_prompts, prompts_digest, read_prompts
 from ..vocabulary import DIRECTIONS, EXPORT_FORMATS
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -48,7 +48,7 @@ class VideoEntry:
         """A hash of everything that decides this video's result; a rerun with another one starts over."""
         entry = asdict(self)
         entry.pop("where")
-        entry["prompts"] = [{k: v for k, v in p.items() if k != "where"} for p in self.prompts or ()]
+        entry["prompts"] = prompts_digest(list(self.prompts)) if self.prompts else None
         text = json.dumps({"entry": entry, "options": options}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
