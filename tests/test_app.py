@@ -171,7 +171,7 @@ def test_whole_workflow_in_the_window(qtbot, clip, present_checkpoint, settings,
         settle(qtbot, window)
         from pycocotools.coco import COCO
 
-        data = COCO(str(tmp_path / "export" / "coco" / "annotations.json"))
+        data = COCO(str(tmp_path / "export" / "coco" / "annotations" / "instances_default.json"))
         assert {c["name"] for c in data.loadCats(data.getCatIds())} == {"person", "car"}
         final = masks(session.store)
         window.close()

@@ -68,7 +68,7 @@ def segmented(photos, present_checkpoint, tmp_path_factory):
 
 
 def test_segment_folder_to_coco(segmented):
-    document = json.loads((segmented / "coco" / "annotations.json").read_text())
+    document = json.loads((segmented / "coco" / "annotations" / "instances_default.json").read_text())
     assert [i["file_name"] for i in document["images"]] == ["building.jpg", "fruits.jpg"]
     assert sorted(c["name"] for c in document["categories"]) == ["apple", "pear", "window"]
     by_image = {i["id"]: i["file_name"] for i in document["images"]}

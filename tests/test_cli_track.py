@@ -68,7 +68,7 @@ def test_track_then_export(clip, present_checkpoint, tmp_path):
     lines = result.stdout.splitlines()  # progress before tracking starts: the model, then each prompt
     assert lines[0].startswith(f"loading model {present_checkpoint}") and "precision " in lines[1]
     assert lines[2:4] == ["prompt 1/2: object 1 on frame 0", "prompt 2/2: object 4 on frame 0"]
-    document = json.loads((tmp_path / "out" / "coco" / "annotations.json").read_text())
+    document = json.loads((tmp_path / "out" / "coco" / "annotations" / "instances_default.json").read_text())
     assert {c["name"] for c in document["categories"]} == {"person", "car"}
     assert {a["track_id"] for a in document["annotations"]} == {1, 4}
     result = anymask("export", tmp_path / "out" / "project", "--format", "yolo-seg", "--out", tmp_path / "yolo")

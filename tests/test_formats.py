@@ -69,10 +69,14 @@ def test_coco_rle_and_polygons_load_in_pycocotools(dataset, tmp_path):
         tracks = {}
         for annotation in coco.loadAnns(coco.getAnnIds()):
             frame = annotation["image_id"] - 1
-            expected = masks_of(dataset, frame)[annotation["track_id"]]
+            assert annotation["attributes"]["track_id"] == annotation["track_id"]
+            expected = masks_of(dataset, frame)[annotation["track_id"] - 1]  # track id = object + 1
             assert mask_iou(coco.annToMask(annotation).astype(bool), expected) >= threshold
             tracks.setdefault(annotation["track_id"], set()).add(coco.loadCats(annotation["category_id"])[0]["name"])
-        assert tracks == {0: {"person"}, 1: {"car"}, 2: {"person"}}
+        assert tracks == {1: {"person"}, 2: {"car"}, 3: {"person"}}
+        assert path == tmp_path / segmentation / "annotations" / "instances_default.json"
+        assert (tmp_path / segmentation / "images" / "default" / "vtest_000005.jpg").is_file()
+        assert coco.loadImgs(1)[0]["video_id"] == 1
         assert len(coco.getAnnIds(imgIds=[3])) == 2  # frame 2: object 2 absent
 
 
@@ -111,7 +115,7 @@ def test_voc_boxes_are_one_based_inclusive(dataset, tmp_path):
     export_dataset(dataset, "voc", tmp_path)
     root = ET.parse(tmp_path / "Annotations" / "vtest_000000.xml").getroot()
     assert root.findtext("size/width") == "768" and root.findtext("filename") == "vtest_000000.jpg"
-    person = next(o for o in root.iter("object") if o.findtext("track_id") == "0")
+    person = next(o for o in root.iter("object") if o.findtext("attributes/attribute[name='track_id']/value") == "1")
     ys, xs = np.nonzero(masks_of(dataset, 0)[0])
     assert [int(person.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")] == [
         xs.min() + 1,
@@ -121,6 +125,11 @@ def test_voc_boxes_are_one_based_inclusive(dataset, tmp_path):
     ]
     assert (tmp_path / "JPEGImages" / "vtest_000005.jpg").is_file()
     assert len((tmp_path / "ImageSets" / "Main" / "default.txt").read_text().split()) == FRAMES
+    assert (tmp_path / "labelmap.txt").read_text().splitlines()[1:] == [
+        "background:0,0,0::",
+        "person:255,56,56::",
+        "car:72,249,10::",
+    ]
 
 
 def test_mot_gt_txt(dataset, tmp_path):
@@ -155,7 +164,10 @@ def test_davis_palette_pngs_round_trip(dataset, tmp_path):
     with Image.open(masks_dir / "00000.png") as picture:
         assert picture.mode == "P" and picture.getpalette()[3:6] == [128, 0, 0]
         assert set(np.unique(np.asarray(picture))) == {0, 1, 2, 3}
-    assert len(list((tmp_path / "JPEGImages" / "vtest").glob("*.jpg"))) == FRAMES
+    assert masks_dir == tmp_path / "Annotations" / "480p" / "vtest" and not list(masks_dir.glob("*.json"))
+    assert len(list((tmp_path / "JPEGImages" / "480p" / "vtest").glob("*.jpg"))) == FRAMES
+    assert (tmp_path / "ImageSets" / "2017" / "val.txt").read_text() == "vtest\n"
+    assert import_annotations("davis", tmp_path, dataset.frames).instances.keys() == dataset.instances.keys()
     back = import_annotations("davis", masks_dir, dataset.frames)
     for frame in range(FRAMES):
         assert {i.object_id: i.label for i in back.on(frame)} == {i.object_id: i.label for i in dataset.on(frame)}
@@ -169,9 +181,9 @@ def test_youtube_vis_json(dataset, tmp_path):
     document = json.loads(export_dataset(dataset, "youtube-vis", tmp_path).read_text())
     video = document["videos"][0]
     assert video["length"] == FRAMES == len(video["file_names"])
-    absent = next(a for a in document["annotations"] if a["track_id"] == 2)
+    absent = next(a for a in document["annotations"] if a["track_id"] == 3)
     assert absent["segmentations"][2] is None and absent["bboxes"][3] is None and absent["areas"][4] > 0
-    person = next(a for a in document["annotations"] if a["track_id"] == 0)
+    person = next(a for a in document["annotations"] if a["track_id"] == 1)
     segmentation = person["segmentations"][1]
     decoded = coco_mask.decode({"size": segmentation["size"], "counts": segmentation["counts"].encode()}).astype(bool)
     assert np.array_equal(decoded, masks_of(dataset, 1)[0])
@@ -197,7 +209,7 @@ def test_xanylabeling_folder_round_trip(dataset, tmp_path):
     export_dataset(dataset, "xanylabeling", tmp_path, mode="polygon", tolerance=0.5)
     label_file = read_label_file(tmp_path / "vtest_000000.json")
     assert label_file.image_path == "vtest_000000.jpg" and (tmp_path / "vtest_000000.jpg").is_file()
-    assert sorted({s.group_id for s in label_file.shapes}) == [0, 1, 2]
+    assert sorted({s.group_id for s in label_file.shapes}) == [1, 2, 3]  # track ids, from 1
     back = import_annotations("xanylabeling", tmp_path, dataset.frames)
     for frame in range(FRAMES):
         for instance in back.on(frame):
@@ -206,7 +218,7 @@ def test_xanylabeling_folder_round_trip(dataset, tmp_path):
 
 def test_import_into_store_keeps_existing_work(dataset, tmp_path):
     export_dataset(dataset, "davis", tmp_path / "davis")
-    imported = import_annotations("davis", tmp_path / "davis" / "Annotations" / "vtest", dataset.frames)
+    imported = import_annotations("davis", tmp_path / "davis" / "Annotations" / "480p" / "vtest", dataset.frames)
     with ProjectStore.open(tmp_path / "project") as store:
         mine = store.add_object("dog")
         store.put_mask(0, mine, np.ones((576, 768), bool))

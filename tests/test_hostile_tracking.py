@@ -46,7 +46,7 @@ def test_an_undecodable_frame_stops_with_one_line_and_what_was_tracked_is_export
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "00003.jpg" in result.stderr, result.stderr
     assert "the 3 frame(s) tracked before it are saved" in result.stdout and "coco was written to" in result.stdout
-    document = json.loads((tmp_path / "out" / "coco" / "annotations.json").read_text())
+    document = json.loads((tmp_path / "out" / "coco" / "annotations" / "instances_default.json").read_text())
     assert {a["image_id"] for a in document["annotations"]} <= {1, 2, 3} and document["annotations"]
 
 
@@ -251,7 +251,7 @@ def test_twenty_random_kills_across_the_workflow_lose_nothing(media_dir, present
         exported = [p for p in out.rglob("*") if STAGE_PREFIX not in str(p)]  # a killed stage is not the export
         assert not [p for p in exported if p.name.endswith(".tmp")]
         if (out / "coco").exists():  # an export is there whole or not at all
-            json.loads((out / "coco" / "annotations.json").read_text())
+            json.loads((out / "coco" / "annotations" / "instances_default.json").read_text())
     assert set(killed_after) == set(PHASES)
     with Session(frames, project_folder=project, model=present_checkpoint, precision="fp32") as session:
         assert session.store.objects()
@@ -260,4 +260,4 @@ def test_twenty_random_kills_across_the_workflow_lose_nothing(media_dir, present
         assert set(range(3)) <= saved
         session.export("coco", out / "coco")  # and the next export clears the stages killed exports left
         assert not list(tmp_path.rglob(f"{STAGE_PREFIX}*"))
-        assert json.loads((out / "coco" / "annotations.json").read_text())["annotations"]
+        assert json.loads((out / "coco" / "annotations" / "instances_default.json").read_text())["annotations"]

@@ -106,7 +106,7 @@ def mask_to_polygons(
     Components smaller than `min_area` pixels are dropped. By default vertices are boundary pixel
     indices (OpenCV's and X-AnyLabeling's convention). With `pixel_edges`, the rings run along the outer
     edges of the pixels in continuous coordinates where pixel i covers [i, i+1) (COCO's and YOLO's
-    convention; traced at 4x so within 1/8 px of the edges).
+    convention; traced at 4x and put exactly on the edges).
     """
     binary = np.asarray(mask, dtype=np.uint8)
     if binary.ndim != 2:
@@ -132,8 +132,8 @@ def _crop_polygons(binary: np.ndarray, tolerance: float, min_area: float, pixel_
         large = np.repeat(np.repeat(binary, scale, axis=0), scale, axis=1)
         polygons = _crop_polygons(large, tolerance * scale, min_area * scale * scale, False)
         for polygon in polygons:
-            polygon.exterior = (polygon.exterior + 0.5) / scale
-            polygon.holes = [(hole + 0.5) / scale for hole in polygon.holes]
+            polygon.exterior = _onto_edges(polygon.exterior, scale)
+            polygon.holes = [_onto_edges(hole, scale) for hole in polygon.holes]
         return polygons
     chain = cv2.CHAIN_APPROX_SIMPLE if tolerance <= 0 else cv2.CHAIN_APPROX_NONE  # 0: straight runs as 2 ends
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, chain)
@@ -149,6 +149,18 @@ def _crop_polygons(binary: np.ndarray, tolerance: float, min_area: float, pixel_
         if polygon is not None and len(hole) >= 3:
             polygon.holes.append(hole)
     return list(outers.values())
+
+
+def _onto_edges(ring: np.ndarray, scale: int) -> np.ndarray:
+    """Vertices traced on a `scale`x enlarged mask, moved onto the original pixels' edges.
+
+    Every boundary pixel of the enlarged mask lies in the first or last row/column of an original pixel's
+    block: index scale*i is pixel i's left (top) edge, i, and scale*i + scale-1 its right (bottom) edge,
+    i + 1. A coordinate inside a block (a vertex Douglas-Peucker kept mid-edge) keeps its centre.
+    """
+    position = np.mod(ring, scale)
+    edges = np.where(position == 0, ring / scale, (ring + 1) / scale)
+    return np.where((position == 0) | (position == scale - 1), edges, (ring + 0.5) / scale)
 
 
 def _simplify(contour: np.ndarray, tolerance: float) -> np.ndarray:
@@ -168,18 +180,17 @@ def polygons_to_mask(
 ) -> np.ndarray:
     """Rasterise polygons (Polygon objects or plain (N, 2) rings) into a bool HxW mask.
 
-    With `pixel_edges` the coordinates are continuous (pixel i covers [i, i+1), COCO/YOLO) and a pixel is
-    inside when its centre is; otherwise vertices are boundary pixel indices (see mask_to_polygons).
+    With `pixel_edges` the coordinates are continuous (pixel i covers [i, i+1), COCO/YOLO) and each ring
+    is filled as pycocotools fills it (`edge_polygon_mask`), the rings of a list joined as a union;
+    otherwise vertices are boundary pixel indices (see mask_to_polygons).
     """
-    canvas = np.zeros((height, width), dtype=np.uint8)
     if pixel_edges:
+        mask = np.zeros((height, width), dtype=bool)
         for polygon in polygons:
-            if not isinstance(polygon, Polygon):
-                polygon = Polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2))
-            cv2.fillPoly(canvas, [_subpixel(polygon.exterior)], 1, lineType=cv2.LINE_8, shift=4)
-            for hole in polygon.holes:
-                cv2.fillPoly(canvas, [_subpixel(hole)], 0, lineType=cv2.LINE_8, shift=4)
-        return canvas.astype(bool)
+            ring = polygon.ring() if isinstance(polygon, Polygon) else polygon  # holes bridged in: even-odd
+            mask |= edge_polygon_mask(ring, height, width)
+        return mask
+    canvas = np.zeros((height, width), dtype=np.uint8)
     for polygon in polygons:
         if not isinstance(polygon, Polygon):
             polygon = Polygon(np.asarray(polygon, dtype=np.float64).reshape(-1, 2))
@@ -193,9 +204,45 @@ def polygons_to_mask(
     return canvas.astype(bool)
 
 
-def _subpixel(ring: np.ndarray) -> np.ndarray:
-    """Continuous coordinates -> OpenCV fixed point (4 fractional bits), shifted so pixel centres sit on integers."""
-    return np.round((np.asarray(ring, dtype=np.float64) - 0.5) * 16).astype(np.int32)
+def edge_polygon_mask(ring: np.ndarray, height: int, width: int) -> np.ndarray:
+    """One pixel-edge ring rasterised exactly as pycocotools' `frPyObjects` does (its C `rleFrPoly`).
+
+    The boundary is walked at 5x, and each column toggles in/out where the boundary crosses a pixel
+    centre's row (even-odd), so a joined multi-component ring with zero-width bridges fills as its parts.
+    A square over [100, 200) is 100 px wide, as in every COCO tool.
+    """
+    points = np.asarray(ring, dtype=np.float64).reshape(-1, 2)
+    scale = 5.0
+    xs = np.trunc(scale * points[:, 0] + 0.5).astype(np.int64)  # C's (int)(v + .5): towards zero
+    ys = np.trunc(scale * points[:, 1] + 0.5).astype(np.int64)
+    xs, ys = np.append(xs, xs[:1]), np.append(ys, ys[:1])
+    us, vs = [], []
+    for xs_, xe, ys_, ye in zip(xs[:-1], xs[1:], ys[:-1], ys[1:]):
+        dx, dy = abs(int(xe - xs_)), abs(int(ys_ - ye))
+        flip = (dx >= dy and xs_ > xe) or (dx < dy and ys_ > ye)
+        if flip:
+            xs_, xe, ys_, ye = xe, xs_, ye, ys_
+        if dx >= dy:
+            t = np.arange(dx + 1)[::-1] if flip else np.arange(dx + 1)
+            slope = (ye - ys_) / dx if dx else 0.0
+            us.append(t + xs_)
+            vs.append(np.trunc(ys_ + slope * t + 0.5).astype(np.int64))
+        else:
+            t = np.arange(dy + 1)[::-1] if flip else np.arange(dy + 1)
+            slope = (xe - xs_) / dy
+            vs.append(t + ys_)
+            us.append(np.trunc(xs_ + slope * t + 0.5).astype(np.int64))
+    u, v = np.concatenate(us), np.concatenate(vs)
+    moved = np.flatnonzero(u[1:] != u[:-1]) + 1
+    xd = np.where(u[moved] < u[moved - 1], u[moved], u[moved] - 1).astype(np.float64)
+    xd = (xd + 0.5) / scale - 0.5
+    keep = (np.floor(xd) == xd) & (xd >= 0) & (xd <= width - 1)
+    yd = np.minimum(v[moved], v[moved - 1]).astype(np.float64)
+    yd = np.ceil(np.clip((yd + 0.5) / scale - 0.5, 0, height))
+    toggles = xd[keep].astype(np.int64) * height + yd[keep].astype(np.int64)  # column-major, as COCO RLE
+    flips = np.bincount(toggles, minlength=height * width + 1)[: height * width]
+    inside = (np.cumsum(flips) % 2).astype(bool)
+    return inside.reshape(width, height).T
 
 
 def mask_to_box(mask: np.ndarray) -> tuple[float, float, float, float] | None:

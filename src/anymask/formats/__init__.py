@@ -3,31 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .coco import export_coco, import_coco
-from .cvat import export_cvat_video
+from .cvat import export_cvat_video, import_cvat
 from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store
 from .davis import export_davis, import_davis
-from .mot import export_mot, export_mots
+from .mot import export_mot, export_mots, import_mot
 from .staging import staged
 from .voc import export_voc
 from .xanylabeling import export_xanylabeling, import_label_folder
 from .yolo import export_yolo, import_yolo
 from .youtube_vis import export_youtube_vis
 
-EXPORT_FORMATS = {
-    "coco": lambda d, out, mode, tol: export_coco(d, out, "polygon" if mode == "polygon" else "rle", tol),
-    "yolo-det": lambda d, out, mode, tol: export_yolo(d, out, "detect", tolerance=tol),
-    "yolo-seg": lambda d, out, mode, tol: export_yolo(d, out, "segment", tolerance=tol),
-    "yolo-obb": lambda d, out, mode, tol: export_yolo(d, out, "obb", tolerance=tol),
-    "voc": lambda d, out, mode, tol: export_voc(d, out),
-    "mot": lambda d, out, mode, tol: export_mot(d, out),
-    "mots": lambda d, out, mode, tol: export_mots(d, out),
-    "davis": lambda d, out, mode, tol: export_davis(d, out),
-    "youtube-vis": lambda d, out, mode, tol: export_youtube_vis(d, out),
-    "cvat": lambda d, out, mode, tol: export_cvat_video(d, out, mode, tol),
-    "xanylabeling": lambda d, out, mode, tol: export_xanylabeling(d, out, mode, tol),
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How shapes are written: output mode, polygon tolerance (px), and YOLO's validation share."""
+
+    mode: str = "polygon"
+    tolerance: float = 1.0
+    val: float = 0.0
+
+
+EXPORT_FORMATS: dict[str, Callable[[Dataset, Path, ExportOptions], Path]] = {
+    "coco": lambda d, out, o: export_coco(d, out, "polygon" if o.mode == "polygon" else "rle", o.tolerance),
+    "yolo-det": lambda d, out, o: export_yolo(d, out, "detect", o.val, o.tolerance),
+    "yolo-seg": lambda d, out, o: export_yolo(d, out, "segment", o.val, o.tolerance),
+    "yolo-obb": lambda d, out, o: export_yolo(d, out, "obb", o.val, o.tolerance),
+    "voc": lambda d, out, o: export_voc(d, out),
+    "mot": lambda d, out, o: export_mot(d, out),
+    "mots": lambda d, out, o: export_mots(d, out),
+    "davis": lambda d, out, o: export_davis(d, out),
+    "youtube-vis": lambda d, out, o: export_youtube_vis(d, out),
+    "cvat": lambda d, out, o: export_cvat_video(d, out, o.mode, o.tolerance),
+    "xanylabeling": lambda d, out, o: export_xanylabeling(d, out, o.mode, o.tolerance),
 }
 
 IMPORT_FORMATS = {
@@ -36,6 +47,8 @@ IMPORT_FORMATS = {
     "coco": import_coco,
     "yolo": import_yolo,
     "davis": import_davis,
+    "mot": import_mot,
+    "cvat": import_cvat,
 }
 
 
@@ -46,8 +59,10 @@ def export_dataset(
     mode: str = "polygon",
     tolerance: float = 1.0,
     progress: Callable[[int, int], None] | None = None,
+    val: float = 0.0,
 ) -> Path:
-    """Export in one of EXPORT_FORMATS; `mode` is the output shape (polygon, rectangle, rotation, mask).
+    """Export in one of EXPORT_FORMATS; `mode` is the output shape (polygon, rectangle, rotation, mask);
+    `val` the share of frames YOLO holds out for validation (see export_yolo).
 
     Written into a stage folder beside `out` and moved in at the end (see staging.staged): a failed or
     killed export leaves no partial files. Every file name comes from `Dataset.stem`/`image_name`, safe
@@ -61,7 +76,7 @@ def export_dataset(
     if progress is not None:
         dataset.progress = progress  # (frames written, total)
     with staged(out) as target:
-        written = EXPORT_FORMATS[format_name](dataset, target, mode, tolerance)
+        written = EXPORT_FORMATS[format_name](dataset, target, ExportOptions(mode, tolerance, val))
     return out / written.relative_to(target) if written != target else out
 
 
@@ -94,6 +109,7 @@ __all__ = [
     "import_annotations",
     "store_dataset",
     "EXPORT_FORMATS",
+    "ExportOptions",
     "IMPORT_FORMATS",
     "OUTPUT_MODES",
 ]

@@ -1,4 +1,4 @@
-"""COCO instances JSON: one image per frame, RLE or polygon segmentation, `track_id` per annotation."""
+"""COCO instances JSON in Datumaro's and CVAT's layout: annotations/instances_default.json, images/default/."""
 
 from __future__ import annotations
 
@@ -12,20 +12,27 @@ from ..annotations.geometry import polygons_to_mask
 from ..atomic import atomic_open
 from ..checks import as_key, is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, object_ids_from, track_id
+
+SUBSET = "default"  # Datumaro/CVAT name the one subset of a task "default"
 
 
-def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", tolerance: float = 1.0) -> Path:
-    """Write `out/annotations.json` (or `out` itself when it ends in .json)."""
+def export_coco(
+    dataset: Dataset, out: Path, segmentation: str = "rle", tolerance: float = 1.0, write_images: bool = True
+) -> Path:
+    """Write `out/annotations/instances_default.json` and the frames under `out/images/default/` (or only
+    the JSON, to `out` itself, when `out` ends in .json)."""
     if segmentation not in ("rle", "polygon"):
         raise ValueError("segmentation must be 'rle' or 'polygon'")
-    path = out if out.suffix == ".json" else out / "annotations.json"
+    single_file = out.suffix == ".json"
+    path = out if single_file else out / "annotations" / f"instances_{SUBSET}.json"
     images = [
         {
             "id": frame.index + 1,
             "file_name": dataset.image_name(frame),
             "height": frame.height,
             "width": frame.width,
+            "video_id": 1,
             "frame_id": frame.index,
             "video": dataset.name,
         }
@@ -34,6 +41,7 @@ def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", toleranc
     head = {
         "info": {"description": f"{dataset.name}, exported by anymask"},
         "licenses": [],
+        "videos": [{"id": 1, "name": dataset.name}],
         "categories": [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(dataset.classes)],
         "images": images,
     }
@@ -46,6 +54,8 @@ def export_coco(dataset: Dataset, out: Path, segmentation: str = "rle", toleranc
                 if annotation is not None:
                     handle.write((", " if count else "") + json.dumps(annotation))
                     count += 1
+            if write_images and not single_file and dataset.source is not None:
+                dataset.write_image(frame, out / "images" / SUBSET / dataset.image_name(frame))
         handle.write("]}")
     return path
 
@@ -70,7 +80,8 @@ def _annotation(dataset: Dataset, frame: FrameInfo, instance: Instance, segmenta
         "area": rle_codec.area(instance.rle),
         "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
         "iscrowd": 0,
-        "track_id": instance.object_id,
+        "attributes": {"track_id": track_id(instance.object_id)},  # where Datumaro and CVAT keep it
+        "track_id": track_id(instance.object_id),
         **({"score": instance.score} if instance.score is not None else {}),
     }
 
@@ -80,7 +91,9 @@ def _fail(path: Path, where: str, problem: str) -> AnnotationFormatError:
 
 
 def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
-    """Read a COCO instances file. Frames are matched by file name when `frames` is given."""
+    """Read a COCO instances file, or the one under a folder's annotations/ (Datumaro's and our layout).
+    Frames are matched by file name when `frames` is given."""
+    path = coco_file(Path(path))
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -129,15 +142,39 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         if label is None:
             raise _fail(path, f"{where}.category_id", f"unknown category id {annotation.get('category_id')!r}")
         mask = _annotation_mask(annotation, frame, path, where)
-        object_id = annotation.get("track_id", annotation.get("instance_id", annotation.get("id", i)))
+        object_id = _track_of(annotation, i)
         if not is_int_in(object_id, 0, 2**63 - 1):
             raise _fail(path, f"{where}.track_id", f"expected an integer from 0 to 2^63-1, got {object_id!r}")
         score = annotation.get("score")
         instances.setdefault(frame.index, []).append(
             Instance(object_id, label, rle_codec.encode(mask), float(score) if is_finite_number(score) else None)
         )
+    offset = object_ids_from(i.object_id for items in instances.values() for i in items)
+    for items in instances.values():
+        for instance in items:
+            instance.object_id -= offset
     ordered = sorted(images.values(), key=lambda f: f.index)
     return Dataset(Path(path).stem, frames or ordered, [categories[k] for k in sorted(categories)], instances)
+
+
+def coco_file(path: Path) -> Path:
+    """`path` itself, or the single instances JSON of a COCO folder (annotations/instances_*.json)."""
+    if not path.is_dir():
+        return path
+    found = sorted((path / "annotations").glob("instances_*.json")) or sorted(path.glob("*.json"))
+    if len(found) != 1:
+        what = "no instances JSON" if not found else f"{len(found)} instances JSON files ({found[0].name}, ...)"
+        raise AnnotationFormatError(f"{path}: {what} under annotations/; name the file to import")
+    return found[0]
+
+
+def _track_of(annotation: dict, position: int):
+    """The track id: Datumaro's/CVAT's `attributes.track_id`, a top-level `track_id` or `instance_id`,
+    else the annotation's own id (every annotation its own object)."""
+    attributes = annotation.get("attributes")
+    if isinstance(attributes, dict) and "track_id" in attributes:
+        return attributes["track_id"]
+    return annotation.get("track_id", annotation.get("instance_id", annotation.get("id", position + 1)))
 
 
 def _annotation_mask(annotation: dict, frame: FrameInfo, path: Path, where: str) -> np.ndarray:

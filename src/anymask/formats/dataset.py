@@ -19,7 +19,7 @@ from ..atomic import atomic_open
 from ..errors import AnnotationFormatError, MediaError
 from ..vocabulary import OUTPUT_MODES
 
-__all__ = ["OUTPUT_MODES", "Dataset", "FrameInfo", "Instance", "dataset_from_store"]
+__all__ = ["OUTPUT_MODES", "Dataset", "FrameInfo", "Instance", "dataset_from_store", "object_ids_from", "track_id"]
 
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -31,6 +31,21 @@ def safe_file_name(name, fallback: str) -> str:
     base = re.split(r"[\\/]", str(name))[-1]
     base = re.sub(r"[\x00-\x1f\x7f]", "_", base).strip().lstrip(".").strip()
     return base or fallback
+
+
+def track_id(object_id: int) -> int:
+    """The id an object carries in every exported file: its project id + 1, so object0 is track 1.
+
+    One rule for every format, since several read 0 as "no track" (MOT, MOTS, DAVIS's background,
+    X-AnyLabeling's group_id converters). Imports undo it (`object_ids_from`)."""
+    return int(object_id) + 1
+
+
+def object_ids_from(track_ids) -> int:
+    """What to subtract from a file's track ids to get object ids: 1 when none is 0 (our exports, MOT,
+    DAVIS), else 0, so a re-import of an export gives back the same object ids."""
+    track_ids = list(track_ids)
+    return 1 if track_ids and min(track_ids) >= 1 else 0
 
 
 MAX_FRAME_PIXELS = 178_956_970  # Pillow's decompression-bomb limit: a larger declared size is refused
@@ -126,6 +141,7 @@ class Dataset:
     source: object | None = None  # a FrameSource, to write images
     fps: float = 30.0
     progress: Callable[[int, int], None] | None = None  # (frames written, total), called by exports
+    notes: list[str] = field(default_factory=list)  # what an import left out, to tell the person
 
     def each_frame(self) -> Iterator[FrameInfo]:
         """The frames in order, reporting to `progress` after each (the exporters' main loop)."""

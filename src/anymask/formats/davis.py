@@ -1,4 +1,4 @@
-"""DAVIS-style masks: Annotations/<seq>/00000.png indexed palette PNGs (object k = colour k), JPEGImages/<seq>/."""
+"""DAVIS 2017 layout: Annotations/480p/<seq>/00000.png palette PNGs, JPEGImages/480p/<seq>/, ImageSets/2017."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from PIL import Image, UnidentifiedImageError
 from ..annotations import rle as rle_codec
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, without_overlaps
+from .dataset import Dataset, FrameInfo, Instance, track_id, without_overlaps
 
-OBJECTS_FILE = "anymask_objects.json"
+OBJECTS_FILE = "anymask_objects.json"  # before 0.3 it sat in the masks folder; now in <root>/anymask/<seq>.json
+RESOLUTION = "480p"  # the folder davis2017-evaluation reads; frames keep their own size
+MAX_OBJECTS = 254  # palette index 255 means "void" in DAVIS
 
 
 def davis_palette() -> list[int]:
@@ -32,12 +34,24 @@ def davis_palette() -> list[int]:
     return palette
 
 
+def palette_indices(tracks: dict[int, str]) -> dict[int, int]:
+    """object id -> palette index: the track id (object + 1) when every one fits below 255, else 1, 2, ...
+    in object order."""
+    if len(tracks) > MAX_OBJECTS:
+        raise ValueError(f"DAVIS PNGs hold at most {MAX_OBJECTS} objects (index 255 is void); this has {len(tracks)}")
+    if all(track_id(o) <= MAX_OBJECTS for o in tracks):
+        return {o: track_id(o) for o in tracks}
+    return {o: k + 1 for k, o in enumerate(tracks)}
+
+
 def export_davis(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
+    """Masks, frames, ImageSets/2017/val.txt naming the sequence, and anymask/<seq>.json (index -> object, label).
+
+    davis2017-evaluation counts a sequence's objects on its first frame: an object first seen later
+    cannot be scored there (semi-supervised rule); every object is still written."""
     tracks = dataset.tracks()
-    if len(tracks) > 255:
-        raise ValueError("DAVIS PNGs hold at most 255 objects")
-    index_of = {object_id: k + 1 for k, object_id in enumerate(tracks)}
-    masks_dir = out / "Annotations" / dataset.name
+    index_of = palette_indices(tracks)
+    masks_dir = out / "Annotations" / RESOLUTION / dataset.name
     palette = davis_palette()
     for frame in dataset.each_frame():
         canvas = np.zeros((frame.height, frame.width), dtype=np.uint8)
@@ -50,18 +64,31 @@ def export_davis(dataset: Dataset, out: Path, write_images: bool = True) -> Path
         picture.save(buffer, format="PNG")
         atomic_write_bytes(masks_dir / f"{frame.index:05d}.png", buffer.getvalue())
         if write_images:
-            dataset.write_image(frame, out / "JPEGImages" / dataset.name / f"{frame.index:05d}.jpg")
+            dataset.write_image(frame, out / "JPEGImages" / RESOLUTION / dataset.name / f"{frame.index:05d}.jpg")
+    atomic_write_text(out / "ImageSets" / "2017" / "val.txt", f"{dataset.name}\n")
     objects = {str(k): {"object_id": o, "label": tracks[o]} for o, k in index_of.items()}
-    atomic_write_text(masks_dir / OBJECTS_FILE, json.dumps(objects, indent=2))
+    atomic_write_text(out / "anymask" / f"{dataset.name}.json", json.dumps(objects, indent=2))
     return masks_dir
+
+
+def davis_masks_folder(path: Path) -> Path:
+    """The folder of PNG masks: `path` itself, or the one sequence under a DAVIS root's Annotations/480p."""
+    if any(path.glob("*.png")):
+        return path
+    sequences = [p for p in sorted((path / "Annotations" / RESOLUTION).glob("*")) if p.is_dir()]
+    if len(sequences) == 1:
+        return sequences[0]
+    if sequences:
+        raise AnnotationFormatError(
+            f"{path}: {len(sequences)} sequences under Annotations/{RESOLUTION}; name the one to import"
+        )
+    raise AnnotationFormatError(f"{path}: no PNG masks found")
 
 
 def import_davis(masks_dir: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     """Read indexed PNG masks (one per frame, in name order); colour k becomes object k-1 (or the sidecar's)."""
-    masks_dir = Path(masks_dir)
+    masks_dir = davis_masks_folder(Path(masks_dir))
     files = sorted(masks_dir.glob("*.png"))
-    if not files:
-        raise AnnotationFormatError(f"{masks_dir}: no PNG masks found")
     if frames is not None and len(files) > len(frames):
         raise AnnotationFormatError(f"{masks_dir}: {len(files)} masks but the video has only {len(frames)} frames")
     names = _object_names(masks_dir)
@@ -88,12 +115,16 @@ def import_davis(masks_dir: Path, frames: list[FrameInfo] | None = None) -> Data
                 continue
             object_id, label = names.get(int(value), (int(value) - 1, f"object{int(value) - 1}"))
             instances.setdefault(frame.index, []).append(Instance(object_id, label, rle_codec.encode(canvas == value)))
-    labels = sorted({i.label for items in instances.values() for i in items})
+    seen = [label for _, label in (names[k] for k in sorted(names))]  # the sidecar's order, then first seen
+    seen += [i.label for _, items in sorted(instances.items()) for i in items]
+    labels = [label for label in dict.fromkeys(seen) if any(i.label == label for v in instances.values() for i in v)]
     return Dataset(masks_dir.name, frames if frames is not None else found, labels, instances)
 
 
 def _object_names(masks_dir: Path) -> dict[int, tuple[int, str]]:
-    sidecar = masks_dir / OBJECTS_FILE
+    sidecar = masks_dir.parents[2] / "anymask" / f"{masks_dir.name}.json" if len(masks_dir.parents) > 2 else None
+    if sidecar is None or not sidecar.is_file():
+        sidecar = masks_dir / OBJECTS_FILE
     if not sidecar.is_file():
         return {}
     try:

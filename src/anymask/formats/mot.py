@@ -1,16 +1,24 @@
-"""MOT Challenge gt.txt (boxes) and MOTS txt (RLE masks), frames numbered from 1."""
+"""MOT Challenge sequences: gt/gt.txt boxes (MOT) or RLE masks (MOTS), seqinfo.ini and img1/ frames."""
 
 from __future__ import annotations
 
+import configparser
+import math
 from pathlib import Path
 
 from ..annotations import rle as rle_codec
+from ..annotations.geometry import box_to_mask
 from ..atomic import atomic_write_text
-from .dataset import Dataset, without_overlaps
+from ..errors import AnnotationFormatError
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, object_ids_from, track_id, without_overlaps
+
+MOTS_CLASSES = {"car": 1, "pedestrian": 2, "person": 2}  # MOTSChallenge's and KITTI MOTS's fixed numbers
+MOTS_IGNORE = 10  # "ignore region" in both
 
 
-def export_mot(dataset: Dataset, out: Path, write_images: bool = False) -> Path:
-    """`out/<name>/gt/gt.txt`: frame, id, x, y, w, h, conf, class, visibility (ids and classes from 1)."""
+def export_mot(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
+    """`out/<name>/gt/gt.txt`: frame, id, x, y, w, h, conf, class, visibility; frames from 1, ids are
+    track ids (object + 1), class = line of gt/labels.txt (Datumaro's mot_seq rule)."""
     sequence = out / dataset.name
     lines = []
     for frame in dataset.each_frame():
@@ -20,39 +28,130 @@ def export_mot(dataset: Dataset, out: Path, write_images: bool = False) -> Path:
                 continue
             x1, y1, x2, y2 = box
             lines.append(
-                f"{frame.index + 1},{instance.object_id + 1},{x1:g},{y1:g},{x2 - x1:g},{y2 - y1:g},1,"
+                f"{frame.index + 1},{track_id(instance.object_id)},{x1:g},{y1:g},{x2 - x1:g},{y2 - y1:g},1,"
                 f"{dataset.class_index(instance.label) + 1},1.0\n"
             )
         if write_images:
             dataset.write_image(frame, sequence / "img1" / f"{frame.index + 1:06d}.jpg")
     atomic_write_text(sequence / "gt" / "gt.txt", "".join(lines))
-    first = dataset.frames[0] if dataset.frames else None
-    atomic_write_text(
-        sequence / "seqinfo.ini",
-        (
-            f"[Sequence]\nname={dataset.name}\nimDir=img1\nframeRate={dataset.fps:g}\nseqLength={len(dataset.frames)}\n"
-            f"imWidth={first.width if first else 0}\nimHeight={first.height if first else 0}\nimExt=.jpg\n"
-        ),
-    )
+    _seqinfo(dataset, sequence, write_images)
     atomic_write_text(sequence / "gt" / "labels.txt", "".join(f"{name}\n" for name in dataset.classes))
     return sequence / "gt" / "gt.txt"
 
 
-def export_mots(dataset: Dataset, out: Path) -> Path:
-    """`out/<name>.txt`: frame id class_id height width rle, id = class_id * 1000 + instance, no overlaps."""
+def mots_class_ids(classes: list[str]) -> dict[str, int]:
+    """car 1, pedestrian/person 2 (the numbers MOTS readers fix); other classes 3, 4, ... skipping 10."""
+    ids, free = {}, 3
+    for name in classes:
+        if name.lower() in MOTS_CLASSES:
+            ids[name] = MOTS_CLASSES[name.lower()]
+            continue
+        free += free == MOTS_IGNORE
+        ids[name] = free
+        free += 1
+    return ids
+
+
+def export_mots(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
+    """`out/<name>/gt/gt.txt` (MOTSChallenge): frame id class_id height width rle, frames from 1,
+    id = class_id * 1000 + track id, overlaps resolved (higher score wins)."""
+    class_ids = mots_class_ids(dataset.classes)
+    too_large = next((o for o in dataset.tracks() if track_id(o) >= 1000), None)
+    if too_large is not None:
+        raise ValueError(f"MOTS ids are class * 1000 + track: object {too_large} does not fit (at most 998)")
+    sequence = out / dataset.name
     lines = []
     for frame in dataset.each_frame():
         instances = sorted(dataset.on(frame.index), key=lambda i: i.object_id)
         for instance, mask in zip(instances, without_overlaps(instances)):
             if not mask.any():
                 continue
-            class_id = dataset.class_index(instance.label) + 1
+            class_id = class_ids[instance.label]
             encoded = rle_codec.encode(mask)
             lines.append(
-                f"{frame.index + 1} {class_id * 1000 + instance.object_id + 1} {class_id} "
+                f"{frame.index + 1} {class_id * 1000 + track_id(instance.object_id)} {class_id} "
                 f"{frame.height} {frame.width} {encoded['counts']}\n"
             )
-    path = out / f"{dataset.name}.txt"
-    atomic_write_text(path, "".join(lines))
-    atomic_write_text(out / f"{dataset.name}.labels.txt", "".join(f"{name}\n" for name in dataset.classes))
-    return path
+        if write_images:
+            dataset.write_image(frame, sequence / "img1" / f"{frame.index + 1:06d}.jpg")
+    atomic_write_text(sequence / "gt" / "gt.txt", "".join(lines))
+    _seqinfo(dataset, sequence, write_images)
+    atomic_write_text(
+        sequence / "gt" / "labels.txt", "".join(f"{class_ids[name]} {name}\n" for name in dataset.classes)
+    )
+    return sequence / "gt" / "gt.txt"
+
+
+def _seqinfo(dataset: Dataset, sequence: Path, with_images: bool) -> None:
+    """seqinfo.ini; frameRate is an integer, as Datumaro's mot_seq and TrackEval parse it."""
+    first = dataset.frames[0] if dataset.frames else None
+    image_lines = "imDir=img1\nimExt=.jpg\n" if with_images else ""
+    atomic_write_text(
+        sequence / "seqinfo.ini",
+        (
+            f"[Sequence]\nname={dataset.name}\n{image_lines}frameRate={max(1, round(dataset.fps))}\n"
+            f"seqLength={dataset.frames[-1].index + 1 if first else 0}\n"
+            f"imWidth={first.width if first else 0}\nimHeight={first.height if first else 0}\n"
+        ),
+    )
+
+
+def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
+    """Read a MOT sequence (its folder or gt.txt): each row a box on frame N (from 1) of track id; classes
+    from gt/labels.txt when there, else the class numbers; track ids become object ids (ids from 1 -> 0)."""
+    path = Path(path)
+    gt = path / "gt" / "gt.txt" if path.is_dir() else path
+    sequence = gt.parent.parent if gt.parent.name == "gt" else gt.parent
+    if not gt.is_file():
+        raise AnnotationFormatError(f"{path}: no gt/gt.txt")
+    frames = frames or _frames_from_seqinfo(sequence, gt)
+    names = _lines(gt.parent / "labels.txt")
+    rows = []
+    for number, line in enumerate(_lines(gt), start=1):
+        fields = [v.strip() for v in line.split(",")]
+        where = f"{gt}: line {number}"
+        try:
+            frame_number, track, x, y, w, h = int(fields[0]), int(fields[1]), *map(float, fields[2:6])
+            class_number = int(float(fields[7])) if len(fields) > 7 else 1
+        except (ValueError, IndexError):
+            raise AnnotationFormatError(f"{where}: expected frame,id,x,y,w,h[,conf,class,visibility]") from None
+        if not 1 <= frame_number <= len(frames):
+            raise AnnotationFormatError(f"{where}: frame {frame_number} is not in 1..{len(frames)}")
+        if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0 or track < 0:
+            raise AnnotationFormatError(f"{where}: expected a box of positive size and a track id from 0")
+        label = names[class_number - 1] if 1 <= class_number <= len(names) else f"class{class_number}"
+        rows.append((frames[frame_number - 1], track, label, (x, y, x + w, y + h)))
+    offset = object_ids_from(track for _, track, _, _ in rows)
+    instances: dict[int, list[Instance]] = {}
+    for frame, track, label, box in rows:
+        mask = box_to_mask(box, frame.height, frame.width)
+        instances.setdefault(frame.index, []).append(Instance(track - offset, label, rle_codec.encode(mask)))
+    used = {label for _, _, label, _ in rows}
+    classes = [n for n in names if n in used] + sorted(used - set(names))
+    return Dataset(sequence.name, frames, classes, instances)
+
+
+def _lines(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    try:
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+
+
+def _frames_from_seqinfo(sequence: Path, gt: Path) -> list[FrameInfo]:
+    info = configparser.ConfigParser()
+    try:
+        info.read(sequence / "seqinfo.ini", encoding="utf-8")
+        section = info["Sequence"]
+        length, width, height = (int(section[key]) for key in ("seqLength", "imWidth", "imHeight"))
+    except (KeyError, ValueError, configparser.Error):
+        raise AnnotationFormatError(
+            f"{sequence / 'seqinfo.ini'}: needs seqLength, imWidth and imHeight (or open the video first)"
+        ) from None
+    check_frame_size(height, width, str(sequence / "seqinfo.ini"))
+    if not 0 < length <= 10_000_000:
+        raise AnnotationFormatError(f"{sequence / 'seqinfo.ini'}: seqLength {length} is not a frame count")
+    suffix = section.get("imExt", ".jpg")
+    return [FrameInfo(i, f"{i + 1:06d}{suffix}", height, width) for i in range(length)]

@@ -1,12 +1,13 @@
-"""Pascal VOC: Annotations/<name>.xml (1-based inclusive boxes), JPEGImages/, ImageSets/Main/default.txt."""
+"""Pascal VOC: Annotations/<name>.xml (1-based inclusive boxes), JPEGImages/, ImageSets/Main, labelmap.txt."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
-from .dataset import Dataset
+from .dataset import Dataset, track_id
 
 
 def export_voc(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
@@ -32,7 +33,9 @@ def export_voc(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
             touches = x1 <= 0 or y1 <= 0 or x2 >= frame.width or y2 >= frame.height
             ET.SubElement(obj, "truncated").text = str(int(touches))
             ET.SubElement(obj, "difficult").text = "0"
-            ET.SubElement(obj, "track_id").text = str(instance.object_id)
+            attribute = ET.SubElement(ET.SubElement(obj, "attributes"), "attribute")  # Datumaro's and CVAT's
+            ET.SubElement(attribute, "name").text = "track_id"
+            ET.SubElement(attribute, "value").text = str(track_id(instance.object_id))
             bndbox = ET.SubElement(obj, "bndbox")
             for key, value in (("xmin", x1 + 1), ("ymin", y1 + 1), ("xmax", x2), ("ymax", y2)):
                 ET.SubElement(bndbox, key).text = str(value)
@@ -42,4 +45,14 @@ def export_voc(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
             dataset.write_image(frame, out / "JPEGImages" / image_name)
         names.append(stem)
     atomic_write_text(out / "ImageSets" / "Main" / "default.txt", "".join(f"{n}\n" for n in names))
+    atomic_write_text(out / "labelmap.txt", labelmap(dataset.classes))
     return out
+
+
+def labelmap(classes: list[str]) -> str:
+    """Datumaro's/CVAT's labelmap.txt: every class declared (with its colour), background first."""
+    lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
+    for index, name in enumerate(classes):
+        red, green, blue = palette_color(index)
+        lines.append(f"{name}:{red},{green},{blue}::")
+    return "\n".join(lines) + "\n"

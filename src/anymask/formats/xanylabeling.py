@@ -2,29 +2,49 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from ..annotations import rle as rle_codec
 from ..annotations.geometry import box_to_mask, polygons_to_mask, rotated_box_to_mask
 from ..annotations.label_file import LabelFile, read_label_file, write_label_file
+from ..annotations.shapes import Shape
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, object_ids_from, track_id
 
 
 def export_xanylabeling(
     dataset: Dataset, out: Path, mode: str = "polygon", tolerance: float = 1.0, write_images: bool = True
 ) -> Path:
-    """`<stem>.json` per frame (shapes in the output mode, group_id = track id) and the frame images."""
+    """`<stem>.json` per frame (shapes in the output mode, group_id = track id) and the frame images.
+
+    Rectangles are written as current X-AnyLabeling writes them: 4 corners clockwise from the top left,
+    the right and bottom ones on the last pixel's index (clamped to W-1, H-1)."""
     for frame in dataset.each_frame():
         image_name = dataset.image_name(frame)
-        shapes = [shape for instance in dataset.on(frame.index) for shape in instance.shapes(mode, tolerance)]
+        shapes = [
+            _file_shape(shape, frame)
+            for instance in dataset.on(frame.index)
+            for shape in instance.shapes(mode, tolerance)
+        ]
         label_file = LabelFile(shapes, image_name, frame.height, frame.width)
         write_label_file(label_file, out / f"{dataset.stem(frame)}.json")
         if write_images:
             dataset.write_image(frame, out / image_name)
     return out
+
+
+def _file_shape(shape: Shape, frame: FrameInfo) -> Shape:
+    """A shape in the file's conventions: group_id = track id, rectangles as 4 last-pixel corners."""
+    shape = dataclasses.replace(shape, group_id=track_id(shape.group_id))
+    if shape.shape_type == "rectangle":
+        (x1, y1), (x2, y2) = shape.points
+        x2, y2 = min(x2 - 1, frame.width - 1), min(y2 - 1, frame.height - 1)  # pixel edge -> last pixel index
+        shape.points = [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
+    return shape
 
 
 def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> Dataset:
@@ -52,24 +72,30 @@ def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> 
             )
         parsed.append((path, frame, label_file))
     instances: dict[int, list[Instance]] = {}
-    free_id = 1 + max((s.group_id for _, _, lf in parsed for s in lf.shapes if s.group_id is not None), default=-1)
+    group_ids = [s.group_id for _, _, lf in parsed for s in lf.shapes if s.group_id is not None]
+    offset = object_ids_from(group_ids)
+    free_id = 1 + max(group_ids, default=-1) - offset
+    skipped: dict[str, int] = {}
     for path, frame, label_file in parsed:
         merged: dict[tuple, np.ndarray] = {}
         labels: dict[tuple, str] = {}
         for index, shape in enumerate(label_file.shapes):
             mask = _shape_mask(shape, frame, path, index)
             if mask is None:
+                skipped[shape.shape_type] = skipped.get(shape.shape_type, 0) + 1
                 continue
             key = (shape.group_id,) if shape.group_id is not None else ("free", index)
             merged[key] = merged[key] | mask if key in merged else mask
             labels.setdefault(key, shape.label)
         for key, mask in merged.items():
-            object_id = key[0] if key[0] != "free" else free_id
+            object_id = key[0] - offset if key[0] != "free" else free_id
             if key[0] == "free":
                 free_id += 1
             instances.setdefault(frame.index, []).append(Instance(object_id, labels[key], rle_codec.encode(mask)))
-    classes = sorted({i.label for items in instances.values() for i in items})
-    return Dataset(folder.name, frames or [f for _, f, _ in parsed], classes, instances)
+    classes = list(dict.fromkeys(i.label for _, items in sorted(instances.items()) for i in items))  # file order
+    dataset = Dataset(folder.name, frames or [f for _, f, _ in parsed], classes, instances)
+    dataset.notes = [f"skipped {count} {kind} shape(s): not an area" for kind, count in sorted(skipped.items())]
+    return dataset
 
 
 def _shape_mask(shape, frame: FrameInfo, path: Path, index: int) -> np.ndarray | None:
@@ -85,10 +111,20 @@ def _shape_mask(shape, frame: FrameInfo, path: Path, index: int) -> np.ndarray |
         )
     if shape.shape_type == "polygon":
         return polygons_to_mask([points], height, width)
-    if shape.shape_type == "rectangle":
-        return box_to_mask(
-            (points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()), height, width
-        )
-    if shape.shape_type == "rotation":
+    if shape.shape_type == "rectangle":  # corners on pixel indices, both ends included (labelme, X-AnyLabeling)
+        (x1, y1), (x2, y2) = points.min(axis=0), points.max(axis=0)
+        return box_to_mask((x1, y1, x2 + 1, y2 + 1), height, width)
+    if shape.shape_type == "rotation":  # X-AnyLabeling's; labelme has no rotated boxes
         return rotated_box_to_mask(points, height, width)
-    return None  # points, lines and circles are not objects with an area
+    if shape.shape_type == "circle" and len(points) >= 2:
+        return _circle_mask(points, height, width)
+    return None  # points, lines and line strips are not objects with an area
+
+
+def _circle_mask(points: np.ndarray, height: int, width: int) -> np.ndarray:
+    """labelme's circle (centre, a point on the rim), filled as labelme's own shape_to_mask fills it."""
+    (cx, cy), (px, py) = points[0], points[1]
+    radius = float(np.hypot(cx - px, cy - py))
+    picture = Image.new("1", (width, height), 0)
+    ImageDraw.Draw(picture).ellipse([cx - radius, cy - radius, cx + radius, cy + radius], outline=1, fill=1)
+    return np.asarray(picture, dtype=bool)

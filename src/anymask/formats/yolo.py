@@ -24,14 +24,23 @@ def export_yolo(
     dataset: Dataset,
     out: Path,
     task: str = "detect",
-    split: str = "train",
+    val: float = 0.0,
     tolerance: float = 1.0,
     write_images: bool = True,
 ) -> Path:
-    """Write images/<split>/, labels/<split>/ and data.yaml; returns the data.yaml path."""
+    """Write images/{train,val}/, labels/{train,val}/ and data.yaml; returns the data.yaml path.
+
+    data.yaml has no `path:`, so Ultralytics reads the folders beside it wherever the dataset is copied.
+    `val` (0 to 0.9) is the share of frames held out as one contiguous block at the end: neighbouring
+    frames of a video look alike, so a random split would leak. With val 0, val is the train split.
+    """
     if task not in TASKS:
         raise ValueError(f"YOLO task must be one of {', '.join(TASKS)}, got {task!r}")
+    if not 0.0 <= val <= 0.9:
+        raise ValueError(f"the validation share must be from 0 to 0.9, got {val}")
+    held_out = validation_frames(dataset, val)
     for frame in dataset.each_frame():
+        split = "val" if frame.index in held_out else "train"
         lines = [
             line
             for instance in dataset.on(frame.index)
@@ -42,9 +51,20 @@ def export_yolo(
         if write_images:
             dataset.write_image(frame, out / "images" / split / dataset.image_name(frame, IMAGE_SUFFIXES))
     names = "\n".join(f"  {i}: {_yaml_name(name)}" for i, name in enumerate(dataset.classes))
-    yaml_text = f"path: {out.resolve()}\ntrain: images/{split}\nval: images/{split}\nnames:\n{names}\n"
+    val_folder = "images/val" if held_out else "images/train"
+    yaml_text = f"train: images/train\nval: {val_folder}\nnames:\n{names}\n"
     atomic_write_text(out / "data.yaml", yaml_text)
     return out / "data.yaml"
+
+
+def validation_frames(dataset: Dataset, share: float) -> set[int]:
+    """The last `share` of the annotated frames, as one block (at least one frame, never all of them)."""
+    annotated = [f.index for f in dataset.frames if dataset.on(f.index)]
+    if share <= 0 or len(annotated) < 2:
+        return set()
+    count = min(len(annotated) - 1, max(1, round(share * len(annotated))))
+    first = annotated[-count]
+    return {f.index for f in dataset.frames if f.index >= first}
 
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")  # what Ultralytics reads (of the frames' own formats)
