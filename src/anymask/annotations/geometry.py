@@ -160,7 +160,9 @@ def _onto_edges(ring: np.ndarray, scale: int) -> np.ndarray:
     """
     position = np.mod(ring, scale)
     edges = np.where(position == 0, ring / scale, (ring + 1) / scale)
-    return np.where((position == 0) | (position == scale - 1), edges, (ring + 0.5) / scale)
+    moved = np.where((position == 0) | (position == scale - 1), edges, (ring + 0.5) / scale)
+    repeated = np.all(moved == np.roll(moved, 1, axis=0), axis=1)  # a diagonal step's two ends meet
+    return moved[~repeated] if (~repeated).sum() >= 3 else moved
 
 
 def _simplify(contour: np.ndarray, tolerance: float) -> np.ndarray:

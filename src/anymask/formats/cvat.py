@@ -20,14 +20,14 @@ TRACK_ATTRIBUTE = "track_id"
 def export_cvat_video(dataset: Dataset, out: Path, mode: str = "polygon", tolerance: float = 1.0) -> Path:
     """mode 'rectangle' writes <box>, anything else <polygon> (all components and holes joined into one ring).
 
-    Each shape carries the `track_id` attribute (object + 1), declared under its label, so readers that
-    renumber tracks (CVAT, Datumaro) keep the object's id."""
+    The track's id is the track id (object + 1), which Datumaro keeps; each shape also carries it as the
+    `track_id` attribute, declared under its label, which CVAT keeps when it renumbers tracks on upload."""
     root = ET.Element("annotations")
     ET.SubElement(root, "version").text = "1.1"
     _meta(root, dataset)
     tracks = dataset.tracks()
-    for track_number, (object_id, label) in enumerate(tracks.items()):
-        track = ET.SubElement(root, "track", id=str(track_number), label=label, source="semi-auto")
+    for object_id, label in tracks.items():
+        track = ET.SubElement(root, "track", id=str(track_id(object_id)), label=label, source="semi-auto")
         previous = None
         for frame in dataset.frames:
             instance = next((i for i in dataset.on(frame.index) if i.object_id == object_id), None)

@@ -12,13 +12,19 @@ from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, check_frame_size, object_ids_from, track_id, without_overlaps
 
+MOT17_CLASSES = (  # MOT17's class column, 1-based: TrackEval scores 1 and treats 2, 7, 8, 12 as distractors
+    "pedestrian", "person_on_vehicle", "car", "bicycle", "motorbike", "non_mot_vehicle", "static_person",
+    "distractor", "occluder", "occluder_on_ground", "occluder_full", "reflection", "crowd",
+)  # fmt: skip
 MOTS_CLASSES = {"car": 1, "pedestrian": 2, "person": 2}  # MOTSChallenge's and KITTI MOTS's fixed numbers
 MOTS_IGNORE = 10  # "ignore region" in both
 
 
 def export_mot(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
     """`out/<name>/gt/gt.txt`: frame, id, x, y, w, h, conf, class, visibility; frames from 1, ids are
-    track ids (object + 1), class = line of gt/labels.txt (Datumaro's mot_seq rule)."""
+    track ids (object + 1); class numbers from `mot_class_ids`, named line by line in gt/labels.txt (the
+    rule Datumaro's mot_seq reads)."""
+    class_ids = mot_class_ids(dataset.classes)
     sequence = out / dataset.name
     lines = []
     for frame in dataset.each_frame():
@@ -29,14 +35,30 @@ def export_mot(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
             x1, y1, x2, y2 = box
             lines.append(
                 f"{frame.index + 1},{track_id(instance.object_id)},{x1:g},{y1:g},{x2 - x1:g},{y2 - y1:g},1,"
-                f"{dataset.class_index(instance.label) + 1},1.0\n"
+                f"{class_ids[instance.label]},1.0\n"
             )
         if write_images:
             dataset.write_image(frame, sequence / "img1" / f"{frame.index + 1:06d}.jpg")
     atomic_write_text(sequence / "gt" / "gt.txt", "".join(lines))
     _seqinfo(dataset, sequence, write_images)
-    atomic_write_text(sequence / "gt" / "labels.txt", "".join(f"{name}\n" for name in dataset.classes))
+    names = {number: name for name, number in class_ids.items()}
+    names = [
+        names.get(n, MOT17_CLASSES[n - 1] if n <= len(MOT17_CLASSES) else "")
+        for n in range(1, max(names, default=0) + 1)
+    ]
+    atomic_write_text(sequence / "gt" / "labels.txt", "".join(f"{name}\n" for name in names))
     return sequence / "gt" / "gt.txt"
+
+
+def mot_class_ids(classes: list[str]) -> dict[str, int]:
+    """Classes named as in MOT17 keep its numbers (person counts as pedestrian, the class TrackEval
+    scores); when any does, the others follow from 14, else all are numbered 1, 2, ... in order."""
+    known = {name: MOT17_CLASSES.index(name.lower()) + 1 for name in classes if name.lower() in MOT17_CLASSES}
+    known.update({name: 1 for name in classes if name.lower() == "person" and 1 not in known.values()})
+    if not known:
+        return {name: k + 1 for k, name in enumerate(classes)}
+    others = [name for name in classes if name not in known]
+    return {**known, **{name: len(MOT17_CLASSES) + 1 + k for k, name in enumerate(others)}}
 
 
 def mots_class_ids(classes: list[str]) -> dict[str, int]:
@@ -100,6 +122,9 @@ def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     """Read a MOT sequence (its folder or gt.txt): each row a box on frame N (from 1) of track id; classes
     from gt/labels.txt when there, else the class numbers; track ids become object ids (ids from 1 -> 0)."""
     path = Path(path)
+    if path.is_dir() and not (path / "gt").is_dir():  # an export's root: its one sequence
+        sequences = [p for p in sorted(path.iterdir()) if (p / "gt" / "gt.txt").is_file()]
+        path = sequences[0] if len(sequences) == 1 else path
     gt = path / "gt" / "gt.txt" if path.is_dir() else path
     sequence = gt.parent.parent if gt.parent.name == "gt" else gt.parent
     if not gt.is_file():

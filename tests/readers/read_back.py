@@ -1,0 +1,116 @@
+"""Read an anymask export back with the ecosystem's own readers; prints one JSON object of findings.
+
+Run with a Python that has the readers (datumaro, trackeval, labelme): `python read_back.py READER FOLDER`.
+tests/test_readers.py runs it in the readers' venv (scripts/readers_venv.sh) and checks the findings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+
+def datumaro(folder: Path, format_name: str) -> dict:
+    import datumaro as dm
+
+    dataset = dm.Dataset.import_from(str(folder), format_name)
+    labels = [label.name for label in dataset.categories()[dm.AnnotationType.label]]
+    shapes = {}
+    for item in dataset:
+        for annotation in item.annotations:
+            if annotation.type == dm.AnnotationType.bbox and format_name == "coco_instances":
+                continue  # Datumaro adds a box beside each COCO segmentation
+            if annotation.attributes.get("outside"):
+                continue
+            key = f"{annotation.type.name}:{annotation.attributes.get('track_id')}:{labels[annotation.label]}"
+            shapes[key] = shapes.get(key, 0) + 1
+    return {"items": len(dataset), "labels": labels, "shapes": shapes}
+
+
+def trackeval_hota(folder: Path, kind: str) -> dict:
+    """HOTA of the export scored against itself (gt as tracker output) with TrackEval's MOT/MOTS rules."""
+    import numpy as np
+
+    for name, alias in (("float", float), ("int", int)):  # names older TrackEval releases still use
+        if not hasattr(np, name):
+            setattr(np, name, alias)
+    import trackeval
+
+    sequence = next(p for p in folder.iterdir() if (p / "gt" / "gt.txt").is_file())
+    with tempfile.TemporaryDirectory() as work:
+        trackers = Path(work) / "trackers" / "self" / "data"
+        trackers.mkdir(parents=True)
+        box = kind == "mot"
+        rows = (sequence / "gt" / "gt.txt").read_text().splitlines()
+        if box:  # a MOT tracker file has no classes: its boxes are pedestrians (class 1 in the gt)
+            rows = [row for row in rows if row.split(",")[7] == "1"]
+        (trackers / f"{sequence.name}.txt").write_text("".join(f"{row}\n" for row in rows))
+        dataset_class = trackeval.datasets.MotChallenge2DBox if box else trackeval.datasets.MOTSChallenge
+        config = dataset_class.get_default_dataset_config()
+        config.update(
+            GT_FOLDER=str(folder),
+            TRACKERS_FOLDER=str(Path(work) / "trackers"),
+            SKIP_SPLIT_FOL=True,
+            SEQ_INFO={sequence.name: None},
+            TRACKERS_TO_EVAL=["self"],
+            PRINT_CONFIG=False,
+        )
+        evaluator = trackeval.Evaluator(
+            {
+                **trackeval.Evaluator.get_default_eval_config(),
+                "PRINT_RESULTS": False,
+                "PRINT_CONFIG": False,
+                "OUTPUT_SUMMARY": False,
+                "OUTPUT_DETAILED": False,
+                "PLOT_CURVES": False,
+                "USE_PARALLEL": False,
+                "PRINT_ONLY_COMBINED": True,
+                "TIME_PROGRESS": False,
+                "OUTPUT_EMPTY_CLASSES": False,
+            }
+        )
+        metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(), trackeval.metrics.Identity()]
+        results, messages = evaluator.evaluate([dataset_class(config)], metrics)
+    dataset_name = next(iter(results))
+    per_class = results[dataset_name]["self"][sequence.name]
+    class_name = "pedestrian"
+    found = per_class[class_name]
+    return {
+        "message": messages[dataset_name]["self"],
+        "HOTA": float(np.mean(found["HOTA"]["HOTA"])),
+        "MOTA": float(found["CLEAR"]["MOTA"]),
+        "IDF1": float(found["Identity"]["IDF1"]),
+    }
+
+
+def labelme(folder: Path) -> dict:
+    from labelme import LabelFile
+
+    files = {}
+    for path in sorted(folder.glob("*.json")):
+        label_file = LabelFile(str(path))
+        files[path.name] = [
+            (s["label"], s["shape_type"], s.get("group_id"), len(s["points"])) for s in label_file.shapes
+        ]
+    return {"files": files}
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore")
+    reader, folder = sys.argv[1], Path(sys.argv[2])
+    if reader.startswith("datumaro:"):
+        found = datumaro(folder, reader.split(":", 1)[1])
+    elif reader.startswith("trackeval:"):
+        found = trackeval_hota(folder, reader.split(":", 1)[1])
+    elif reader == "labelme":
+        found = labelme(folder)
+    else:
+        raise SystemExit(f"unknown reader {reader}")
+    print("READ_BACK " + json.dumps(found))
+
+
+if __name__ == "__main__":
+    main()

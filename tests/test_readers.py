@@ -1,0 +1,175 @@
+"""Exports read back by the tools a user's next step uses: Datumaro, TrackEval, labelme (in their own venv,
+scripts/readers_venv.sh), and the layout rules of davis2017-evaluation and Ultralytics checked directly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from anymask.annotations import rle
+from anymask.annotations.geometry import mask_iou
+from anymask.formats import Dataset, FrameInfo, Instance, export_dataset, import_annotations
+
+ROOT = Path(__file__).resolve().parent.parent
+READERS_PYTHON = ROOT / "build" / "readers-venv" / "bin" / "python"
+FRAMES, HEIGHT, WIDTH = 6, 120, 160
+ABSENT = (2, 3)  # object 2 leaves on these frames
+
+
+def ellipse(cy, cx, ry, rx):
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
+    return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1
+
+
+class Frames:
+    fps, path = 29.97, "synthetic"
+
+    def frame(self, index):
+        return np.full((HEIGHT, WIDTH, 3), 30 * index, np.uint8)
+
+
+def make_dataset(first_label="pedestrian") -> Dataset:
+    frames = [FrameInfo(i, f"f{i:03d}.jpg", HEIGHT, WIDTH) for i in range(FRAMES)]
+    instances = {}
+    for i in range(FRAMES):
+        walker = ellipse(50 + i, 40 + 3 * i, 20, 12) & ~ellipse(50 + i, 40 + 3 * i, 5, 3)  # with a hole
+        items = [
+            Instance(0, first_label, rle.encode(walker), 0.9),
+            Instance(1, "car", rle.encode(ellipse(90, 120 - 4 * i, 12, 25)), 0.8),
+        ]
+        if i not in ABSENT:  # two components
+            items.append(Instance(2, first_label, rle.encode(ellipse(20, 130, 8, 6) | ellipse(20, 150, 4, 4))))
+        instances[i] = items
+    return Dataset("seq", frames, [first_label, "car"], instances, Frames(), 29.97)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("exports")
+    dataset = make_dataset()
+    for name in ("coco", "voc", "mot", "mots", "cvat", "davis", "yolo-seg"):
+        export_dataset(dataset, name, root / name, mode="polygon", tolerance=0.0, val=0.34)
+    for mode in ("polygon", "rectangle"):
+        export_dataset(dataset, "xanylabeling", root / f"xanylabeling-{mode}", mode=mode)
+    return root
+
+
+def read_back(reader: str, folder: Path) -> dict:
+    if not READERS_PYTHON.is_file():
+        pytest.skip("the readers' venv is missing: run scripts/readers_venv.sh (needs network once)")
+    script = Path(__file__).parent / "readers" / "read_back.py"
+    done = subprocess.run(
+        [str(READERS_PYTHON), str(script), reader, str(folder)], capture_output=True, text=True, timeout=300
+    )
+    line = next((x for x in done.stdout.splitlines() if x.startswith("READ_BACK ")), None)
+    assert line is not None, done.stdout[-2000:] + done.stderr[-3000:]
+    return json.loads(line.removeprefix("READ_BACK "))
+
+
+EXPECTED_TRACKS = {"1:pedestrian": FRAMES, "2:car": FRAMES, "3:pedestrian": FRAMES - len(ABSENT)}
+
+
+@pytest.mark.parametrize(
+    "format_name, folder, shape",
+    [
+        ("coco_instances", "coco", "polygon"),
+        ("voc", "voc", "bbox"),
+        ("mot_seq", "mot", "bbox"),
+        ("cvat", "cvat", "polygon"),
+    ],
+)
+def test_datumaro_imports_with_classes_and_track_ids(exported, format_name, folder, shape):
+    found = read_back(f"datumaro:{format_name}", exported / folder)
+    assert found["items"] == FRAMES
+    assert [label for label in found["labels"] if label in ("pedestrian", "car")] == ["pedestrian", "car"]
+    counts = {key.split(":", 1)[1]: count for key, count in found["shapes"].items() if key.startswith(shape)}
+    expected = dict(EXPECTED_TRACKS)
+    if folder == "coco":  # one COCO polygon per component: object 3 has two
+        expected["3:pedestrian"] *= 2
+    assert counts == expected
+
+
+@pytest.mark.parametrize("kind", ["mot", "mots"])
+def test_trackeval_scores_an_export_against_itself_at_one(exported, kind):
+    found = read_back(f"trackeval:{kind}", exported / kind)
+    assert found["message"] == "Success"
+    assert found["HOTA"] == pytest.approx(1.0) and found["MOTA"] == pytest.approx(1.0)
+    assert found["IDF1"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mode", ["polygon", "rectangle"])
+def test_labelme_opens_xanylabeling_files(exported, mode):
+    found = read_back("labelme", exported / f"xanylabeling-{mode}")
+    shapes = found["files"]["f000.json"]
+    assert {group for _, _, group, _ in shapes} == {1, 2, 3}
+    if mode == "rectangle":
+        assert {(kind, points) for _, kind, _, points in shapes} == {("rectangle", 4)}
+
+
+def test_davis2017_evaluation_layout_rules(exported):
+    """What davis2017-evaluation reads: ImageSets/2017/<set>.txt names the sequence, JPEGImages/480p and
+    Annotations/480p hold as many frames, and the object count is the first mask's largest index."""
+    root = exported / "davis"
+    (sequence,) = (root / "ImageSets" / "2017" / "val.txt").read_text().split()
+    images = sorted((root / "JPEGImages" / "480p" / sequence).glob("*.jpg"))
+    masks = sorted((root / "Annotations" / "480p" / sequence).glob("*.png"))
+    assert [p.stem for p in images] == [p.stem for p in masks] == [f"{i:05d}" for i in range(FRAMES)]
+    assert not list((root / "Annotations").rglob("*.json"))
+    first = np.asarray(Image.open(masks[0]))
+    count = int(first.max())
+    for path in masks:
+        values = set(np.unique(np.asarray(Image.open(path)))) - {0}
+        assert values <= set(range(1, count + 1)) and 255 not in values
+
+
+def test_ultralytics_layout_rules(exported):
+    """Ultralytics' rules: without `path:` it reads the folders beside data.yaml; labels/ mirrors images/;
+    every value normalised; validation frames are a block the training frames do not touch."""
+    root = exported / "yolo-seg"
+    config = yaml.safe_load((root / "data.yaml").read_text())
+    assert "path" not in config and config["names"] == {0: "pedestrian", 1: "car"}
+    splits = {}
+    for split in ("train", "val"):
+        images = sorted((root / config[split]).glob("*.jpg"))
+        labels = [Path(str(p).replace("/images/", "/labels/")).with_suffix(".txt") for p in images]
+        assert images and all(p.is_file() for p in labels)
+        splits[split] = [int(p.stem[1:]) for p in images]
+        for label in labels:
+            for line in label.read_text().splitlines():
+                values = np.array(line.split()[1:], dtype=float)
+                assert values.size >= 6 and values.size % 2 == 0 and 0 <= values.min() and values.max() <= 1
+    assert splits == {"train": [0, 1, 2, 3], "val": [4, 5]}
+
+
+def test_re_import_keeps_ids_classes_and_masks(exported):
+    """Every importer gives back the exported object ids (track id - 1), class order and masks."""
+    dataset = make_dataset()
+    for name, folder, exact in (
+        ("coco", "coco", True),
+        ("davis", "davis", True),
+        ("cvat", "cvat", True),
+        ("xanylabeling", "xanylabeling-polygon", False),
+        ("mot", "mot", False),
+    ):
+        back = import_annotations(name, exported / folder, dataset.frames)
+        assert back.classes == ["pedestrian", "car"], name
+        for frame in range(FRAMES):
+            originals = {i.object_id: i.mask for i in dataset.on(frame)}
+            got = {i.object_id: i.mask for i in back.on(frame)}
+            assert got.keys() == originals.keys(), (name, frame)
+            for object_id, mask in got.items():
+                if name == "mot":
+                    continue  # boxes only
+                iou = mask_iou(mask, originals[object_id])
+                assert iou == 1.0 if exact else iou >= 0.95, (name, frame, object_id, iou)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
