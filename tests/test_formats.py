@@ -85,9 +85,10 @@ def test_yolo_layout_and_round_trip(dataset, tmp_path, task):
     data_yaml = export_dataset(dataset, task, tmp_path)
     config = yaml.safe_load(data_yaml.read_text())
     assert config["names"] == {0: "person", 1: "car"} and (tmp_path / config["train"]).is_dir()
-    labels = sorted((tmp_path / "labels" / "train").glob("*.txt"))
-    images = sorted((tmp_path / "images" / "train").glob("*.jpg"))
-    assert len(labels) == len(images) == FRAMES
+    labels = sorted((tmp_path / "labels").rglob("*.txt"))
+    images = sorted((tmp_path / "images").rglob("*.jpg"))
+    assert len(labels) == len(images) == FRAMES and config["val"] == "images/val"
+    assert len(list((tmp_path / "images" / "val").glob("*.jpg"))) == 1  # the last 20%: frame 5
     first = labels[0].read_text().splitlines()
     assert len(first) == 3 and all(
         len(line.split()) == {"yolo-det": 5, "yolo-obb": 9}.get(task, len(line.split())) for line in first
@@ -138,7 +139,7 @@ def test_mot_gt_txt(dataset, tmp_path):
     assert rows.shape[1] == 9 and rows[:, 0].min() == 1 and rows[:, 0].max() == FRAMES
     assert set(rows[:, 1].astype(int)) == {1, 2, 3}
     assert set(rows[rows[:, 1] == 3][:, 0].astype(int)) == {1, 2, 5, 6}  # absent on frames 3 and 4 (1-based)
-    assert set(rows[rows[:, 1] == 2][:, 7].astype(int)) == {2}  # car is class 2
+    assert set(rows[rows[:, 1] == 2][:, 7].astype(int)) == {3}  # car keeps MOT17's number
     info = configparser.ConfigParser()
     info.read(path.parent.parent / "seqinfo.ini")
     assert info["Sequence"]["seqLength"] == str(FRAMES) and info["Sequence"]["imWidth"] == "768"
@@ -395,3 +396,128 @@ def test_fuzzed_coco_documents_load_or_fail_cleanly(document):
             import_annotations("coco", path, FUZZ_FRAMES)
         except AnnotationFormatError as exc:
             assert str(path) in str(exc)
+
+
+# conventions the ecosystem's readers hold us to (issue: exports and imports checked by their readers) ---------
+def test_pixel_edge_polygons_fill_as_pycocotools_does():
+    from pycocotools import mask as coco_mask
+
+    from anymask.annotations.geometry import edge_polygon_mask, mask_to_polygons, polygons_to_mask
+
+    square = [100, 100, 200, 100, 200, 220, 100, 220]
+    assert edge_polygon_mask(np.array(square).reshape(-1, 2), 300, 300).sum() == 12000  # not 12 221
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        height, width = (int(v) for v in rng.integers(5, 60, 2))
+        points = rng.uniform(-0.5, [width + 0.5, height + 0.5], (int(rng.integers(3, 10)), 2))
+        ours = edge_polygon_mask(points, height, width)
+        theirs = coco_mask.decode(coco_mask.merge(coco_mask.frPyObjects([points.ravel().tolist()], height, width)))
+        assert np.array_equal(ours, theirs.astype(bool))
+    blob = np.zeros((40, 50), bool)
+    blob[5:30, 5:20] = blob[10:15, 25:45] = True
+    blob[10:20, 8:12] = False  # a hole
+    polygons = mask_to_polygons(blob, 0.0, pixel_edges=True)
+    assert all(np.all(p.exterior == np.round(p.exterior)) for p in polygons)  # on the pixel edges exactly
+    assert np.array_equal(polygons_to_mask(polygons, 40, 50, pixel_edges=True), blob)
+    rectangle = mask_to_polygons(blob[:, :22], 0.0, pixel_edges=True)[0]
+    assert len(rectangle.exterior) == 4 and len(rectangle.holes) == 1  # collinear runs are one edge
+
+
+def test_xanylabeling_rectangles_and_labelme_circles(tmp_path):
+    box = np.zeros((40, 60), bool)
+    box[5:20, 10:30] = True
+    data = Dataset(
+        "v", [FrameInfo(0, "a.jpg", 40, 60)], ["thing"], {0: [Instance(0, "thing", rle.encode(box))]}, Frames(40, 60)
+    )
+    export_dataset(data, "xanylabeling", tmp_path / "x", mode="rectangle")
+    document = json.loads((tmp_path / "x" / "a.json").read_text())
+    (shape,) = document["shapes"]
+    assert shape["points"] == [[10, 5], [29, 5], [29, 19], [10, 19]] and shape["group_id"] == 1  # last pixel
+    (back,) = import_annotations("xanylabeling", tmp_path / "x", data.frames).on(0)
+    assert back.object_id == 0 and np.array_equal(back.mask, box)
+    document["shapes"] = [
+        {"label": "ball", "points": [[30, 20], [30, 28]], "shape_type": "circle", "group_id": None, "flags": {}},
+        {"label": "tip", "points": [[3, 3]], "shape_type": "point", "group_id": None, "flags": {}},
+    ]
+    (tmp_path / "x" / "a.json").write_text(json.dumps(document))
+    imported = import_annotations("labelme", tmp_path / "x", data.frames)
+    (ball,) = imported.on(0)
+    assert ball.label == "ball" and 180 < ball.mask.sum() < 230  # a disc of radius 8: 201 px
+    assert imported.notes == ["skipped 1 point shape(s): not an area"]
+
+
+class Frames:
+    def __init__(self, height=20, width=20):
+        self.size = (height, width)
+
+    def frame(self, index):
+        return np.zeros((*self.size, 3), np.uint8)
+
+
+def test_davis_keeps_track_ids_as_indices_and_refuses_a_255th_object(tmp_path):
+    frames = [FrameInfo(0, "a.jpg", 20, 20)]
+    many = {
+        0: [Instance(k, "x", rle.encode(np.eye(20, dtype=bool) & (np.arange(20) == k % 20)[None])) for k in range(255)]
+    }
+    with pytest.raises(ValueError, match="at most 254 objects"):
+        export_dataset(Dataset("v", frames, ["x"], many), "davis", tmp_path / "many")
+    two = {
+        0: [Instance(4, "x", rle.encode(np.eye(20, dtype=bool))), Instance(7, "y", rle.encode(~np.eye(20, dtype=bool)))]
+    }
+    masks_dir = export_dataset(Dataset("v", frames, ["x", "y"], two, Frames()), "davis", tmp_path / "two")
+    with Image.open(masks_dir / "00000.png") as picture:
+        assert set(np.unique(np.asarray(picture))) == {5, 8}  # object id + 1, as every format writes it
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1,1,10,10,5\n", "expected frame,id,x,y,w,h"),
+        ("9,1,10,10,5,5,1,1,1\n", "frame 9 is not in 1..6"),
+        ("1,1,10,10,-5,5,1,1,1\n", "positive size"),
+        ("1,1,nan,10,5,5,1,1,1\n", "positive size"),
+    ],
+)
+def test_bad_mot_files(dataset, tmp_path, text, message):
+    path = _write(tmp_path / "seq" / "gt" / "gt.txt", text)
+    with pytest.raises(AnnotationFormatError, match=message) as exc:
+        import_annotations("mot", tmp_path / "seq", dataset.frames)
+    assert str(path) in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("<annotations><track id='0' label='a'><box frame='0'", "invalid XML"),
+        ("<annotations><track id='x' label='a'></track></annotations>", "track id: expected an integer"),
+        (
+            "<annotations><track id='0' label='a'><box frame='99' xtl='1' ytl='1' xbr='5' ybr='5'/></track>"
+            "</annotations>",
+            "frame 99 is not in 0..5",
+        ),
+        ("<annotations><track id='0' label='a'><polygon frame='0' points='1,1;zz'/></track></annotations>", "polygon"),
+        (
+            "<annotations><image id='0' name='a.jpg' width='60' height='40'><mask label='a' left='0' top='0' "
+            "width='2' height='2' rle='1,2'/></image></annotations>",
+            "rle counts sum to 3",
+        ),
+    ],
+)
+def test_bad_cvat_files(dataset, tmp_path, body, message):
+    path = _write(tmp_path / "annotations.xml", body)
+    with pytest.raises(AnnotationFormatError, match=message) as exc:
+        import_annotations("cvat", path, dataset.frames)
+    assert str(path) in str(exc.value)
+
+
+def test_cvat_images_layout_with_masks_and_groups(tmp_path):
+    body = (
+        "<annotations><image id='0' name='a.jpg' width='6' height='4'>"
+        "<mask label='cat' left='1' top='1' width='2' height='2' rle='1,3'/>"
+        "<box label='dog' xtl='3' ytl='0' xbr='6' ybr='2' group_id='1'/>"
+        "<box label='dog' xtl='0' ytl='3' xbr='2' ybr='4' group_id='1'/></image></annotations>"
+    )
+    imported = import_annotations("cvat", _write(tmp_path / "annotations.xml", body))
+    cat, dog = sorted(imported.on(0), key=lambda i: i.label)
+    assert cat.mask.sum() == 3 and not cat.mask[1, 1] and cat.mask[2, 2]
+    assert dog.mask.sum() == 6 + 2 and imported.classes == ["cat", "dog"]

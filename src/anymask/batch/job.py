@@ -29,6 +29,7 @@ class BatchOptions:
     device: str = "cpu"
     mode: str = "polygon"
     tolerance: float = 1.0
+    val: float = 0.2  # YOLO's validation share
     direction: str = "forward"
     start: int | None = None
     end: int | None = None
@@ -136,7 +137,7 @@ def _run(entry: VideoEntry, options: BatchOptions, folder: Path, result: VideoRe
         for direction, start, end in passes:
             session.track(direction, start=start, end=end, progress=progress, resume=True)
         for name in options.formats:
-            result.outputs[name] = str(session.export(name, folder / name))
+            result.outputs[name] = str(session.export(name, folder / name, val=options.val))
         result.frames, result.objects = len(done), len(store.objects())
 
 

@@ -9,12 +9,12 @@ import sys
 import warnings
 
 from ..errors import AnymaskError
-from . import batch, bench, export, gui, models, segment, track
+from . import batch, bench, export, gui, imports, models, segment, track
 from .common import EXPORT_FORMATS, OUTPUT_MODES, HelpFormatter, debug_option
 
 __all__ = ["EXPORT_FORMATS", "OUTPUT_MODES", "build_parser", "main"]
 
-COMMANDS = (models, track, segment, batch, export, bench, gui)
+COMMANDS = (models, track, segment, batch, export, imports, bench, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,6 +51,7 @@ def run(args) -> int:
         device=args.device,
         mode=args.mode,
         tolerance=args.tolerance,
+        val=args.val,
         direction=args.direction,
         start=args.start,
         end=args.end,

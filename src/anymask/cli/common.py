@@ -81,6 +81,22 @@ def output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tolerance", type=float, default=1.0, help="polygon fineness in pixels (0: every boundary pixel)"
     )
+    parser.add_argument(
+        "--val",
+        type=validation_share,
+        default=0.2,
+        help="YOLO: the share of annotated frames held out as val, one block at the end (0: val = train)",
+    )
+
+
+def validation_share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 0.9:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 0.9, got {text!r}")
+    return value
 
 
 class ExportBar:

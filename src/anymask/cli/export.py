@@ -43,6 +43,7 @@ def run(args) -> int:
             mode=args.mode,
             tolerance=args.tolerance,
             progress=ExportBar(args.format, args.quiet),
+            val=args.val,
         )
     print(f"{args.format} written to {path}")
     return 0

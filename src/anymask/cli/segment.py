@@ -44,7 +44,7 @@ def run(args) -> int:
             sorted(entries, key=lambda e: e["frame"]), unit="object", desc="segmenting", disable=args.quiet
         ):
             apply_prompt(session, entry)
-        path = session.export(args.format, out / args.format, ExportBar(args.format, args.quiet))
+        path = session.export(args.format, out / args.format, ExportBar(args.format, args.quiet), val=args.val)
         print(
             f"segmented {len(entries)} object(s) on {len({e['frame'] for e in entries})} image(s); "
             f"{args.format} written to {path}"

@@ -86,13 +86,13 @@ def run(args) -> int:
             saved = f"tracking stopped; the {len(frames)} frame(s) tracked before it are saved in "
             saved += str(session.store.folder)
             try:
-                path = session.export(args.format, out / args.format, ExportBar(args.format, args.quiet))
+                path = session.export(args.format, out / args.format, ExportBar(args.format, args.quiet), val=args.val)
             except (AnymaskError, OSError, sqlite3.Error):
                 print(f"{saved}; the {args.format} export could not be written either")
                 return 2
             print(f"{saved} and {args.format} was written to {path}")
             return 2
-        path = session.export(args.format, out / args.format, ExportBar(args.format, args.quiet))
+        path = session.export(args.format, out / args.format, ExportBar(args.format, args.quiet), val=args.val)
         objects = len(session.store.objects())
         print(
             f"tracked {objects} object(s) over {len(frames)} frame(s); {args.format} written to {path}; "

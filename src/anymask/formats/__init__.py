@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import MediaError
 from .coco import export_coco, import_coco
 from .cvat import export_cvat_video, import_cvat
-from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store
+from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store, frame_infos
 from .davis import export_davis, import_davis
 from .mot import export_mot, export_mots, import_mot
 from .staging import staged
@@ -24,7 +25,7 @@ class ExportOptions:
 
     mode: str = "polygon"
     tolerance: float = 1.0
-    val: float = 0.0
+    val: float = 0.2
 
 
 EXPORT_FORMATS: dict[str, Callable[[Dataset, Path, ExportOptions], Path]] = {
@@ -59,7 +60,7 @@ def export_dataset(
     mode: str = "polygon",
     tolerance: float = 1.0,
     progress: Callable[[int, int], None] | None = None,
-    val: float = 0.0,
+    val: float = 0.2,
 ) -> Path:
     """Export in one of EXPORT_FORMATS; `mode` is the output shape (polygon, rectangle, rotation, mask);
     `val` the share of frames YOLO holds out for validation (see export_yolo).
@@ -87,11 +88,42 @@ def import_annotations(format_name: str, path: str | Path, frames: list[FrameInf
     return IMPORT_FORMATS[format_name](Path(path), frames)
 
 
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import added to a project, and what the file held that it left out."""
+
+    objects: int
+    masks: int
+    frames: int
+    notes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.masks} masks of {self.objects} objects on {self.frames} frames"
+        return "; ".join([text, *self.notes])
+
+
+def import_into(store, source, format_name: str, path: str | Path) -> ImportReport:
+    """Import annotations over `source`'s frames into a project: parsed whole first, then stored in one
+    transaction as new objects (nothing already there is replaced)."""
+    frames = frame_infos(source)
+    readable = next((f for f in frames if f is not None), None)
+    if readable is None:
+        raise MediaError(f"{source.path}: no frame can be read")
+    frames = [f or FrameInfo(i, source.frame_name(i), readable.height, readable.width) for i, f in enumerate(frames)]
+    dataset = import_annotations(format_name, path, frames)
+    id_map = store_dataset(store, dataset)
+    masks = sum(len(items) for items in dataset.instances.values())
+    return ImportReport(len(id_map), masks, len(dataset.instances), tuple(dataset.notes))
+
+
 def store_dataset(store, dataset: Dataset, source: str = "imported") -> dict[int, int]:
-    """Add an imported dataset to a project in one transaction; returns imported id -> project object id."""
+    """Add an imported dataset to a project in one transaction; returns imported id -> project object id.
+    Classes are added in the dataset's order (the source file's)."""
     id_map: dict[int, int] = {}
     existing = store.objects()
     with store.transaction():
+        for label in dataset.classes:
+            store.ensure_label(label)
         for object_id, label in dataset.tracks().items():
             wanted = object_id if object_id not in existing and object_id not in id_map.values() else None
             id_map[object_id] = store.add_object(label, wanted)
@@ -106,6 +138,8 @@ __all__ = [
     "Instance",
     "dataset_from_store",
     "export_dataset",
+    "import_into",
+    "ImportReport",
     "import_annotations",
     "store_dataset",
     "EXPORT_FORMATS",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from ..annotations.geometry import polygons_to_mask
 from ..atomic import atomic_open
 from ..checks import as_key, is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, object_ids_from, track_id
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, frames_by_name, object_ids_from, track_id
 
 SUBSET = "default"  # Datumaro/CVAT name the one subset of a task "default"
 
@@ -116,7 +116,7 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         ):
             raise _fail(path, f"categories[{i}]", 'expected {"id": int, "name": str}')
         categories[category["id"]] = category["name"]
-    by_name = {f.file_name: f for f in frames} if frames else {}
+    by_name = frames_by_name(frames or [])
     images: dict[int, FrameInfo] = {}
     for i, image in enumerate(document["images"]):
         fields = [image.get(key) for key in ("id", "file_name", "height", "width")] if isinstance(image, dict) else []
@@ -125,9 +125,10 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         image_id, name, height, width = fields
         check_frame_size(height, width, f"{path}: images[{i}]")
         if frames:
-            if name not in by_name:
+            frame = by_name.get(name) or by_name.get(PurePath(name).name) or by_name.get(PurePath(name).stem)
+            if frame is None:
                 raise _fail(path, f"images[{i}].file_name", f"{name!r} is not a frame of this video or folder")
-            images[image_id] = by_name[name]
+            images[image_id] = frame
         else:
             images[image_id] = FrameInfo(i, name, height, width)
     instances: dict[int, list[Instance]] = {}

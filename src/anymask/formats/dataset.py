@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 from PIL import Image
@@ -19,7 +19,16 @@ from ..atomic import atomic_open
 from ..errors import AnnotationFormatError, MediaError
 from ..vocabulary import OUTPUT_MODES
 
-__all__ = ["OUTPUT_MODES", "Dataset", "FrameInfo", "Instance", "dataset_from_store", "object_ids_from", "track_id"]
+__all__ = [
+    "OUTPUT_MODES",
+    "Dataset",
+    "FrameInfo",
+    "Instance",
+    "dataset_from_store",
+    "frame_infos",
+    "object_ids_from",
+    "track_id",
+]
 
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -227,18 +236,34 @@ def without_overlaps(instances: list[Instance]) -> list[np.ndarray]:
     return result  # type: ignore[return-value]
 
 
-def dataset_from_store(store, source, name: str | None = None) -> Dataset:
-    """Everything in a project store as a Dataset over the frames of `source`."""
-    objects = store.objects()
-    classes = [label.name for label in store.labels() if label.name in set(objects.values())]
+def frame_infos(source) -> list[FrameInfo | None]:
+    """Each frame's name and size; None for a frame that cannot be read (a damaged image)."""
     frames: list[FrameInfo | None] = []
     for index in range(len(source)):
         try:
             height, width = source.frame_size(index)
         except MediaError:
-            frames.append(None)  # an unreadable frame (a damaged image) is left out of the dataset
+            frames.append(None)
             continue
         frames.append(FrameInfo(index, source.frame_name(index), height, width))
+    return frames
+
+
+def frames_by_name(frames: list[FrameInfo]) -> dict[str, FrameInfo]:
+    """Frames under their file name, base name and stem (first come wins), for files that name frames
+    with a folder in front or another image suffix."""
+    found: dict[str, FrameInfo] = {}
+    for frame in frames:
+        for key in (frame.file_name, PurePath(frame.file_name).name, PurePath(frame.file_name).stem):
+            found.setdefault(key, frame)
+    return found
+
+
+def dataset_from_store(store, source, name: str | None = None) -> Dataset:
+    """Everything in a project store as a Dataset over the frames of `source`."""
+    objects = store.objects()
+    classes = [label.name for label in store.labels() if label.name in set(objects.values())]
+    frames = frame_infos(source)  # an unreadable frame is left out of the dataset
     instances = {}
     for frame in store.annotated_frames():
         if frame < len(frames) and frames[frame] is None:

@@ -24,7 +24,7 @@ def export_yolo(
     dataset: Dataset,
     out: Path,
     task: str = "detect",
-    val: float = 0.0,
+    val: float = 0.2,
     tolerance: float = 1.0,
     write_images: bool = True,
 ) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..annotations.shapes import Shape
-from ..formats import dataset_from_store, export_dataset
+from ..formats import ImportReport, dataset_from_store, export_dataset, import_into
 from ..media import open_source
 from ..project import ProjectStore, default_project_folder
 from ..project.snapshot import Region
@@ -284,9 +284,24 @@ class Session:
         """frame -> present | low | absent for an object, from what tracking saw."""
         return review.timeline(self.store.presence(object_id))
 
-    # export -------------------------------------------------------------------------------------------
-    def export(self, format_name: str, out: str | Path, progress: Callable[[int, int], None] | None = None) -> Path:
-        """Write the project as a dataset; `progress(frames written, total)` after each frame."""
+    # import and export --------------------------------------------------------------------------------
+    def import_annotations(self, format_name: str, path: str | Path) -> ImportReport:
+        """Add a dataset's annotations (formats.IMPORT_FORMATS) over this video's frames as new objects.
+        A bad file raises AnnotationFormatError naming it, and nothing is stored."""
+        self.project.guard()
+        report = import_into(self.store, self.source, format_name, path)
+        self.observers.emit(PROJECT_CHANGED, what="import")
+        return report
+
+    def export(
+        self,
+        format_name: str,
+        out: str | Path,
+        progress: Callable[[int, int], None] | None = None,
+        val: float = 0.2,
+    ) -> Path:
+        """Write the project as a dataset; `progress(frames written, total)` after each frame; `val`: the
+        share of annotated frames YOLO holds out for validation, as one block at the end."""
         return export_dataset(
             dataset_from_store(self.store, self.source),
             format_name,
@@ -294,4 +309,5 @@ class Session:
             mode=self.output_mode,
             tolerance=self.tolerance,
             progress=progress,
+            val=val,
         )

@@ -1,0 +1,53 @@
+"""`anymask import`: annotations from X-AnyLabeling, labelme, COCO, YOLO, DAVIS, MOT or CVAT into a project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import AnymaskError
+from .common import add_command
+
+IMPORT_CHOICES = ("xanylabeling", "labelme", "coco", "yolo", "davis", "mot", "cvat")
+
+
+def register(commands, parents) -> None:
+    parser = add_command(
+        commands,
+        "import",
+        "add annotations from another tool to a project (new objects; nothing there is replaced)",
+        parents,
+        run,
+    )
+    parser.add_argument(
+        "path",
+        type=Path,
+        help="the annotations: a label folder, a COCO JSON or folder, a YOLO or DAVIS root, a MOT sequence, CVAT XML",
+    )
+    parser.add_argument("--format", required=True, choices=IMPORT_CHOICES)
+    parser.add_argument("--media", type=Path, help="the video or image folder annotated (default: the project's)")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        help="the project folder (default: the one the app opens for --media, e.g. clip.mp4.anymask beside it)",
+    )
+
+
+def run(args) -> int:
+    from ..formats import import_into
+    from ..media import open_source
+    from ..project import ProjectStore, default_project_folder
+
+    if args.media is None and args.project is None:
+        raise AnymaskError("name the annotated video or folder with --media, or an existing project with --project")
+    if not args.path.exists():
+        raise AnymaskError(f"{args.path}: no such file or folder")
+    project = args.project or default_project_folder(args.media)
+    if args.media is None and not (project / "project.sqlite").is_file():
+        raise AnymaskError(f"{project}: not an anymask project folder (no project.sqlite)")
+    with ProjectStore.open(project, args.media) as store:
+        media = args.media or store.get_meta("media_path")
+        if not media:
+            raise AnymaskError(f"{project}: the project does not record its video; pass --media")
+        report = import_into(store, open_source(media), args.format, args.path)
+    print(f"imported {report} into {project}")
+    return 0
