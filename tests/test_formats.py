@@ -19,7 +19,7 @@ from anymask.media import open_source
 from anymask.project import ProjectStore
 
 FRAMES = 6
-ABSENT = {2: (2, 3)}  # object 2 leaves on frames 2 and 3, then comes back
+ABSENT = {3: (2, 3)}  # object 3 leaves on frames 2 and 3, then comes back
 
 
 def ellipse(height, width, cy, cx, ry, rx):
@@ -37,11 +37,11 @@ def dataset(media_dir):
         person = ellipse(height, width, 200 + 5 * i, 150 + 10 * i, 60, 30)
         person &= ~ellipse(height, width, 200 + 5 * i, 150 + 10 * i, 15, 8)  # a hole
         car = ellipse(height, width, 400, 500 - 8 * i, 40, 90)
-        items = [Instance(0, "person", rle.encode(person), 0.9), Instance(1, "car", rle.encode(car), 0.8)]
-        if i not in ABSENT[2]:
+        items = [Instance(1, "person", rle.encode(person), 0.9), Instance(2, "car", rle.encode(car), 0.8)]
+        if i not in ABSENT[3]:
             items.append(
                 Instance(
-                    2,
+                    3,
                     "person",
                     rle.encode(ellipse(height, width, 100, 650, 30, 20) | ellipse(height, width, 100, 700, 10, 10)),
                     None,
@@ -70,7 +70,7 @@ def test_coco_rle_and_polygons_load_in_pycocotools(dataset, tmp_path):
         for annotation in coco.loadAnns(coco.getAnnIds()):
             frame = annotation["image_id"] - 1
             assert annotation["attributes"]["track_id"] == annotation["track_id"]
-            expected = masks_of(dataset, frame)[annotation["track_id"] - 1]  # track id = object + 1
+            expected = masks_of(dataset, frame)[annotation["track_id"]]  # track id = object id
             assert mask_iou(coco.annToMask(annotation).astype(bool), expected) >= threshold
             tracks.setdefault(annotation["track_id"], set()).add(coco.loadCats(annotation["category_id"])[0]["name"])
         assert tracks == {1: {"person"}, 2: {"car"}, 3: {"person"}}
@@ -117,7 +117,7 @@ def test_voc_boxes_are_one_based_inclusive(dataset, tmp_path):
     root = ET.parse(tmp_path / "Annotations" / "vtest_000000.xml").getroot()
     assert root.findtext("size/width") == "768" and root.findtext("filename") == "vtest_000000.jpg"
     person = next(o for o in root.iter("object") if o.findtext("attributes/attribute[name='track_id']/value") == "1")
-    ys, xs = np.nonzero(masks_of(dataset, 0)[0])
+    ys, xs = np.nonzero(masks_of(dataset, 0)[1])
     assert [int(person.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")] == [
         xs.min() + 1,
         ys.min() + 1,
@@ -187,7 +187,7 @@ def test_youtube_vis_json(dataset, tmp_path):
     person = next(a for a in document["annotations"] if a["track_id"] == 1)
     segmentation = person["segmentations"][1]
     decoded = coco_mask.decode({"size": segmentation["size"], "counts": segmentation["counts"].encode()}).astype(bool)
-    assert np.array_equal(decoded, masks_of(dataset, 1)[0])
+    assert np.array_equal(decoded, masks_of(dataset, 1)[1])
 
 
 @pytest.mark.parametrize("mode", ["polygon", "rectangle"])
@@ -224,7 +224,7 @@ def test_import_into_store_keeps_existing_work(dataset, tmp_path):
         mine = store.add_object("dog")
         store.put_mask(0, mine, np.ones((576, 768), bool))
         id_map = store_dataset(store, imported)
-        assert id_map[0] != mine and store.objects()[mine] == "dog"
+        assert id_map[1] != mine and store.objects()[mine] == "dog"
         assert len(store.masks(0)) == 4 and len(store.masks(2)) == 2 and len(store.masks(1)) == 3
 
 
@@ -427,14 +427,14 @@ def test_xanylabeling_rectangles_and_labelme_circles(tmp_path):
     box = np.zeros((40, 60), bool)
     box[5:20, 10:30] = True
     data = Dataset(
-        "v", [FrameInfo(0, "a.jpg", 40, 60)], ["thing"], {0: [Instance(0, "thing", rle.encode(box))]}, Frames(40, 60)
+        "v", [FrameInfo(0, "a.jpg", 40, 60)], ["thing"], {0: [Instance(1, "thing", rle.encode(box))]}, Frames(40, 60)
     )
     export_dataset(data, "xanylabeling", tmp_path / "x", mode="rectangle")
     document = json.loads((tmp_path / "x" / "a.json").read_text())
     (shape,) = document["shapes"]
     assert shape["points"] == [[10, 5], [29, 5], [29, 19], [10, 19]] and shape["group_id"] == 1  # last pixel
     (back,) = import_annotations("xanylabeling", tmp_path / "x", data.frames).on(0)
-    assert back.object_id == 0 and np.array_equal(back.mask, box)
+    assert back.object_id == 1 and np.array_equal(back.mask, box)
     document["shapes"] = [
         {"label": "ball", "points": [[30, 20], [30, 28]], "shape_type": "circle", "group_id": None, "flags": {}},
         {"label": "tip", "points": [[3, 3]], "shape_type": "point", "group_id": None, "flags": {}},
@@ -466,7 +466,7 @@ def test_davis_keeps_track_ids_as_indices_and_refuses_a_255th_object(tmp_path):
     }
     masks_dir = export_dataset(Dataset("v", frames, ["x", "y"], two, Frames()), "davis", tmp_path / "two")
     with Image.open(masks_dir / "00000.png") as picture:
-        assert set(np.unique(np.asarray(picture))) == {5, 8}  # object id + 1, as every format writes it
+        assert set(np.unique(np.asarray(picture))) == {4, 7}  # the object ids, as every format writes them
 
 
 @pytest.mark.parametrize(

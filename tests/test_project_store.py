@@ -37,10 +37,10 @@ def test_round_trip_and_reopen(tmp_path):
         store.put_masks(1, [(car, make_mask(2), 0.8, "tracked", None), (person, make_mask(3), None, "tracked", None)])
         store.add_prompt(0, car, points=[[3, 4, 1], [10, 10, 0]], box=[1, 1, 20, 20])
     with ProjectStore.open(folder) as store:
-        assert store.objects() == {0: "car", 1: "person"}
+        assert store.objects() == {1: "car", 2: "person"}  # ids start at 1
         assert [label.name for label in store.labels()] == ["car", "person"]
         assert np.array_equal(store.mask(0, car), make_mask(1))
-        assert [m.object_id for m in store.masks(1)] == [0, 1] and store.masks(0)[0].source == "prompt"
+        assert [m.object_id for m in store.masks(1)] == [1, 2] and store.masks(0)[0].source == "prompt"
         assert store.shapes(0)[car].points[1] == [5.0, 0.0]
         assert store.prompts(car)[0]["box"] == [1, 1, 20, 20]
         assert store.annotated_frames() == [0, 1] and store.annotated_frames(person) == [1]

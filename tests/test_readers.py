@@ -41,11 +41,11 @@ def make_dataset(first_label="pedestrian") -> Dataset:
     for i in range(FRAMES):
         walker = ellipse(50 + i, 40 + 3 * i, 20, 12) & ~ellipse(50 + i, 40 + 3 * i, 5, 3)  # with a hole
         items = [
-            Instance(0, first_label, rle.encode(walker), 0.9),
-            Instance(1, "car", rle.encode(ellipse(90, 120 - 4 * i, 12, 25)), 0.8),
+            Instance(1, first_label, rle.encode(walker), 0.9),
+            Instance(2, "car", rle.encode(ellipse(90, 120 - 4 * i, 12, 25)), 0.8),
         ]
         if i not in ABSENT:  # two components
-            items.append(Instance(2, first_label, rle.encode(ellipse(20, 130, 8, 6) | ellipse(20, 150, 4, 4))))
+            items.append(Instance(3, first_label, rle.encode(ellipse(20, 130, 8, 6) | ellipse(20, 150, 4, 4))))
         instances[i] = items
     return Dataset("seq", frames, [first_label, "car"], instances, Frames(), 29.97)
 
@@ -149,7 +149,7 @@ def test_ultralytics_layout_rules(exported):
 
 
 def test_re_import_keeps_ids_classes_and_masks(exported):
-    """Every importer gives back the exported object ids (track id - 1), class order and masks."""
+    """Every importer gives back the exported object ids, class order and masks."""
     dataset = make_dataset()
     for name, folder, exact in (
         ("coco", "coco", True),

@@ -12,7 +12,7 @@ from ..annotations.geometry import polygons_to_mask
 from ..atomic import atomic_open
 from ..checks import as_key, is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, frames_by_name, object_ids_from, track_id
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, frames_by_name
 
 SUBSET = "default"  # Datumaro/CVAT name the one subset of a task "default"
 
@@ -80,8 +80,8 @@ def _annotation(dataset: Dataset, frame: FrameInfo, instance: Instance, segmenta
         "area": rle_codec.area(instance.rle),
         "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
         "iscrowd": 0,
-        "attributes": {"track_id": track_id(instance.object_id)},  # where Datumaro and CVAT keep it
-        "track_id": track_id(instance.object_id),
+        "attributes": {"track_id": dataset.track_id(instance.object_id)},  # where Datumaro and CVAT keep it
+        "track_id": dataset.track_id(instance.object_id),
         **({"score": instance.score} if instance.score is not None else {}),
     }
 
@@ -150,10 +150,6 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         instances.setdefault(frame.index, []).append(
             Instance(object_id, label, rle_codec.encode(mask), float(score) if is_finite_number(score) else None)
         )
-    offset = object_ids_from(i.object_id for items in instances.values() for i in items)
-    for items in instances.values():
-        for instance in items:
-            instance.object_id -= offset
     ordered = sorted(images.values(), key=lambda f: f.index)
     return Dataset(Path(path).stem, frames or ordered, [categories[k] for k in sorted(categories)], instances)
 

@@ -12,7 +12,7 @@ from ..annotations.geometry import box_to_mask, edge_polygon_mask
 from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, object_ids_from, safe_file_name, track_id
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, safe_file_name
 
 TRACK_ATTRIBUTE = "track_id"
 
@@ -27,19 +27,19 @@ def export_cvat_video(dataset: Dataset, out: Path, mode: str = "polygon", tolera
     _meta(root, dataset)
     tracks = dataset.tracks()
     for object_id, label in tracks.items():
-        track = ET.SubElement(root, "track", id=str(track_id(object_id)), label=label, source="semi-auto")
+        track = ET.SubElement(root, "track", id=str(dataset.track_id(object_id)), label=label, source="semi-auto")
         previous = None
         for frame in dataset.frames:
             instance = next((i for i in dataset.on(frame.index) if i.object_id == object_id), None)
             element = _shape(instance, frame.index, mode, tolerance) if instance is not None else None
             if element is not None:
-                ET.SubElement(element, "attribute", name=TRACK_ATTRIBUTE).text = str(track_id(object_id))
+                ET.SubElement(element, "attribute", name=TRACK_ATTRIBUTE).text = str(dataset.track_id(object_id))
             if element is None:
                 if previous is not None:  # the object left: repeat its last shape marked outside
                     gone = ET.SubElement(
                         track, previous.tag, dict(previous.attrib, frame=str(frame.index), outside="1", keyframe="1")
                     )
-                    ET.SubElement(gone, "attribute", name=TRACK_ATTRIBUTE).text = str(track_id(object_id))
+                    ET.SubElement(gone, "attribute", name=TRACK_ATTRIBUTE).text = str(dataset.track_id(object_id))
                     previous = None
                 continue
             track.append(element)
@@ -133,7 +133,6 @@ def import_cvat(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
                 key = f"{number}:{element.get('group_id')}" if element.get("group_id") else f"shape{len(entries)}"
                 track = groups.setdefault(key, free + len(groups))
             entries.append((number, track, "", element))
-    offset = object_ids_from(track for _, track, _, _ in entries)
     instances: dict[int, list[Instance]] = {}
     for number, track, label, element in entries:
         if not 0 <= number < len(frames):
@@ -142,11 +141,11 @@ def import_cvat(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         mask = _element_mask(element, frame, path)
         label = label or element.get("label", "")
         items = instances.setdefault(frame.index, [])
-        same = next((i for i in items if i.object_id == track - offset), None)
+        same = next((i for i in items if i.object_id == track), None)
         if same is not None:  # a second shape of the same track on the same frame: one object
             same.rle = rle_codec.encode(same.mask | mask)
             continue
-        items.append(Instance(track - offset, label, rle_codec.encode(mask)))
+        items.append(Instance(track, label, rle_codec.encode(mask)))
     used = {i.label for items in instances.values() for i in items}
     classes = [n for n in declared if n in used] + sorted(used - set(declared))
     return Dataset(path.parent.name or "cvat", frames, classes, instances)

@@ -26,8 +26,6 @@ __all__ = [
     "Instance",
     "dataset_from_store",
     "frame_infos",
-    "object_ids_from",
-    "track_id",
 ]
 
 
@@ -40,21 +38,6 @@ def safe_file_name(name, fallback: str) -> str:
     base = re.split(r"[\\/]", str(name))[-1]
     base = re.sub(r"[\x00-\x1f\x7f]", "_", base).strip().lstrip(".").strip()
     return base or fallback
-
-
-def track_id(object_id: int) -> int:
-    """The id an object carries in every exported file: its project id + 1, so object0 is track 1.
-
-    One rule for every format, since several read 0 as "no track" (MOT, MOTS, DAVIS's background,
-    X-AnyLabeling's group_id converters). Imports undo it (`object_ids_from`)."""
-    return int(object_id) + 1
-
-
-def object_ids_from(track_ids) -> int:
-    """What to subtract from a file's track ids to get object ids: 1 when none is 0 (our exports, MOT,
-    DAVIS), else 0, so a re-import of an export gives back the same object ids."""
-    track_ids = list(track_ids)
-    return 1 if track_ids and min(track_ids) >= 1 else 0
 
 
 MAX_FRAME_PIXELS = 178_956_970  # Pillow's decompression-bomb limit: a larger declared size is refused
@@ -151,6 +134,17 @@ class Dataset:
     fps: float = 30.0
     progress: Callable[[int, int], None] | None = None  # (frames written, total), called by exports
     notes: list[str] = field(default_factory=list)  # what an import left out, to tell the person
+    track_offset: int | None = None  # see track_id; None: 1 when some object id is 0, else 0
+
+    def track_id(self, object_id: int) -> int:
+        """The id an object carries in every exported file: its object id, which starts at 1.
+
+        One rule for every format, since several read 0 as "no track" (MOT, MOTS, DAVIS's background,
+        X-AnyLabeling's group_id converters). A project that has an object 0 (made before ids started at
+        1, or named so in a prompts file) exports every id + 1, in every format alike."""
+        if self.track_offset is None:
+            self.track_offset = 1 if any(i.object_id == 0 for items in self.instances.values() for i in items) else 0
+        return int(object_id) + self.track_offset
 
     def each_frame(self) -> Iterator[FrameInfo]:
         """The frames in order, reporting to `progress` after each (the exporters' main loop)."""
@@ -290,4 +284,5 @@ def dataset_from_store(store, source, name: str | None = None) -> Dataset:
         instances,
         source,
         getattr(source, "fps", 30.0),
+        track_offset=1 if 0 in objects else 0,
     )

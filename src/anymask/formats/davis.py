@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from ..annotations import rle as rle_codec
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, track_id, without_overlaps
+from .dataset import Dataset, FrameInfo, Instance, without_overlaps
 
 OBJECTS_FILE = "anymask_objects.json"  # before 0.3 it sat in the masks folder; now in <root>/anymask/<seq>.json
 RESOLUTION = "480p"  # the folder davis2017-evaluation reads; frames keep their own size
@@ -34,13 +34,13 @@ def davis_palette() -> list[int]:
     return palette
 
 
-def palette_indices(tracks: dict[int, str]) -> dict[int, int]:
-    """object id -> palette index: the track id (object + 1) when every one fits below 255, else 1, 2, ...
-    in object order."""
+def palette_indices(dataset: Dataset) -> dict[int, int]:
+    """object id -> palette index: the track id when every one fits below 255, else 1, 2, ... in object order."""
+    tracks = dataset.tracks()
     if len(tracks) > MAX_OBJECTS:
         raise ValueError(f"DAVIS PNGs hold at most {MAX_OBJECTS} objects (index 255 is void); this has {len(tracks)}")
-    if all(track_id(o) <= MAX_OBJECTS for o in tracks):
-        return {o: track_id(o) for o in tracks}
+    if all(dataset.track_id(o) <= MAX_OBJECTS for o in tracks):
+        return {o: dataset.track_id(o) for o in tracks}
     return {o: k + 1 for k, o in enumerate(tracks)}
 
 
@@ -50,7 +50,7 @@ def export_davis(dataset: Dataset, out: Path, write_images: bool = True) -> Path
     davis2017-evaluation counts a sequence's objects on its first frame: an object first seen later
     cannot be scored there (semi-supervised rule); every object is still written."""
     tracks = dataset.tracks()
-    index_of = palette_indices(tracks)
+    index_of = palette_indices(dataset)
     masks_dir = out / "Annotations" / RESOLUTION / dataset.name
     palette = davis_palette()
     for frame in dataset.each_frame():
@@ -86,7 +86,7 @@ def davis_masks_folder(path: Path) -> Path:
 
 
 def import_davis(masks_dir: Path, frames: list[FrameInfo] | None = None) -> Dataset:
-    """Read indexed PNG masks (one per frame, in name order); colour k becomes object k-1 (or the sidecar's)."""
+    """Read indexed PNG masks (one per frame, in name order); colour k becomes object k (or the sidecar's)."""
     masks_dir = davis_masks_folder(Path(masks_dir))
     files = sorted(masks_dir.glob("*.png"))
     if frames is not None and len(files) > len(frames):
@@ -113,7 +113,7 @@ def import_davis(masks_dir: Path, frames: list[FrameInfo] | None = None) -> Data
         for value in np.unique(canvas):
             if value == 0 or value == 255:  # background, DAVIS "void"
                 continue
-            object_id, label = names.get(int(value), (int(value) - 1, f"object{int(value) - 1}"))
+            object_id, label = names.get(int(value), (int(value), f"object{int(value)}"))
             instances.setdefault(frame.index, []).append(Instance(object_id, label, rle_codec.encode(canvas == value)))
     seen = [label for _, label in (names[k] for k in sorted(names))]  # the sidecar's order, then first seen
     seen += [i.label for _, items in sorted(instances.items()) for i in items]

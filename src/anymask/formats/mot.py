@@ -10,7 +10,7 @@ from ..annotations import rle as rle_codec
 from ..annotations.geometry import box_to_mask
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, object_ids_from, track_id, without_overlaps
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, without_overlaps
 
 MOT17_CLASSES = (  # MOT17's class column, 1-based: TrackEval scores 1 and treats 2, 7, 8, 12 as distractors
     "pedestrian", "person_on_vehicle", "car", "bicycle", "motorbike", "non_mot_vehicle", "static_person",
@@ -34,7 +34,7 @@ def export_mot(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
                 continue
             x1, y1, x2, y2 = box
             lines.append(
-                f"{frame.index + 1},{track_id(instance.object_id)},{x1:g},{y1:g},{x2 - x1:g},{y2 - y1:g},1,"
+                f"{frame.index + 1},{dataset.track_id(instance.object_id)},{x1:g},{y1:g},{x2 - x1:g},{y2 - y1:g},1,"
                 f"{class_ids[instance.label]},1.0\n"
             )
         if write_images:
@@ -78,7 +78,7 @@ def export_mots(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
     """`out/<name>/gt/gt.txt` (MOTSChallenge): frame id class_id height width rle, frames from 1,
     id = class_id * 1000 + track id, overlaps resolved (higher score wins)."""
     class_ids = mots_class_ids(dataset.classes)
-    too_large = next((o for o in dataset.tracks() if track_id(o) >= 1000), None)
+    too_large = next((o for o in dataset.tracks() if dataset.track_id(o) >= 1000), None)
     if too_large is not None:
         raise ValueError(f"MOTS ids are class * 1000 + track: object {too_large} does not fit (at most 998)")
     sequence = out / dataset.name
@@ -91,7 +91,7 @@ def export_mots(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
             class_id = class_ids[instance.label]
             encoded = rle_codec.encode(mask)
             lines.append(
-                f"{frame.index + 1} {class_id * 1000 + track_id(instance.object_id)} {class_id} "
+                f"{frame.index + 1} {class_id * 1000 + dataset.track_id(instance.object_id)} {class_id} "
                 f"{frame.height} {frame.width} {encoded['counts']}\n"
             )
         if write_images:
@@ -120,7 +120,7 @@ def _seqinfo(dataset: Dataset, sequence: Path, with_images: bool) -> None:
 
 def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     """Read a MOT sequence (its folder or gt.txt): each row a box on frame N (from 1) of track id; classes
-    from gt/labels.txt when there, else the class numbers; track ids become object ids (ids from 1 -> 0)."""
+    from gt/labels.txt when there, else the class numbers; track ids are the object ids."""
     path = Path(path)
     if path.is_dir() and not (path / "gt").is_dir():  # an export's root: its one sequence
         sequences = [p for p in sorted(path.iterdir()) if (p / "gt" / "gt.txt").is_file()]
@@ -146,11 +146,10 @@ def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
             raise AnnotationFormatError(f"{where}: expected a box of positive size and a track id from 0")
         label = names[class_number - 1] if 1 <= class_number <= len(names) else f"class{class_number}"
         rows.append((frames[frame_number - 1], track, label, (x, y, x + w, y + h)))
-    offset = object_ids_from(track for _, track, _, _ in rows)
     instances: dict[int, list[Instance]] = {}
     for frame, track, label, box in rows:
         mask = box_to_mask(box, frame.height, frame.width)
-        instances.setdefault(frame.index, []).append(Instance(track - offset, label, rle_codec.encode(mask)))
+        instances.setdefault(frame.index, []).append(Instance(track, label, rle_codec.encode(mask)))
     used = {label for _, _, label, _ in rows}
     classes = [n for n in names if n in used] + sorted(used - set(names))
     return Dataset(sequence.name, frames, classes, instances)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
-from .dataset import Dataset, track_id
+from .dataset import Dataset
 
 
 def export_voc(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
@@ -35,7 +35,7 @@ def export_voc(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
             ET.SubElement(obj, "difficult").text = "0"
             attribute = ET.SubElement(ET.SubElement(obj, "attributes"), "attribute")  # Datumaro's and CVAT's
             ET.SubElement(attribute, "name").text = "track_id"
-            ET.SubElement(attribute, "value").text = str(track_id(instance.object_id))
+            ET.SubElement(attribute, "value").text = str(dataset.track_id(instance.object_id))
             bndbox = ET.SubElement(obj, "bndbox")
             for key, value in (("xmin", x1 + 1), ("ymin", y1 + 1), ("xmax", x2), ("ymax", y2)):
                 ET.SubElement(bndbox, key).text = str(value)

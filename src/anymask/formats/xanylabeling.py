@@ -13,7 +13,7 @@ from ..annotations.geometry import box_to_mask, polygons_to_mask, rotated_box_to
 from ..annotations.label_file import LabelFile, read_label_file, write_label_file
 from ..annotations.shapes import Shape
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, object_ids_from, track_id
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size
 
 
 def export_xanylabeling(
@@ -26,7 +26,7 @@ def export_xanylabeling(
     for frame in dataset.each_frame():
         image_name = dataset.image_name(frame)
         shapes = [
-            _file_shape(shape, frame)
+            _file_shape(shape, frame, dataset.track_id(instance.object_id))
             for instance in dataset.on(frame.index)
             for shape in instance.shapes(mode, tolerance)
         ]
@@ -37,9 +37,9 @@ def export_xanylabeling(
     return out
 
 
-def _file_shape(shape: Shape, frame: FrameInfo) -> Shape:
+def _file_shape(shape: Shape, frame: FrameInfo, track: int) -> Shape:
     """A shape in the file's conventions: group_id = track id, rectangles as 4 last-pixel corners."""
-    shape = dataclasses.replace(shape, group_id=track_id(shape.group_id))
+    shape = dataclasses.replace(shape, group_id=track)
     if shape.shape_type == "rectangle":
         (x1, y1), (x2, y2) = shape.points
         x2, y2 = min(x2 - 1, frame.width - 1), min(y2 - 1, frame.height - 1)  # pixel edge -> last pixel index
@@ -73,8 +73,7 @@ def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> 
         parsed.append((path, frame, label_file))
     instances: dict[int, list[Instance]] = {}
     group_ids = [s.group_id for _, _, lf in parsed for s in lf.shapes if s.group_id is not None]
-    offset = object_ids_from(group_ids)
-    free_id = 1 + max(group_ids, default=-1) - offset
+    free_id = 1 + max(group_ids, default=0)  # shapes without a group_id: new objects after the others
     skipped: dict[str, int] = {}
     for path, frame, label_file in parsed:
         merged: dict[tuple, np.ndarray] = {}
@@ -88,7 +87,7 @@ def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> 
             merged[key] = merged[key] | mask if key in merged else mask
             labels.setdefault(key, shape.label)
         for key, mask in merged.items():
-            object_id = key[0] - offset if key[0] != "free" else free_id
+            object_id = key[0] if key[0] != "free" else free_id
             if key[0] == "free":
                 free_id += 1
             instances.setdefault(frame.index, []).append(Instance(object_id, labels[key], rle_codec.encode(mask)))

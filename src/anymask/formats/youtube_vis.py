@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..atomic import atomic_write_text
-from .dataset import Dataset, track_id
+from .dataset import Dataset
 
 
 def export_youtube_vis(dataset: Dataset, out: Path, write_images: bool = False) -> Path:
@@ -38,7 +38,7 @@ def export_youtube_vis(dataset: Dataset, out: Path, write_images: bool = False) 
     for object_id, entry in sorted(per_object.items()):
         annotations.append(
             {
-                "id": track_id(object_id),
+                "id": dataset.track_id(object_id),
                 "video_id": 1,
                 "category_id": dataset.class_index(entry["label"]) + 1,
                 "segmentations": entry["segmentations"],
@@ -46,7 +46,7 @@ def export_youtube_vis(dataset: Dataset, out: Path, write_images: bool = False) 
                 "areas": entry["areas"],
                 "iscrowd": 0,
                 "length": 1,
-                "track_id": track_id(object_id),
+                "track_id": dataset.track_id(object_id),
                 **({"score": sum(entry["scores"]) / len(entry["scores"])} if entry["scores"] else {}),
             }
         )

@@ -194,7 +194,7 @@ class ProjectStore:
         with self.transaction() as db:
             self.ensure_label(label)
             if object_id is None:
-                object_id = db.execute("SELECT COALESCE(MAX(object_id) + 1, 0) FROM objects").fetchone()[0]
+                object_id = db.execute("SELECT COALESCE(MAX(object_id) + 1, 1) FROM objects").fetchone()[0]
             db.execute("INSERT INTO objects(object_id, label) VALUES (?, ?)", (int(object_id), label))
             return int(object_id)
 
