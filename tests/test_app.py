@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
@@ -448,3 +449,32 @@ def test_model_dialog_says_what_auto_picks(qtbot, monkeypatch):
     assert "much slower" not in dialog.precision_note.text()
     assert dialog.choice()["precision"] == "auto"
     assert [dialog.precision.itemData(i) for i in range(dialog.precision.count())] == ["auto", "fp32", "bf16", "fast"]
+
+
+def test_file_import_adds_another_tools_annotations(qtbot, settings, clip, tmp_path):
+    """File > Import: a COCO file from another tool lands as new objects; a broken one is a message."""
+    from anymask.annotations import rle
+    from anymask.formats import Dataset, FrameInfo, Instance, export_dataset
+    from anymask.media import open_source
+
+    source = open_source(clip)
+    frames = [FrameInfo(i, source.frame_name(i), *source.frame_size(i)) for i in range(len(source))]
+    box = np.zeros(source.frame_size(0), bool)
+    box[100:200, 150:260] = True
+    theirs = Dataset("clip", frames, ["dog"], {1: [Instance(7, "dog", rle.encode(box))]})
+    coco = export_dataset(theirs, "coco", tmp_path / "theirs.json", mode="mask")
+    window = open_window(qtbot, settings)
+    assert window.open_path(clip)
+    settle(qtbot, window)
+    window.controller.import_annotations("coco", coco)
+    settle(qtbot, window, lambda: window.controller.session.store.objects() == {7: "dog"})
+    assert window.message.text() == "imported 1 masks of 1 objects on 1 frames"
+    assert window.objects.tree.topLevelItemCount() == 1
+    (mask,) = window.controller.session.store.masks(1)
+    assert np.array_equal(rle.decode(mask.rle), box)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    window.controller.import_annotations("coco", broken)
+    settle(qtbot, window, lambda: window.last_error is not None)
+    assert "broken.json: invalid JSON" in window.last_error and window.error_label.text() == window.last_error
+    window.close()

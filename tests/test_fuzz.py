@@ -209,6 +209,44 @@ def test_davis_masks(tmp_path_factory, noise, mode):
 
 
 @FUZZ
+@given(st.lists(st.text(alphabet="0123456789,.- enaif", max_size=40), max_size=4), st.booleans())
+def test_mot_gt_files(tmp_path_factory, lines, with_seqinfo):
+    root = tmp_path_factory.mktemp("mot")
+    (root / "gt").mkdir()
+    (root / "gt" / "gt.txt").write_text("\n".join(lines))
+    if with_seqinfo:
+        (root / "seqinfo.ini").write_text("[Sequence]\nseqLength=3\nimWidth=64\nimHeight=48\n")
+    outcome(import_annotations, "mot", root, None if with_seqinfo else FRAMES)
+
+
+CVAT_ATTRIBUTES = ("frame", "xtl", "ytl", "xbr", "ybr", "points", "left", "top", "width", "height", "rle", "outside")
+cvat_values = st.one_of(st.text(alphabet="0123456789,;.-nai ", max_size=12), st.integers(-5, 300).map(str))
+
+
+@FUZZ
+@given(
+    st.sampled_from(["track", "image"]),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["box", "polygon", "mask"]), st.dictionaries(st.sampled_from(CVAT_ATTRIBUTES), cvat_values)
+        ),
+        max_size=3,
+    ),
+    st.booleans(),
+)
+def test_cvat_files(tmp_path_factory, parent, shapes, with_frames):
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("annotations")
+    holder = ET.SubElement(root, parent, {"id": "0", "label": "a", "name": "a.jpg", "width": "64", "height": "48"})
+    for tag, attributes in shapes:
+        ET.SubElement(holder, tag, {"label": "a", **attributes})
+    path = tmp_path_factory.mktemp("cvat") / "annotations.xml"
+    path.write_text(ET.tostring(root, encoding="unicode"))
+    outcome(import_annotations, "cvat", path, FRAMES if with_frames else None)
+
+
+@FUZZ
 @given(st.lists(st.text(alphabet="0123456789,.- e", max_size=40), max_size=4))
 def test_mot_seed_files(tmp_path_factory, lines):
     from anymask.batch.seeds import FrameIndex, read_mot

@@ -20,6 +20,7 @@ class ActionSpec:
 ACTIONS = (
     ActionSpec("open_video_dialog", "Open video…", ("Ctrl+O",), "File"),
     ActionSpec("open_folder_dialog", "Open frame or image folder…", ("Ctrl+U",), "File"),
+    ActionSpec("import_dialog", "Import annotations…", ("Ctrl+Shift+I",), "File"),
     ActionSpec("export_dialog", "Export dataset…", ("Ctrl+Shift+E",), "File"),
     ActionSpec("model_dialog", "Choose model…", (), "File"),
     ActionSpec("close", "Quit", ("Ctrl+Q",), "File"),

@@ -153,6 +153,24 @@ class AppController(QObject):
         if self._need_session():
             self.worker.submit(name, function)
 
+    def export(self, format_name: str, mode: str, folder: Path) -> None:
+        """Write the project as a dataset in the output mode chosen (on the model thread)."""
+        if self._need_session():
+            session = self.session
+
+            def run():
+                if session.output_mode != mode:
+                    session.set_output_mode(mode)
+                return session.export(format_name, folder)
+
+            self.worker.submit(Task.EXPORT, run)
+
+    def import_annotations(self, format_name: str, path: Path) -> None:
+        """Add another tool's annotations to the project as new objects (on the model thread)."""
+        if self._need_session():
+            session = self.session
+            self.worker.submit(Task.IMPORT, lambda: session.import_annotations(format_name, path))
+
     def undo(self) -> None:
         if self._need_session():
             self.worker.submit(Task.UNDO, self.session.undo)
@@ -211,6 +229,8 @@ class AppController(QObject):
             self.status.emit(f"{name}: {result}" if result else f"nothing to {name}")
         elif name == Task.EXPORT:
             self.status.emit(f"exported to {result}")
+        elif name == Task.IMPORT:
+            self.status.emit(f"imported {result}")
         self.pending_changed.emit()
         if name not in (Task.CLICK, Task.BOX, Task.MARK):
             self.annotations_changed.emit()

@@ -209,6 +209,56 @@ class ExportDialog(QDialog):
         return fmt, self.mode.currentText(), Path(self.folder.text()) / fmt
 
 
+IMPORT_HINTS = {
+    "xanylabeling": "a folder of X-AnyLabeling JSON files",
+    "labelme": "a folder of labelme JSON files",
+    "coco": "a COCO instances JSON, or a folder with annotations/instances_*.json",
+    "yolo": "a YOLO dataset folder (data.yaml, labels/)",
+    "davis": "a folder of palette PNG masks, or a DAVIS root with one sequence",
+    "mot": "a MOT sequence folder (gt/gt.txt) or gt.txt",
+    "cvat": "a CVAT XML file (for video or for images)",
+}
+
+
+class ImportDialog(QDialog):
+    """Another tool's annotations to add to the open project: a format and a file or folder."""
+
+    def __init__(self, start: Path, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import annotations")
+        self.format = QComboBox()
+        self.format.addItems(IMPORT_HINTS)
+        self.hint = QLabel()
+        self.path = QLineEdit(str(start))
+        self.format.currentTextChanged.connect(lambda name: self.hint.setText(IMPORT_HINTS[name]))
+        self.hint.setText(IMPORT_HINTS[self.format.currentText()])
+        browse = QPushButton("Browse…")
+        browse.setAutoDefault(False)
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path)
+        row.addWidget(browse)
+        form = QFormLayout(self)
+        form.addRow("Format", self.format)
+        form.addRow("", self.hint)
+        form.addRow("File or folder", row)
+        form.addRow(QLabel("Imported objects are added as new objects; nothing already annotated is replaced."))
+        form.addRow(_buttons(self))
+
+    def _browse(self) -> None:
+        if self.format.currentText() in ("coco", "cvat", "mot"):
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, "Annotations", self.path.text(), "Annotations (*.json *.xml *.txt)"
+            )
+        else:
+            chosen = QFileDialog.getExistingDirectory(self, "Annotations", self.path.text())
+        if chosen:
+            self.path.setText(chosen)
+
+    def choice(self) -> tuple[str, Path]:
+        return self.format.currentText(), Path(self.path.text())
+
+
 class FinenessBox(QDoubleSpinBox):
     """Polygon fineness: the simplification tolerance in pixels (0 keeps every boundary pixel)."""
 

@@ -24,7 +24,7 @@ from . import project_view
 from .actions import build_actions, shortcut_rows
 from .canvas import Canvas
 from .controller import AppController
-from .dialogs import DownloadDialog, ExportDialog, FinenessBox, ModelDialog, ShortcutSheet
+from .dialogs import DownloadDialog, ExportDialog, FinenessBox, ImportDialog, ModelDialog, ShortcutSheet
 from .label_dialog import LabelManagerDialog
 from .panels import ObjectPanel, ReviewPanel
 from .settings import AppSettings
@@ -333,14 +333,16 @@ class MainWindow(QMainWindow):
             self.export(*dialog.choice())
 
     def export(self, format_name: str, mode: str, folder: Path) -> None:
+        self.controller.export(format_name, mode, folder)
+
+    def import_dialog(self) -> None:
         session = self.controller.session
-
-        def run():
-            if session.output_mode != mode:
-                session.set_output_mode(mode)
-            return session.export(format_name, folder)
-
-        self.controller.run(Task.EXPORT, run)
+        if session is None:
+            self.show_error("open the video or folder the annotations belong to first (Ctrl+O, Ctrl+U)")
+            return
+        dialog = ImportDialog(session.media_path.parent, self)
+        if dialog.exec():
+            self.controller.import_annotations(*dialog.choice())
 
     def shortcut_sheet(self) -> None:
         ShortcutSheet(shortcut_rows(), self).show()

@@ -31,6 +31,7 @@ class Task(str, Enum):
     EDIT = "edit"
     MODEL = "model"
     EXPORT = "export"
+    IMPORT = "import"
     OUTPUT = "output"
 
 
