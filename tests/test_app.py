@@ -11,9 +11,10 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from anymask.app.dialogs import ModelDialog
+from anymask.app.label_dialog import LabelPrompt
 from anymask.app.main_window import MainWindow
 from anymask.app.settings import AppSettings
 
@@ -73,6 +74,20 @@ def when_modal(callback, tries: int = 200) -> None:
     QTimer.singleShot(0, lambda: check(tries))
 
 
+def press_f(qtbot, window, label: str | None):
+    """F on a new object opens the label prompt: type `label` (None: keep the suggestion) and accept."""
+
+    def fill(dialog):
+        assert isinstance(dialog, LabelPrompt), dialog
+        if label is not None:
+            dialog.label.setEditText(label)
+        dialog.accept()
+
+    when_modal(fill)
+    qtbot.keyClick(window, Qt.Key_F)
+    activate(qtbot, window)
+
+
 def pick_model_file(qtbot, window, checkpoint):
     def fill(dialog):
         assert isinstance(dialog, ModelDialog)
@@ -99,7 +114,7 @@ def test_whole_workflow_in_the_window(qtbot, clip, present_checkpoint, settings,
     canvas = window.canvas
     session = window.controller.session
 
-    with step("two clicks (the second negative, with the E key) and F: object0"):
+    with step("two clicks (the second negative, with the E key) and F with a label: object 1"):
         qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 300, 200))
         qtbot.keyClick(window, Qt.Key_E)
         assert not canvas.positive
@@ -108,16 +123,17 @@ def test_whole_workflow_in_the_window(qtbot, clip, present_checkpoint, settings,
         assert [p[2] for p in session.pending_prompts[0]] == [1, 0] and canvas.shows_pending_mask
         assert "not saved yet" in window.windowTitle()
         qtbot.keyClick(window, Qt.Key_Q)
-        qtbot.keyClick(window, Qt.Key_F)
-        settle(qtbot, window, lambda: session.store.objects() == {0: "object0"})
+        press_f(qtbot, window, "walker")
+        settle(qtbot, window, lambda: session.store.objects() == {1: "walker"})
+        assert window.settings.recent_labels() == ["walker"]
 
-    with step("a dragged box and F: object1"):
+    with step("a dragged box and F: object 2, the prompt offers the last label"):
         qtbot.mousePress(canvas, Qt.LeftButton, pos=at(window, 500, 300))
         qtbot.mouseMove(canvas, at(window, 580, 400))
         qtbot.mouseMove(canvas, at(window, 650, 500))
         qtbot.mouseRelease(canvas, Qt.LeftButton, pos=at(window, 650, 500))
         settle(qtbot, window, lambda: session.pending_prompts[1] is not None)
-        qtbot.keyClick(window, Qt.Key_F)
+        press_f(qtbot, window, "object2")
         settle(qtbot, window, lambda: len(session.store.objects()) == 2)
         assert window.objects.tree.topLevelItemCount() == 2 and "all changes saved" in window.windowTitle()
 
@@ -125,11 +141,11 @@ def test_whole_workflow_in_the_window(qtbot, clip, present_checkpoint, settings,
         qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
         qtbot.waitUntil(lambda: window.controller.tracking, timeout=WAIT_MS)
         settle(qtbot, window, lambda: session.store.annotated_frames() == [0, 1, 2, 3])
-        assert "fps" in window.message.text() or "tracked" in window.message.text()
+        assert "left" in window.message.text() or "tracked" in window.message.text()
         tracked = masks(session.store)
         assert window.timeline.rows and window.timeline.frame_count == 4
 
-    with step("correct object0 on frame 2: select it in the panel, click, F, track again from there"):
+    with step("correct object 1 on frame 3: select it, Correct, click, F, track again from there"):
         assert session.current_frame == 3  # the canvas followed the tracking to the last frame
         qtbot.keyClick(window, Qt.Key_Left)
         qtbot.keyClick(window, Qt.Key_A)
@@ -138,11 +154,14 @@ def test_whole_workflow_in_the_window(qtbot, clip, present_checkpoint, settings,
         settle(qtbot, window, lambda: session.current_frame == 2)
         assert "frame 3/4" in window.windowTitle()
         window.objects.tree.topLevelItem(0).setSelected(True)
-        settle(qtbot, window, lambda: session.marking == 0)
+        settle(qtbot, window)
+        assert session.marking is None and canvas.selected == 1  # selecting only looks
+        window.objects.correct_button.click()
+        settle(qtbot, window, lambda: session.marking == 1)
         qtbot.mouseClick(canvas, Qt.LeftButton, pos=at(window, 310, 210))
-        settle(qtbot, window, lambda: session.pending_prompts[2] is not None)
-        qtbot.keyClick(window, Qt.Key_F)
-        settle(qtbot, window, lambda: session.store.mask_sources(2).get(0) == "prompt")
+        settle(qtbot, window, lambda: len(session.pending_prompts[0]) == 1)
+        qtbot.keyClick(window, Qt.Key_F)  # a correction keeps its label: no prompt
+        settle(qtbot, window, lambda: session.store.mask_sources(2).get(1) == "prompt")
         qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
         qtbot.waitUntil(lambda: window.controller.job is not None, timeout=WAIT_MS)
         settle(qtbot, window)
@@ -152,24 +171,26 @@ def test_whole_workflow_in_the_window(qtbot, clip, present_checkpoint, settings,
     with step("Ctrl+Z undoes the re-track, Ctrl+Shift+Z redoes it"):
         qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
         settle(qtbot, window)
-        assert "undo: track forward from frame 2" in window.message.text()
+        assert "undo: track forward from frame 3" in window.message.text()
         qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
         settle(qtbot, window, lambda: masks(session.store) == corrected)
 
     with step("relabel in the object panel, rename a class in the label manager (Alt+L)"):
         window.objects.tree.topLevelItem(0).setText(1, "person")
-        settle(qtbot, window, lambda: session.store.objects()[0] == "person")
+        settle(qtbot, window, lambda: session.store.objects()[1] == "person")
+        assert window.message.text() == "object 1 is now person"
         qtbot.keyClick(window, Qt.Key_L, Qt.AltModifier)
         dialog = next(w for w in QApplication.topLevelWidgets() if w.windowTitle() == "Label manager" and w.isVisible())
-        dialog.rename("object1", "car")
+        dialog.rename("object2", "car")
         activate(qtbot, window)
-        settle(qtbot, window, lambda: session.store.objects() == {0: "person", 1: "car"})
+        settle(qtbot, window, lambda: session.store.objects() == {1: "person", 2: "car"})
         assert dialog.list.count() == 2
         dialog.close()
 
     with step("export through the window"):
-        window.export("coco", "polygon", tmp_path / "export" / "coco")
+        window.controller.export("coco", "polygon", tmp_path / "export" / "coco")
         settle(qtbot, window)
+        assert window.message.text().startswith("exported to")
         from pycocotools.coco import COCO
 
         data = COCO(str(tmp_path / "export" / "coco" / "annotations" / "instances_default.json"))
@@ -224,7 +245,9 @@ def test_shortcut_sheet_lists_the_keys(qtbot, settings):
     sheet = next(w for w in QApplication.topLevelWidgets() if w.windowTitle() == "Keyboard shortcuts")
     table = sheet.findChild(QTableWidget)
     rows = {table.item(r, 1).text(): table.item(r, 0).text() for r in range(table.rowCount())}
-    assert rows["Finish object"] == "F" and rows["Clear prompts"] == "B" and rows["Start tracking"] == "Ctrl+M, Ctrl+B"
+    assert rows["Finish object (asks its label)"] == "F" and rows["Clear prompts"] == "B"
+    assert rows["Track to the end"] == "Ctrl+M, Ctrl+B" and rows["Next keyframe (prompted frame)"] == "], Ctrl+Right"
+    assert rows["Forward 10 frames"] == "Shift+Right, Shift+D"
     assert rows["Label manager…"] == "Alt+L" and rows["Undo"] == "Ctrl+Z" and rows["Play / pause"] == "Space"
     assert window.actions["toggle_edit_mode"].shortcut().toString() == "Ctrl+J"
     sheet.close()
@@ -389,8 +412,9 @@ def test_closing_the_window_while_tracking_keeps_what_was_tracked(qtbot, clip, p
     assert window.open_path(clip)
     session = window.controller.session
     qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 300, 200))
-    qtbot.keyClick(window, Qt.Key_F)
-    settle(qtbot, window, lambda: session.store.objects() == {0: "object0"})
+    settle(qtbot, window, lambda: session.marking == 1)
+    press_f(qtbot, window, None)  # the suggested label
+    settle(qtbot, window, lambda: session.store.objects() == {1: "object1"})
     qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
     qtbot.waitUntil(lambda: len(session.store.annotated_frames()) >= 2, timeout=WAIT_MS)
     folder = session.store.folder
@@ -451,6 +475,25 @@ def test_model_dialog_says_what_auto_picks(qtbot, monkeypatch):
     assert [dialog.precision.itemData(i) for i in range(dialog.precision.count())] == ["auto", "fp32", "bf16", "fast"]
 
 
+def test_model_dialog_traps_are_gone(qtbot, settings, present_checkpoint, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    dialog = ModelDialog({"spec": "sam2.1-tiny", "precision": "auto", "device": "cpu"})
+    qtbot.addWidget(dialog)
+    assert [dialog.device.itemText(i) for i in range(dialog.device.count())] == ["cpu"]  # no GPU: no cuda
+    qtbot.keyClicks(dialog.path, str(present_checkpoint))  # typing a path is enough to use it
+    assert dialog.choice()["spec"] == str(present_checkpoint)
+    browse = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Browse…")
+    assert not browse.autoDefault()  # Enter accepts instead of browsing again
+    window = open_window(qtbot, settings)
+    window.show_error("sam2.1-large: download failed")
+    assert window.choose_model({"spec": str(present_checkpoint), "precision": "auto", "device": "cpu"})
+    assert window.last_error is None and window.error_label.text() == ""  # no stale error
+    assert window.model_button.text().endswith("— downloaded")
+    window.close()
+
+
 def test_file_import_adds_another_tools_annotations(qtbot, settings, clip, tmp_path):
     """File > Import: a COCO file from another tool lands as new objects; a broken one is a message."""
     from anymask.annotations import rle
@@ -477,4 +520,123 @@ def test_file_import_adds_another_tools_annotations(qtbot, settings, clip, tmp_p
     window.controller.import_annotations("coco", broken)
     settle(qtbot, window, lambda: window.last_error is not None)
     assert "broken.json: invalid JSON" in window.last_error and window.error_label.text() == window.last_error
+    window.close()
+
+
+def test_tracking_with_an_unfinished_object_asks_first(qtbot, clip, present_checkpoint, settings):
+    settings.set_model(str(present_checkpoint), "auto", "cpu")
+    window = open_window(qtbot, settings)
+    assert window.open_path(clip)
+    session = window.controller.session
+    qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 300, 200))
+    settle(qtbot, window, lambda: session.marking == 1)
+    when_modal(lambda dialog: dialog.reject())  # Cancel: nothing happens, the prompts stay
+    qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
+    activate(qtbot, window)
+    settle(qtbot, window)
+    assert session.marking == 1 and session.pending_prompts[0] and not window.controller.tracking
+
+    def save(dialog):  # "Save": the object is finished (its label asked), then tracking starts
+        dialog.button(QMessageBox.Save).click()
+        when_modal(lambda prompt: prompt.accept())
+
+    when_modal(save)
+    qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
+    activate(qtbot, window)
+    settle(qtbot, window, lambda: session.store.annotated_frames() == [0, 1, 2, 3])
+    assert session.store.objects() == {1: "object1"}
+    window.close()
+
+
+def test_track_a_range_then_retrack_a_correction_only_there(qtbot, media_dir, tmp_path, present_checkpoint, settings):
+    clip = write_clip(media_dir, tmp_path / "long", count=7, step=3)
+    settings.set_model(str(present_checkpoint), "auto", "cpu")
+    window = open_window(qtbot, settings)
+    assert window.open_path(clip)
+    c, session = window.controller, window.controller.session
+    c.click(300, 200)
+    settle(qtbot, window, lambda: session.marking == 1)
+    c.finish("walker")
+    settle(qtbot, window, lambda: session.store.objects() == {1: "walker"})
+    c.track_next(3)  # frames 0..3; 4..6 stay untouched
+    qtbot.waitUntil(lambda: c.tracking, timeout=WAIT_MS)
+    settle(qtbot, window)
+    assert session.store.annotated_frames() == [0, 1, 2, 3]
+    assert "tracked 4 frames" in window.message.text()
+    before = masks(session.store)
+    c.set_frame(2)
+    settle(qtbot, window)
+    c.mark(1)
+    c.click(320, 230)
+    settle(qtbot, window, lambda: len(session.pending_prompts[0]) == 1)
+    c.finish()
+    settle(qtbot, window)
+    c.track_next(1)  # the correction re-tracks frames 2..3 only
+    qtbot.waitUntil(lambda: c.tracking, timeout=WAIT_MS)
+    settle(qtbot, window)
+    after = masks(session.store)
+    assert session.store.annotated_frames() == [0, 1, 2, 3]
+    assert {f: after[f] for f in (0, 1)} == {f: before[f] for f in (0, 1)}
+    assert window.timeline.rows[0][4] == [0, 2]  # keyframes: the prompted frames
+
+    with step("keyframe navigation and 1-based frame numbers in what the person reads"):
+        c.set_frame(5)
+        settle(qtbot, window)
+        qtbot.keyClick(window, Qt.Key_BracketLeft)
+        settle(qtbot, window, lambda: c.frame == 2)
+        qtbot.keyClick(window, Qt.Key_Left, Qt.ControlModifier)
+        settle(qtbot, window, lambda: c.frame == 0)
+        qtbot.keyClick(window, Qt.Key_BracketRight)
+        settle(qtbot, window, lambda: c.frame == 2)
+        qtbot.keyClick(window, Qt.Key_BracketRight)
+        settle(qtbot, window)
+        assert c.frame == 2 and window.message.text() == "no prompted frame after this one"
+        assert "frame 3/7" in window.windowTitle() and window.frame_box.value() == 3
+        qtbot.keyClick(window, Qt.Key_Right, Qt.ShiftModifier)
+        settle(qtbot, window, lambda: c.frame == 6)
+        c.undo()
+        settle(qtbot, window)
+        assert window.message.text() == "undo: track forward from frame 3"
+        window.frame_box.setValue(2)
+        settle(qtbot, window, lambda: c.frame == 1)
+    window.close()
+
+
+def test_an_image_folder_is_separate_images(qtbot, media_dir, tmp_path, present_checkpoint, settings):
+    from PIL import Image
+
+    from anymask.media import open_source
+
+    video = open_source(media_dir / "vtest.avi")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index, name in enumerate(("street.jpg", "corner.jpg", "crossing.jpg")):
+        Image.fromarray(video.frame(40 * index)).save(folder / name)
+    settings.set_model(str(present_checkpoint), "auto", "cpu")
+    window = open_window(qtbot, settings)
+    assert window.open_path(folder)
+    c, session = window.controller, window.controller.session
+    settle(qtbot, window)
+    assert c.images_mode and window.files_dock.isVisible() and "image 1/3" in window.windowTitle()
+    assert window.files.list.count() == 3 and window.files.summary.text() == "0 of 3 images done"
+    window.files.list.setCurrentRow(1)
+    settle(qtbot, window, lambda: c.frame == 1)
+    c.click(300, 200)
+    settle(qtbot, window, lambda: session.marking == 1)
+    c.finish("person")
+    settle(qtbot, window, lambda: session.store.objects() == {1: "person"})
+    c.set_frame(2)
+    c.click(320, 220)
+    settle(qtbot, window, lambda: session.marking == 2)
+    c.finish("person")
+    settle(qtbot, window, lambda: len(session.store.objects()) == 2)
+    assert session.store.annotated_frames() == [1, 2]  # each image has its own object, nothing spread
+    assert window.files.summary.text() == "2 of 3 images done"
+    assert window.files.list.item(1).text() == "✓ crossing.jpg  (1)"  # sorted by name: corner, crossing, street
+    c.track()
+    settle(qtbot, window)
+    assert "separate images" in window.last_error and session.store.annotated_frames() == [1, 2]
+    window.actions["images_mode"].trigger()  # View > Track through this folder
+    settle(qtbot, window)
+    assert not c.images_mode and not window.files_dock.isVisible()
     window.close()

@@ -105,7 +105,7 @@ WRITER = textwrap.dedent(
     import sys, numpy as np
     from anymask.project import ProjectStore
     store = ProjectStore.open(sys.argv[1])
-    obj = store.add_object("car") if not store.objects() else 0
+    obj = store.add_object("car") if not store.objects() else 1
     for frame in range(100000):
         mask = np.random.default_rng(frame).random((48, 64)) < 0.3
         store.put_mask(frame, obj, mask, score=frame / 1000, source="tracked")
@@ -133,7 +133,7 @@ def test_kill_9_never_loses_a_confirmed_annotation(tmp_path):
             assert store.integrity_check() == "ok"
             for frame in confirmed[-30:] + confirmed[:5]:
                 expected = np.random.default_rng(frame).random((48, 64)) < 0.3
-                assert np.array_equal(store.mask(frame, 0), expected), (trial, frame)
+                assert np.array_equal(store.mask(frame, 1), expected), (trial, frame)
             assert set(confirmed) <= set(store.annotated_frames())
 
 

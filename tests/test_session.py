@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from anymask.session import Session
@@ -22,12 +23,12 @@ def test_mark_track_export_reopen(clip, present_checkpoint, tmp_path):
         mask = session.add_point(300, 200)
         assert mask.shape == (576, 768) and mask.dtype == bool
         session.add_point(100, 100, positive=False)
-        assert session.finish_object() == 0
+        assert session.finish_object() == 1
         session.add_box(500, 300, 650, 500)
         with pytest.raises(ValueError, match="outside the image"):
             session.add_point(900, 10)
-        assert session.finish_object("car") == 1
-        assert session.store.objects() == {0: "object0", 1: "car"}
+        assert session.finish_object("car") == 2
+        assert session.store.objects() == {1: "object1", 2: "car"}
         progress = []
         assert session.track("forward", progress=lambda frame, done: progress.append(frame)) == [0, 1, 2]
         assert progress == [0, 1, 2]
@@ -40,9 +41,9 @@ def test_mark_track_export_reopen(clip, present_checkpoint, tmp_path):
     from pycocotools.coco import COCO
 
     data = COCO(str(coco))
-    assert len(data.getImgIds()) == 3 and {c["name"] for c in data.loadCats(data.getCatIds())} == {"object0", "car"}
+    assert len(data.getImgIds()) == 3 and {c["name"] for c in data.loadCats(data.getCatIds())} == {"object1", "car"}
     with Session(clip, model=present_checkpoint) as reopened:
-        assert reopened.store.objects() == {0: "object0", 1: "car"}
+        assert reopened.store.objects() == {1: "object1", 2: "car"}
         assert reopened.store.annotated_frames() == [0, 1, 2]
         reopened.set_frame(2)
         assert reopened.track("backward", end=1) == [2, 1]  # stored prompts replayed into a new tracker
@@ -54,9 +55,12 @@ def test_clear_prompts_and_errors(clip, present_checkpoint):
             session.finish_object()
         with pytest.raises(ValueError, match="finish at least one object"):
             session.track()
-        session.add_point(300, 200)
+        mask = session.add_point(300, 200)
         session.clear_prompts()
         assert session.tracker.obj_ids == [] and session.store.objects() == {}
+        assert session.undo() == "clear prompts"  # B is undoable: the prompt and its mask come back
+        assert session.pending_prompts[0] == [(300, 200, True)] and np.array_equal(session.pending_prompts[2], mask)
+        assert session.redo() == "clear prompts" and session.marking is None
         with pytest.raises(ValueError, match="outside the video"):
             session.set_frame(3)
         with pytest.raises(ValueError, match="direction"):

@@ -37,68 +37,68 @@ def test_whole_workflow(clip, present_checkpoint, tmp_path):
             np.testing.assert_array_equal(session.pending_prompts[2], first)
             assert session.redo() == "add point"
             assert len(session.pending_prompts[0]) == 2
-            assert session.finish_object() == 0
+            assert session.finish_object() == 1  # ids start at 1
             session.add_box(500, 300, 650, 500)
-            assert session.finish_object("car") == 1
-            assert session.store.objects() == {0: "object0", 1: "car"}
+            assert session.finish_object("car") == 2
+            assert session.store.objects() == {1: "object1", 2: "car"}
 
         with step("track forward from frame 0, every frame saved"):
             assert session.track("forward") == [0, 1, 2, 3, 4]
             tracked = masks_by_frame(session.store)
             assert set(tracked) == {0, 1, 2, 3, 4}
 
-        with step("correct object 0 on frame 2: only frames 2.. are re-tracked, frames 0..1 stay as they were"):
+        with step("correct object 1 on frame 2: only frames 2.. are re-tracked, frames 0..1 stay as they were"):
             session.set_frame(2)
-            session.mark(0)
+            session.mark(1)
             session.add_point(310, 210)
             session.add_point(100, 500, positive=False)
-            assert session.finish_object() == 0  # a correction keeps its id and label
-            assert session.store.mask_sources(2)[0] == "prompt"
+            assert session.finish_object() == 1  # a correction keeps its id and label
+            assert session.store.mask_sources(2)[1] == "prompt"
             assert session.track() == [2, 3, 4]
             corrected = masks_by_frame(session.store)
             assert {f: corrected[f] for f in (0, 1)} == {f: tracked[f] for f in (0, 1)}
 
         with step("undo the re-track and the correction; redo brings them back"):
-            assert session.undo().startswith("track forward from frame 2")
-            assert session.undo() == "finish object0"
+            assert session.undo().startswith("track forward from frame 3")  # frames counted from 1
+            assert session.undo() == "finish object1"
             assert masks_by_frame(session.store) == tracked
-            assert len(session.store.prompts(0)) == 1
+            assert len(session.store.prompts(1)) == 1
             session.redo(), session.redo()
             assert masks_by_frame(session.store) == corrected
 
         with step("edit a vertex: the mask follows the shape, and undo puts both back"):
-            shape = session.edit.shape(3, 1)
-            before = session.store.mask(3, 1)
+            shape = session.edit.shape(3, 2)
+            before = session.store.mask(3, 2)
             x, y = shape.points[0]
             x, y = x + (60 if x < 384 else -60), y + (60 if y < 288 else -60)  # towards the middle of the frame
-            session.edit.move_vertex(3, 1, 0, x, y)
-            after = session.store.mask(3, 1)
-            assert not np.array_equal(after, before) and session.store.mask_sources(3)[1] == "edited"
+            session.edit.move_vertex(3, 2, 0, x, y)
+            after = session.store.mask(3, 2)
+            assert not np.array_equal(after, before) and session.store.mask_sources(3)[2] == "edited"
             session.undo()
-            np.testing.assert_array_equal(session.store.mask(3, 1), before)
+            np.testing.assert_array_equal(session.store.mask(3, 2), before)
             session.redo()
 
         with step("the edited shape is kept when tracking again (keep_manual_shapes), overwritten when switched off"):
             session.set_frame(3)
             session.track(end=3)  # just frame 3
-            np.testing.assert_array_equal(session.store.mask(3, 1), after)
+            np.testing.assert_array_equal(session.store.mask(3, 2), after)
             session.keep_manual_shapes = False
             session.track(end=3)
-            assert session.store.mask_sources(3)[1] == "tracked"
+            assert session.store.mask_sources(3)[2] == "tracked"
             session.undo()
-            assert session.store.mask_sources(3)[1] == "edited"
+            assert session.store.mask_sources(3)[2] == "edited"
 
         with step("relabel, rename, recolour, merge; undo a relabel"):
-            session.labels.relabel_object(0, "person")
+            session.labels.relabel_object(1, "person")
             session.labels.rename("car", "vehicle")
             session.labels.recolor("vehicle", (1, 2, 3))
-            assert session.store.objects() == {0: "person", 1: "vehicle"}
+            assert session.store.objects() == {1: "person", 2: "vehicle"}
             assert session.labels.get("vehicle").color == (1, 2, 3)
-            assert session.shapes(4)[1].label == "vehicle"
+            assert session.shapes(4)[2].label == "vehicle"
             session.labels.merge("person", "vehicle")
             assert set(session.store.objects().values()) == {"vehicle"} and session.labels.names() == ["vehicle"]
             session.undo()
-            assert session.store.objects() == {0: "person", 1: "vehicle"}
+            assert session.store.objects() == {1: "person", 2: "vehicle"}
 
         coco = session.export("coco", tmp_path / "coco")
         final = masks_by_frame(session.store)
@@ -109,9 +109,9 @@ def test_whole_workflow(clip, present_checkpoint, tmp_path):
     assert {c["name"] for c in data.loadCats(data.getCatIds())} == {"person", "vehicle"}
     assert len(data.getAnnIds()) == sum(len(v) for v in final.values())
     with Session(clip, model=present_checkpoint) as reopened:
-        assert reopened.store.objects() == {0: "person", 1: "vehicle"}
+        assert reopened.store.objects() == {1: "person", 2: "vehicle"}
         assert masks_by_frame(reopened.store) == final
-        assert reopened.timeline(0)[4] in ("present", "low", "absent")
+        assert reopened.timeline(1)[4] in ("present", "low", "absent")
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 from ..annotations.shapes import Shape
 
 MASK_ALPHA, PENDING_ALPHA = 96, 150
-VERTEX_GRAB_PX, DRAG_START_PX = 8.0, 6.0
+VERTEX_GRAB_PX, DRAG_START_PX, VERTEX_SPACING_PX = 8.0, 6.0, 8.0
 POSITIVE, NEGATIVE = QColor(40, 220, 60), QColor(235, 50, 50)
 
 
@@ -92,6 +92,15 @@ class Canvas(QWidget):
         self._overlay = overlay_image(masks, size, MASK_ALPHA) if size[0] else None
         if self.selected not in {layer.object_id for layer in layers}:
             self.selected = None
+        self.update()
+
+    def add_provisional_point(self, x: float, y: float, positive: bool) -> None:
+        """Draw a click at once, before the model answers (set_pending replaces it with the real state)."""
+        self.points.append((x, y, int(positive)))
+        self.update()
+
+    def set_provisional_box(self, box: list[float]) -> None:
+        self.box = box
         self.update()
 
     def set_pending(self, mask: np.ndarray | None, points, box, color: tuple[int, int, int]) -> None:
@@ -189,6 +198,7 @@ class Canvas(QWidget):
             return
         if self._drag_vertex is not None:
             object_id, index, point = self._drag_vertex
+            self._keep_moved_vertex(object_id, index, point)
             self.vertex_moved.emit(object_id, index, point.x(), point.y())
         elif self._drag_box is not None:
             a, b = self.to_image(self._drag_box[0]), self.to_image(self._drag_box[1])
@@ -213,9 +223,16 @@ class Canvas(QWidget):
         )
         self.vertex_inserted.emit(self.selected, nearest + 1, point.x(), point.y())
 
-    def _vertex_at(self, position: QPointF) -> tuple[int, int] | None:
+    def _keep_moved_vertex(self, object_id: int, index: int, point: QPointF) -> None:
+        """Show the moved vertex where it was dropped until the saved shape comes back (no snapping back)."""
         for layer in self.layers:
-            if layer.shape is None:
+            if layer.object_id == object_id and layer.shape is not None and index < len(layer.shape.points):
+                layer.shape.points[index] = [point.x(), point.y()]
+
+    def _vertex_at(self, position: QPointF) -> tuple[int, int] | None:
+        """The vertex under the pointer, of the selected object's shape when one is selected."""
+        for layer in self.layers:
+            if layer.shape is None or (self.selected is not None and layer.object_id != self.selected):
                 continue
             for index, (x, y) in enumerate(layer.shape.points):
                 if (self.to_widget(QPointF(x, y)) - position).manhattanLength() <= VERTEX_GRAB_PX:
@@ -271,10 +288,14 @@ class Canvas(QWidget):
         painter.drawPolygon(polygon)
         if polygon.size():
             painter.drawText(polygon[0] + QPointF(4, -6), f"{layer.label} #{layer.object_id}")
-        if self.edit_mode:
+        if self.edit_mode and (selected or self.selected is None):
             painter.setBrush(QColor(255, 255, 255))
-            for x, y in points:
-                painter.drawEllipse(self.to_widget(QPointF(x, y)), 4, 4)
+            last = None
+            for x, y in points:  # one dot per VERTEX_SPACING_PX on screen: dense outlines stay readable
+                at = self.to_widget(QPointF(x, y))
+                if last is None or (at - last).manhattanLength() >= VERTEX_SPACING_PX:
+                    painter.drawEllipse(at, 4, 4)
+                    last = at
 
     def _paint_prompts(self, painter: QPainter) -> None:
         if self.box is not None:

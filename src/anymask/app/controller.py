@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -9,13 +10,28 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..errors import AnymaskError
+from ..media.folder import looks_like_sequence
 from ..session import Session
+from . import project_view
 from .bridge import SessionBridge
+from .project_actions import ProjectActions
 from .settings import AppSettings
 from .worker import ModelWorker, Task
 
+ETA_SMOOTHING = 0.2  # weight of the newest frame's time in the running mean of seconds per frame
 
-class AppController(QObject):
+
+def human_duration(seconds: float) -> str:
+    """'40 s', '3 min', '1 h 20 min': what a person reads at a glance."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+class AppController(ProjectActions, QObject):
     opened = Signal(str)  # media path
     closed = Signal()
     error = Signal(str)  # one line for the person
@@ -25,7 +41,8 @@ class AppController(QObject):
     annotations_changed = Signal()  # objects, masks, labels or shapes in the project changed
     busy_changed = Signal(bool)
     tracking_changed = Signal(bool)  # running or not
-    tracking_progress = Signal(int, int, int, float)  # frame, done, total, fps
+    tracking_progress = Signal(int, int, int, float, str)  # frame, done, total, frames per second, time left
+    export_progress = Signal(int, int)  # frames written, total
 
     def __init__(self, settings: AppSettings) -> None:
         super().__init__()
@@ -39,7 +56,9 @@ class AppController(QObject):
         self.positive = True
         self.edit_mode = False
         self.job = None
-        self._track_started = 0.0
+        self._last_frame_time = 0.0
+        self._seconds_per_frame: float | None = None
+        self._followed: int | None = None  # the frame tracking last showed; the view follows while it stays there
 
     # opening and closing ------------------------------------------------------------------------------
     def open_media(self, path: str | Path) -> bool:
@@ -116,6 +135,33 @@ class AppController(QObject):
     def next_frame(self) -> None:
         self.step(1)
 
+    def back_ten(self) -> None:
+        self.step(-10)
+
+    def forward_ten(self) -> None:
+        self.step(10)
+
+    def keyframes(self) -> list[int]:
+        """Frames with prompts (any object), in order."""
+        if self.session is None:
+            return []
+        store = self.session.store
+        return sorted({p["frame"] for o in store.objects() for p in store.prompts(o)})
+
+    def previous_keyframe(self) -> None:
+        earlier = [f for f in self.keyframes() if f < self.frame]
+        if earlier:
+            self.set_frame(earlier[-1])
+        else:
+            self.status.emit("no prompted frame before this one")
+
+    def next_keyframe(self) -> None:
+        later = [f for f in self.keyframes() if f > self.frame]
+        if later:
+            self.set_frame(later[0])
+        else:
+            self.status.emit("no prompted frame after this one")
+
     # marking ------------------------------------------------------------------------------------------
     def _need_session(self) -> bool:
         if self.session is None:
@@ -148,28 +194,38 @@ class AppController(QObject):
             self.worker.submit(Task.MARK, lambda: session.mark(object_id))
             self.status.emit(f"correcting object {object_id}: click on the frame, F confirms, B cancels")
 
-    def run(self, name: Task, function) -> None:
-        """Any other session call (labels, edits, export...) in order with the clicks."""
-        if self._need_session():
-            self.worker.submit(name, function)
+    @property
+    def marking(self) -> int | None:
+        """The object being marked (a new one or one being corrected), or None."""
+        return self.session.marking if self.session is not None else None
 
-    def export(self, format_name: str, mode: str, folder: Path) -> None:
-        """Write the project as a dataset in the output mode chosen (on the model thread)."""
-        if self._need_session():
-            session = self.session
+    def object_label(self, object_id: int) -> str | None:
+        """An object's class, or None if it is not saved (a new object still being marked)."""
+        return self.session.store.objects().get(object_id) if self.session is not None else None
 
-            def run():
-                if session.output_mode != mode:
-                    session.set_output_mode(mode)
-                return session.export(format_name, folder)
+    @property
+    def model_available(self) -> bool:
+        return self.session is None or self.session.model_available
 
-            self.worker.submit(Task.EXPORT, run)
+    @property
+    def model_loaded(self) -> bool:
+        return self.session is not None and self.session.host.model_loaded
 
-    def import_annotations(self, format_name: str, path: Path) -> None:
-        """Add another tool's annotations to the project as new objects (on the model thread)."""
-        if self._need_session():
-            session = self.session
-            self.worker.submit(Task.IMPORT, lambda: session.import_annotations(format_name, path))
+    @property
+    def media_path(self) -> Path:
+        return self.session.media_path
+
+    @property
+    def export_folder(self) -> Path:
+        return self.session.store.folder.parent / f"{self.session.media_path.name}.export"
+
+    @property
+    def unfinished_object(self) -> bool:
+        """True while an object has prompts that F has not confirmed yet (lost if dropped)."""
+        if self.session is None or self.session.marking is None:
+            return False
+        points, box, _ = self.session.pending_prompts
+        return bool(points) or box is not None
 
     def undo(self) -> None:
         if self._need_session():
@@ -180,16 +236,30 @@ class AppController(QObject):
             self.worker.submit(Task.REDO, self.session.redo)
 
     # tracking -----------------------------------------------------------------------------------------
-    def track(self, direction: str | None = None) -> None:
-        if self._need_session():
+    def track(self, direction: str | None = None, start: int | None = None, end: int | None = None) -> None:
+        """Track every object from the current frame (or `start`) to the end (or `end`)."""
+        if self._need_session() and self.images_mode:
+            self.error.emit(
+                "this folder holds separate images, each annotated on its own; to track through it as a video, "
+                "use View > Track through this folder"
+            )
+        elif self._need_session():
             session = self.session
-            self.worker.submit(Task.TRACK, lambda: session.start_tracking(direction))
+            self.worker.submit(Task.TRACK, lambda: session.start_tracking(direction, start, end))
 
     def track_backward(self) -> None:
         self.track("backward")
 
     def track_both(self) -> None:
         self.track("both")
+
+    def track_next(self, count: int) -> None:
+        """Track from the current frame through the next `count` frames (a correction re-tracks only those)."""
+        self.track("forward", self.frame, min(self.frame_count - 1, self.frame + count))
+
+    def track_to(self, frame: int) -> None:
+        """Track from the current frame to `frame`, forward or backward."""
+        self.track("forward" if frame >= self.frame else "backward", self.frame, frame)
 
     def cancel_tracking(self) -> None:
         if self.job is not None:
@@ -201,11 +271,16 @@ class AppController(QObject):
         return self.job is not None and self.job.running
 
     def _on_tracking_progress(self, frame: int, done: int, total: int) -> None:
-        fps = done / max(1e-6, time.perf_counter() - self._track_started)
-        if self.session is not None:
-            self.session.follow(frame)  # the canvas follows the tracked frames
-        self.frame_shown.emit(frame)
-        self.tracking_progress.emit(frame, done, total, fps)
+        now = time.perf_counter()
+        took, self._last_frame_time = now - self._last_frame_time, now
+        mean = self._seconds_per_frame
+        self._seconds_per_frame = took if mean is None else (1 - ETA_SMOOTHING) * mean + ETA_SMOOTHING * took
+        left = human_duration(self._seconds_per_frame * (total - done))
+        if self.session is not None and self.session.current_frame == self._followed:
+            self.session.follow(frame)  # the view follows the tracked frames unless the person went elsewhere
+            self._followed = frame
+            self.frame_shown.emit(frame)
+        self.tracking_progress.emit(frame, done, total, 1.0 / max(1e-6, self._seconds_per_frame), left)
 
     def _on_tracking_finished(self, data: dict) -> None:
         self.tracking_changed.emit(False)
@@ -222,7 +297,12 @@ class AppController(QObject):
     def _on_finished(self, name: str, result) -> None:
         if name == Task.TRACK:
             self.job = result
-            self._track_started = time.perf_counter()
+            self._last_frame_time, self._seconds_per_frame = time.perf_counter(), None
+            self._followed = self.frame
+        elif isinstance(result, str) and name in (Task.EDIT, Task.LABELS, Task.MODEL):
+            self.status.emit(result)
+        elif name == Task.CLEAR:
+            self.status.emit("prompts cleared (Ctrl+Z brings them back)")
         elif name == Task.FINISH:
             self.status.emit(f"object {result} saved")
         elif name in (Task.UNDO, Task.REDO):
@@ -239,12 +319,56 @@ class AppController(QObject):
         self.error.emit(message)
         self.pending_changed.emit()
 
-    # what the canvas draws ----------------------------------------------------------------------------
-    def frame_image(self) -> np.ndarray | None:
+    # what the window shows ----------------------------------------------------------------------------
+    def frame_view(self, hidden: set[int]) -> tuple[np.ndarray | None, list]:
+        """The current frame's picture and its object layers, read together (they always match)."""
         if self.session is None:
-            return None
+            return None, []
+        frame = self.frame
         try:
-            return self.session.frame_image()
+            image = self.session.frame_image(frame)
         except AnymaskError as exc:
             self.error.emit(str(exc))
-            return None
+            image = None
+        return image, project_view.frame_layers(self.session, frame, hidden)
+
+    def object_rows(self, hidden: set[int]) -> list[tuple]:
+        return project_view.object_rows(self.session, hidden) if self.session is not None else []
+
+    def timeline_rows(self) -> list[tuple]:
+        return project_view.timeline_rows(self.session) if self.session is not None else []
+
+    def review_items(self) -> tuple[list, dict[int, str]]:
+        if self.session is None:
+            return [], {}
+        return self.session.review_items(), self.session.store.objects()
+
+    def shapes(self) -> dict:
+        return self.session.shapes(self.frame) if self.session is not None else {}
+
+    # image folders: separate images or the frames of a video ------------------------------------------
+    @property
+    def images_mode(self) -> bool:
+        """True for a folder of separate images (not numbered frames): each is annotated on its own and
+        nothing is tracked across them. View > "Track through this folder" turns a folder into a video."""
+        files = getattr(self.session.source, "files", None) if self.session is not None else None
+        if files is None:
+            return False
+        chosen = self.settings.value(self._folder_key(), "")
+        return chosen == "images" if chosen else not looks_like_sequence(files)
+
+    def set_images_mode(self, images: bool) -> None:
+        if self.session is not None:
+            self.settings.set_value(self._folder_key(), "images" if images else "video")
+            self.annotations_changed.emit()
+
+    def _folder_key(self) -> str:
+        return "folder_mode/" + hashlib.sha1(str(self.session.media_path.resolve()).encode()).hexdigest()[:16]
+
+    def file_rows(self) -> tuple[list[str], dict[int, int]]:
+        """The folder's file names and the number of objects on each image."""
+        if self.session is None:
+            return [], {}
+        source, store = self.session.source, self.session.store
+        counts = {frame: len(store.masks(frame)) for frame in store.annotated_frames()}
+        return [source.frame_name(i) for i in range(len(source))], counts

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -37,6 +38,16 @@ PRECISION_CHOICES = (
     ("bf16", "bf16 (fast on GPUs and CPUs with native BF16)"),
     ("fast", "Fast (CPUs without BF16: int8 and fewer memory frames, approximate)"),
 )
+
+
+def available_devices(current: str = "cpu") -> list[str]:
+    """cpu, and cuda only where torch sees a GPU (or it is the remembered choice, so the dialog can say why)."""
+    import torch
+
+    devices = ["cpu"]
+    if torch.cuda.is_available() or current.startswith("cuda"):
+        devices.append("cuda")
+    return devices
 
 
 def _buttons(dialog: QDialog) -> QDialogButtonBox:
@@ -58,7 +69,9 @@ class ModelDialog(QDialog):
             self.variant.addItem(spec.name + cached, spec.name)
         self.variant.addItem(LOCAL_FILE, LOCAL_FILE)
         self.path = QLineEdit()
+        self.path.textEdited.connect(lambda text: text.strip() and self.use_file(text))  # typing picks the file
         browse = QPushButton("Browse…")
+        browse.setAutoDefault(False)  # Enter accepts the dialog instead of browsing again
         browse.clicked.connect(self._browse)
         file_row = QHBoxLayout()
         file_row.addWidget(self.path)
@@ -69,7 +82,7 @@ class ModelDialog(QDialog):
         self.precision_note = QLabel()
         self.precision_note.setWordWrap(True)
         self.device = QComboBox()
-        self.device.addItems(["cpu", "cuda"])
+        self.device.addItems(available_devices(current.get("device", "cpu")))
         self.device.currentTextChanged.connect(self._explain_precision)
         self.precision.currentIndexChanged.connect(self._explain_precision)
         form = QFormLayout(self)
@@ -112,7 +125,8 @@ class ModelDialog(QDialog):
 
     def use_file(self, path: str) -> None:
         self.variant.setCurrentIndex(self.variant.findData(LOCAL_FILE))
-        self.path.setText(path)
+        if self.path.text() != path:
+            self.path.setText(path)
 
     def choice(self) -> dict:
         spec = self.path.text().strip() if self.variant.currentData() == LOCAL_FILE else self.variant.currentData()
@@ -207,6 +221,49 @@ class ExportDialog(QDialog):
     def choice(self) -> tuple[str, str, Path]:
         fmt = self.format.currentText()
         return fmt, self.mode.currentText(), Path(self.folder.text()) / fmt
+
+
+class TrackDialog(QDialog):
+    """Where to track from the current frame: to the end (or start), the next N frames, or to frame N."""
+
+    def __init__(self, frame: int, frame_count: int, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Track")
+        self.frame, self.frame_count = frame, frame_count
+        self.direction = QComboBox()
+        self.direction.addItem("forward", "forward")
+        self.direction.addItem("backward", "backward")
+        self.direction.addItem("both ways (to both ends)", "both")
+        self.stretch = QComboBox()
+        self.stretch.addItem("to the end of the video", "end")
+        self.stretch.addItem("the next N frames", "next")
+        self.stretch.addItem("to frame N", "to")
+        self.count = QSpinBox()
+        self.count.setRange(1, max(1, frame_count))
+        self.count.setValue(min(20, max(1, frame_count - 1)))
+        self.direction.currentIndexChanged.connect(self._sync)
+        self.stretch.currentIndexChanged.connect(self._sync)
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"From frame {frame + 1} of {frame_count}; frames outside the stretch stay as they are."))
+        form.addRow("Direction", self.direction)
+        form.addRow("How far", self.stretch)
+        form.addRow("N", self.count)
+        form.addRow(_buttons(self))
+        self._sync()
+
+    def _sync(self) -> None:
+        both = self.direction.currentData() == "both"
+        self.stretch.setEnabled(not both)
+        self.count.setEnabled(not both and self.stretch.currentData() != "end")
+
+    def choice(self) -> tuple[str, int, int | None]:
+        """(direction, start, end) in 0-based frames; end None: to the end (or the start, backward)."""
+        direction, stretch, n = self.direction.currentData(), self.stretch.currentData(), self.count.value()
+        if direction == "both" or stretch == "end":
+            return direction, self.frame, None
+        step = 1 if direction == "forward" else -1
+        end = self.frame + step * n if stretch == "next" else n - 1
+        return direction, self.frame, max(0, min(self.frame_count - 1, end))
 
 
 IMPORT_HINTS = {

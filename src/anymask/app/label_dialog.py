@@ -1,13 +1,14 @@
-"""Label manager dialog: rename, recolour, merge, delete and hide classes (each change goes through the session)."""
+"""Label dialogs: the label prompt on F (recent labels and classes) and the label manager (rename, merge, ...)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QColorDialog,
+    QComboBox,
     QDialog,
+    QDialogButtonBox,
+    QFormLayout,
     QHBoxLayout,
     QInputDialog,
     QListWidget,
@@ -20,13 +21,37 @@ from PySide6.QtWidgets import (
 from .panels import swatch
 
 
-class LabelManagerDialog(QDialog):
-    """`run(name, function)` queues a session call; `labels()` reads the current classes."""
+class LabelPrompt(QDialog):
+    """Asked on F: the new object's class, typed or picked from recent labels and the project's classes."""
 
-    def __init__(self, labels: Callable[[], list], run: Callable[[str, Callable], None], parent=None) -> None:
+    def __init__(self, object_id: int, recent: list[str], classes: list[str], parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Label of object {object_id}")
+        self.label = QComboBox()
+        self.label.setEditable(True)
+        choices = list(dict.fromkeys([*recent, *classes])) or [f"object{object_id}"]
+        self.label.addItems(choices)
+        self.label.setCurrentIndex(0)
+        self.label.lineEdit().selectAll()
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Label", self.label)
+        form.addRow(buttons)
+
+    def choice(self) -> str:
+        return self.label.currentText().strip()
+
+
+class LabelManagerDialog(QDialog):
+    """Classes of the project; every change goes through the controller's named methods."""
+
+    def __init__(self, controller, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Label manager")
-        self._labels, self._run = labels, run
+        self.controller = controller
+        self._labels = controller.labels
         self.list = QListWidget()
         self.list.itemChanged.connect(self._visibility)
         buttons = QHBoxLayout()
@@ -62,19 +87,19 @@ class LabelManagerDialog(QDialog):
 
     # the operations (buttons ask, then call these; tests call them directly) ---------------------------
     def rename(self, old: str, new: str) -> None:
-        self._run("labels", lambda session: session.labels.rename(old, new))
+        self.controller.rename_label(old, new)
 
     def merge(self, source: str, target: str) -> None:
-        self._run("labels", lambda session: session.labels.merge(source, target))
+        self.controller.merge_labels(source, target)
 
     def recolor(self, name: str, color: tuple[int, int, int]) -> None:
-        self._run("labels", lambda session: session.labels.recolor(name, color))
+        self.controller.recolor_label(name, color)
 
     def delete(self, name: str) -> None:
-        self._run("labels", lambda session: session.labels.delete(name))
+        self.controller.delete_label(name)
 
     def set_visible(self, name: str, visible: bool) -> None:
-        self._run("labels", lambda session: session.labels.set_visible(name, visible))
+        self.controller.set_label_visible(name, visible)
 
     # asking -------------------------------------------------------------------------------------------
     def _visibility(self, item: QListWidgetItem) -> None:

@@ -13,47 +13,49 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTabWidget,
 )
 
-from ..errors import AnymaskError
-from ..models.hub import REGISTRY, find_cached, get_spec
 from ..vocabulary import OUTPUT_MODES
-from . import project_view
 from .actions import build_actions, shortcut_rows
 from .canvas import Canvas
 from .controller import AppController
-from .dialogs import DownloadDialog, ExportDialog, FinenessBox, ImportDialog, ModelDialog, ShortcutSheet
-from .label_dialog import LabelManagerDialog
+from .dialogs import FinenessBox
+from .file_list import FileList
+from .model_choice import ModelChoice, precision_label  # noqa: F401 - precision_label: the app's public name
 from .panels import ObjectPanel, ReviewPanel
 from .settings import AppSettings
 from .timeline import Timeline
+from .window_dialogs import WindowDialogs
 from .worker import Task
 
 TIMELINE_REFRESH_FRAMES = 10
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv *.flv *.ts);;All files (*)"
+BUSY_WORDS = {
+    Task.CLICK: "computing the mask…",
+    Task.BOX: "computing the mask…",
+    Task.MARK: "preparing the correction…",
+    Task.FINISH: "saving the object…",
+    Task.TRACK: "starting tracking…",
+    Task.MODEL: "loading the model…",
+    Task.EXPORT: "exporting…",
+    Task.IMPORT: "importing…",
+    Task.UNDO: "undoing…",
+    Task.REDO: "redoing…",
+}
+STATUS_CHARS = 160  # longer messages are cut with … and shown whole in the tooltip
 
 
-def precision_label(model: dict) -> str:
-    """'auto: fp32' (what auto resolves to on the chosen device), or the explicit precision."""
-    if model["precision"] != "auto":
-        return model["precision"]
-    from ..models.precision import resolve_precision
-
-    try:
-        return f"auto: {resolve_precision('auto', model['device']).precision}"
-    except (AnymaskError, RuntimeError):  # a device name torch does not know: the model dialog says why
-        return "auto"
-
-
-class MainWindow(QMainWindow):
+class MainWindow(WindowDialogs, QMainWindow):
     def __init__(self, settings: AppSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or AppSettings()
         self.controller = AppController(self.settings)
+        self.model_choice = ModelChoice(self.settings, self)
         self.canvas, self.timeline = Canvas(), Timeline()
-        self.objects, self.review = ObjectPanel(), ReviewPanel()
+        self.objects, self.review, self.files = ObjectPanel(), ReviewPanel(), FileList()
         self.hidden_objects: set[int] = set()
         self.last_error: str | None = None
         self.play_timer = QTimer(self)
@@ -66,6 +68,8 @@ class MainWindow(QMainWindow):
         self.positive_mode()
         self._update_title()
         self.resize(1280, 820)
+
+    shortcut_rows = staticmethod(shortcut_rows)
 
     # layout -------------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -82,43 +86,58 @@ class MainWindow(QMainWindow):
         dock.setWidget(tabs)
         dock.setFeatures(QDockWidget.DockWidgetMovable)
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.files_dock = QDockWidget("Images", self)
+        self.files_dock.setWidget(self.files)
+        self.files_dock.setFeatures(QDockWidget.DockWidgetMovable)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.files_dock)
+        self.files_dock.hide()
 
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Tools")
-        for name in (
-            "positive_mode",
-            "negative_mode",
-            "toggle_edit_mode",
-            "finish",
-            "clear",
-            "undo",
-            "redo",
-            "track",
-            "cancel_tracking",
-        ):
+        names = ("positive_mode", "negative_mode", "toggle_edit_mode", "finish_object", "clear", "undo", "redo")
+        for name in (*names, "track_all", "track_dialog", "cancel_tracking"):
             bar.addAction(self.actions[name])
         bar.addSeparator()
+        self.frame_box = QSpinBox()
+        self.frame_box.setRange(1, 1)
+        self.frame_box.setToolTip("Current frame (from 1); type a number and press Enter to go there")
+        self.frame_box.setKeyboardTracking(False)
+        self.frame_box.valueChanged.connect(lambda number: self.controller.set_frame(number - 1))
+        self.frame_total = QLabel(" / 0 ")
         self.output_mode = QComboBox()
         self.output_mode.addItems(OUTPUT_MODES)
         self.output_mode.setCurrentText(str(self.settings.value("output_mode", "polygon")))
         self.output_mode.setToolTip("Output shape: polygon, rectangle, rotated box or mask")
         self.fineness = FinenessBox(float(self.settings.value("tolerance", 1.0)))
         self.model_button = QPushButton()
+        self.model_button.setToolTip("The model: downloaded, loaded, or still to download (click to choose)")
         self.model_button.clicked.connect(self.model_dialog)
-        for widget in (QLabel(" Output "), self.output_mode, QLabel(" Fineness "), self.fineness, self.model_button):
+        for widget in (
+            QLabel(" Frame "),
+            self.frame_box,
+            self.frame_total,
+            QLabel(" Output "),
+            self.output_mode,
+            QLabel(" Fineness "),
+            self.fineness,
+            self.model_button,
+        ):
             bar.addWidget(widget)
-        self._show_model()
+        self.show_model()
 
     def _build_status_bar(self) -> None:
+        self.busy_label = QLabel()
+        self.busy_label.setStyleSheet("color: #ffd24a; font-weight: bold;")
         self.message = QLabel()
         self.error_label = QLabel()
         self.error_label.setStyleSheet("color: #ff5a5a;")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.hide()
-        self.cancel_button = QPushButton("Cancel tracking")
+        self.cancel_button = QPushButton("Cancel tracking (Esc)")
         self.cancel_button.clicked.connect(self.controller.cancel_tracking)
         self.cancel_button.hide()
+        self.statusBar().addWidget(self.busy_label)
         for widget in (self.message, self.error_label):
             self.statusBar().addWidget(widget, 1)
         self.statusBar().addPermanentWidget(self.progress)
@@ -126,37 +145,33 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         c = self.controller
-        c.opened.connect(lambda path: (self._update_title(), self.canvas.zoom_fit(), self._rebuild_recent()))
+        c.opened.connect(self._opened)
         c.error.connect(self.show_error)
         c.status.connect(self.show_message)
         c.frame_shown.connect(self.show_frame)
         c.pending_changed.connect(self._show_pending)
         c.annotations_changed.connect(self.refresh_annotations)
-        c.busy_changed.connect(lambda busy: self._update_title())
+        c.busy_changed.connect(self._busy_changed)
         c.tracking_changed.connect(self._tracking_changed)
         c.tracking_progress.connect(self._tracking_progress)
-        self.canvas.clicked.connect(lambda x, y, positive: self.ensure_model() and c.click(x, y, positive))
-        self.canvas.box_drawn.connect(lambda *box: self.ensure_model() and c.box(*box))
-        self.canvas.vertex_moved.connect(
-            lambda o, i, x, y: self._edit(lambda s: s.edit.move_vertex(c.frame, o, i, x, y))
-        )
-        self.canvas.vertex_removed.connect(lambda o, i: self._edit(lambda s: s.edit.remove_vertex(c.frame, o, i)))
-        self.canvas.vertex_inserted.connect(
-            lambda o, i, x, y: self._edit(lambda s: s.edit.insert_vertex(c.frame, o, i, x, y))
-        )
+        c.export_progress.connect(self._export_progress)
+        self.canvas.clicked.connect(self._clicked)
+        self.canvas.box_drawn.connect(self._box_drawn)
+        self.canvas.vertex_moved.connect(c.move_vertex)
+        self.canvas.vertex_removed.connect(c.remove_vertex)
+        self.canvas.vertex_inserted.connect(c.insert_vertex)
+        self.canvas.selection_changed.connect(self._canvas_selected)
         self.timeline.frame_clicked.connect(c.set_frame)
         self.review.frame_requested.connect(c.set_frame)
-        self.objects.relabel_requested.connect(lambda o, label: self._edit(lambda s: s.labels.relabel_object(o, label)))
+        self.files.frame_requested.connect(c.set_frame)
+        self.objects.relabel_requested.connect(c.relabel_object)
         self.objects.visibility_changed.connect(self._object_visibility)
-        self.objects.remove_requested.connect(lambda o: self._edit(lambda s: s.remove_object(o)))
-        self.objects.object_selected.connect(c.mark)
+        self.objects.remove_requested.connect(self.confirm_remove)
+        self.objects.object_selected.connect(self._panel_selected)
+        self.objects.correct_requested.connect(c.mark)
         self.output_mode.currentTextChanged.connect(self._output_changed)
         self.fineness.valueChanged.connect(self._output_changed)
         self._rebuild_recent()
-
-    def _edit(self, function) -> None:
-        session = self.controller.session
-        self.controller.run(Task.EDIT, lambda: function(session))
 
     # opening ------------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
@@ -172,79 +187,60 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
+    def _opened(self, path: str) -> None:
+        self.clear_error()
+        self.message.clear()
+        self.frame_box.blockSignals(True)
+        self.frame_box.setRange(1, max(1, self.controller.frame_count))
+        self.frame_box.blockSignals(False)
+        self.frame_total.setText(f" / {self.controller.frame_count} ")
+        self._update_title()
+        self.canvas.zoom_fit()
+        self._rebuild_recent()
+        self.show_model()
+
     def _rebuild_recent(self) -> None:
-        menu = getattr(self, "_recent_menu", None) or self.menus["File"].addMenu("Open recent")
-        self._recent_menu = menu
+        menu = getattr(self, "_recent_menu", None)
+        if menu is None:  # "Open recent" sits above Quit
+            menu = self._recent_menu = self.menus["File"].addMenu("Open recent")
+            self.menus["File"].insertMenu(self.actions["close"], menu)
         menu.clear()
         for path in self.settings.recent():
             menu.addAction(path, lambda p=path: self.open_path(p))
+        menu.setEnabled(bool(self.settings.recent()))
 
-    # model --------------------------------------------------------------------------------------------
-    def model_dialog(self) -> None:
-        dialog = ModelDialog(self.settings.model(), self)
-        if dialog.exec():
-            self.choose_model(dialog.choice())
-
-    def choose_model(self, choice: dict) -> bool:
-        """Remember the model (downloading it first, with a progress dialog, if it is a name not cached yet)."""
-        spec = choice["spec"]
-        if not spec:
-            self.show_error("choose a model or a checkpoint file")
-            return False
-        if spec in REGISTRY or spec.lower() in REGISTRY:
-            if find_cached(get_spec(spec)) is None:
-                download = DownloadDialog(spec, self)
-                download.start()
-                if not download.exec():
-                    self.show_error(download.error or f"{spec}: download cancelled")
-                    return False
-        elif not Path(spec).is_file():
-            self.show_error(f"{spec}: no such checkpoint file")
-            return False
-        self.settings.set_model(spec, choice["precision"], choice["device"])
-        session = self.controller.session
-        if session is not None:
-            self.controller.run(Task.MODEL, lambda: session.set_model(spec, choice["precision"], choice["device"]))
-        self._show_model()
-        return True
-
-    def ensure_model(self) -> bool:
-        """Before the first click: a model name not downloaded yet is downloaded with a progress dialog."""
-        session = self.controller.session
-        if session is None or session.model_available:
-            return True
-        spec = str(session.model_spec)
-        if spec in REGISTRY or spec.lower() in REGISTRY:
-            return self.choose_model(self.settings.model())
-        self.show_error(f"{spec}: no such checkpoint file (File > Choose model…)")
-        return False
-
-    def _show_model(self) -> None:
-        model = self.settings.model()
-        self.model_button.setText(f"Model: {Path(model['spec']).name} ({precision_label(model)}, {model['device']})")
+    def show_model(self) -> None:
+        self.model_button.setText(self.model_choice.button_text(self.controller.model_loaded))
 
     # drawing ------------------------------------------------------------------------------------------
     def show_frame(self, frame: int) -> None:
-        self.canvas.set_frame(self.controller.frame_image())
+        image, layers = self.controller.frame_view(self.hidden_objects)
+        self.canvas.set_frame(image)
+        self.canvas.set_layers(layers)
         self.timeline.set_current(frame)
-        self.refresh_layers()
+        self.files.set_current(frame)
+        self.frame_box.blockSignals(True)
+        self.frame_box.setValue(frame + 1)
+        self.frame_box.blockSignals(False)
         self._show_pending()
-        self._update_title()
 
     def refresh_annotations(self) -> None:
-        session = self.controller.session
-        if session is None:
+        c = self.controller
+        if c.session is None:
             return
-        self.objects.set_objects(project_view.object_rows(session, self.hidden_objects))
-        self.timeline.set_rows(len(session.source), project_view.timeline_rows(session))
-        self.review.set_items(session.review_items(), session.store.objects())
+        self.objects.set_objects(c.object_rows(self.hidden_objects))
+        self.timeline.set_rows(c.frame_count, c.timeline_rows())
+        self.review.set_items(*c.review_items())
+        images = c.images_mode
+        self.files_dock.setVisible(images)
+        self.actions["images_mode"].setChecked(not images)
+        if images:
+            self.files.set_files(*c.file_rows(), c.frame)
         self.refresh_layers()
         self._update_title()
 
     def refresh_layers(self) -> None:
-        session = self.controller.session
-        if session is not None:
-            self.canvas.set_layers(project_view.frame_layers(session, self.controller.frame, self.hidden_objects))
+        self.canvas.set_layers(self.controller.frame_view(self.hidden_objects)[1])
 
     def _show_pending(self) -> None:
         session = self.controller.session
@@ -259,21 +255,50 @@ class MainWindow(QMainWindow):
         if c.session is None:
             self.setWindowTitle("anymask")
             return
-        if c.session.marking is not None:
-            state = "marking an object: F finishes it (not saved yet)"
-        elif c.worker.busy or c.tracking:
-            state = "saving…"
+        if c.tracking:
+            state = "tracking; every tracked frame is saved"
+        elif c.worker.busy:
+            state = "working…"
+        elif c.marking is not None:
+            state = f"marking object {c.marking}: F finishes it (not saved yet)"
         else:
             state = "all changes saved"
-        self.setWindowTitle(f"anymask — {c.session.media_path.name} — frame {c.frame + 1}/{c.frame_count} — {state}")
+        kind = "image" if c.images_mode else "frame"
+        self.setWindowTitle(f"anymask — {c.media_path.name} — {kind} {c.frame + 1}/{c.frame_count} — {state}")
 
     def show_error(self, message: str) -> None:
         self.last_error = message
-        self.error_label.setText(message)
+        self.error_label.setText(_cut(message))
+        self.error_label.setToolTip(message)
+
+    def clear_error(self) -> None:
+        self.last_error = None
+        self.error_label.clear()
+        self.error_label.setToolTip("")
 
     def show_message(self, message: str) -> None:
-        self.error_label.clear()
-        self.message.setText(message)
+        self.clear_error()
+        self.message.setText(_cut(message))
+        self.message.setToolTip(message)
+
+    # the person's input -------------------------------------------------------------------------------
+    def _clicked(self, x: float, y: float, positive: bool) -> None:
+        if self.ensure_model():
+            self.canvas.add_provisional_point(x, y, positive)  # drawn now; the mask follows
+            self.message.setText(f"point at ({x:.0f}, {y:.0f}): computing the mask…")
+            self.controller.click(x, y, positive)
+
+    def _box_drawn(self, *box: float) -> None:
+        if self.ensure_model():
+            self.canvas.set_provisional_box(list(box))
+            self.controller.box(*box)
+
+    def _canvas_selected(self, object_id) -> None:
+        self.objects.select(object_id)
+
+    def _panel_selected(self, object_id) -> None:
+        self.canvas.selected = object_id
+        self.canvas.update()
 
     # actions (names in actions.ACTIONS) ---------------------------------------------------------------
     def positive_mode(self) -> None:
@@ -292,9 +317,12 @@ class MainWindow(QMainWindow):
         self.canvas.update()
 
     def delete_selected_shape(self) -> None:
-        selected, frame = self.canvas.selected, self.controller.frame
-        if self.canvas.edit_mode and selected is not None:
-            self._edit(lambda s: s.edit.delete_shape(frame, selected))
+        if self.canvas.edit_mode and self.canvas.selected is not None:
+            self.controller.delete_shape(self.canvas.selected)
+
+    def images_mode(self) -> None:
+        """View > Track through this folder: a folder of images as the frames of one video, or back."""
+        self.controller.set_images_mode(not self.actions["images_mode"].isChecked())
 
     def toggle_play(self) -> None:
         if self.play_timer.isActive() or self.controller.session is None:
@@ -309,56 +337,31 @@ class MainWindow(QMainWindow):
         else:
             self.controller.step(1)
 
-    def label_manager(self) -> LabelManagerDialog | None:
-        session = self.controller.session
-        if session is None:
-            self.show_error("open a video or a folder first (Ctrl+O, Ctrl+U)")
-            return None
-        dialog = LabelManagerDialog(
-            lambda: list(session.store.labels()), lambda name, f: self.controller.run(name, lambda: f(session)), self
-        )
-        self.controller.annotations_changed.connect(dialog.refresh)
-        dialog.show()
-        return dialog
-
-    def export_dialog(self) -> None:
-        session = self.controller.session
-        if session is None:
-            self.show_error("open a video or a folder first (Ctrl+O, Ctrl+U)")
-            return
-        dialog = ExportDialog(
-            session.store.folder.parent / f"{session.media_path.name}.export", session.output_mode, self
-        )
-        if dialog.exec():
-            self.export(*dialog.choice())
-
-    def export(self, format_name: str, mode: str, folder: Path) -> None:
-        self.controller.export(format_name, mode, folder)
-
-    def import_dialog(self) -> None:
-        session = self.controller.session
-        if session is None:
-            self.show_error("open the video or folder the annotations belong to first (Ctrl+O, Ctrl+U)")
-            return
-        dialog = ImportDialog(session.media_path.parent, self)
-        if dialog.exec():
-            self.controller.import_annotations(*dialog.choice())
-
-    def shortcut_sheet(self) -> None:
-        ShortcutSheet(shortcut_rows(), self).show()
-
     # toolbar and panels -------------------------------------------------------------------------------
     def _output_changed(self, *_) -> None:
         mode, tolerance = self.output_mode.currentText(), self.fineness.value()
         self.settings.set_value("output_mode", mode)
         self.settings.set_value("tolerance", tolerance)
-        session = self.controller.session
-        if session is not None:
-            self.controller.run(Task.OUTPUT, lambda: session.set_output_mode(mode, tolerance))
+        self.controller.set_output(mode, tolerance)
 
     def _object_visibility(self, object_id: int, shown: bool) -> None:
         (self.hidden_objects.discard if shown else self.hidden_objects.add)(object_id)
         self.refresh_layers()
+
+    def _busy_changed(self, busy: bool) -> None:
+        task = self.controller.worker.current
+        self.busy_label.setText(f"⏳ {BUSY_WORDS.get(task, 'working…')}" if busy else "")
+        if busy and task in (Task.CLICK, Task.BOX, Task.MARK, Task.MODEL):
+            self.canvas.setCursor(Qt.BusyCursor)
+        else:
+            self.canvas.unsetCursor()
+        if busy and task == Task.EXPORT:
+            self.progress.setValue(0)
+            self.progress.show()
+        elif not busy and not self.controller.tracking:
+            self.progress.hide()
+        self.show_model()
+        self._update_title()
 
     def _tracking_changed(self, running: bool) -> None:
         self.progress.setVisible(running)
@@ -367,15 +370,24 @@ class MainWindow(QMainWindow):
             self.progress.setValue(0)
         self._update_title()
 
-    def _tracking_progress(self, frame: int, done: int, total: int, fps: float) -> None:
+    def _tracking_progress(self, frame: int, done: int, total: int, fps: float, left: str) -> None:
         self.progress.setMaximum(total)
         self.progress.setValue(done)
         if done % TIMELINE_REFRESH_FRAMES == 0:
             self.refresh_annotations()  # the timeline and review list grow while tracking runs
-        left = (total - done) / fps if fps > 0 else 0
-        self.message.setText(f"tracking: frame {frame + 1}, {done}/{total}, {fps:.2f} fps, about {left:.0f} s left")
+        speed = f"{fps:.1f} frames/s" if fps >= 1 else f"{1 / max(fps, 1e-6):.1f} s/frame"
+        self.message.setText(f"tracking: frame {frame + 1}, {done} of {total} done, {speed}, about {left} left")
+
+    def _export_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(1, total))
+        self.progress.setValue(done)
+        self.message.setText(f"exporting: frame {done} of {total}")
 
     def closeEvent(self, event) -> None:
         self.play_timer.stop()
         self.controller.shutdown()
         super().closeEvent(event)
+
+
+def _cut(message: str) -> str:
+    return message if len(message) <= STATUS_CHARS else message[: STATUS_CHARS - 1] + "…"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -24,12 +25,14 @@ def swatch(color: tuple[int, int, int]) -> QIcon:
 
 
 class ObjectPanel(QWidget):
-    """Objects of the project. Double-click a label to relabel; untick to hide an object; select to correct it."""
+    """Objects of the project. Double-click a label to relabel; untick to hide an object; select one to
+    highlight it (edit mode edits its shape); Correct (or a double-click on its id) adds clicks to it."""
 
     relabel_requested = Signal(int, str)
     visibility_changed = Signal(int, bool)  # object id, shown
     remove_requested = Signal(int)
-    object_selected = Signal(int)
+    object_selected = Signal(object)  # object id, or None
+    correct_requested = Signal(int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -38,12 +41,19 @@ class ObjectPanel(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.itemChanged.connect(self._item_changed)
         self.tree.itemSelectionChanged.connect(self._selection)
-        self.remove_button = QPushButton("Remove object")
+        self.tree.itemDoubleClicked.connect(self._double_clicked)
+        self.correct_button = QPushButton("Correct object")
+        self.correct_button.setToolTip("Add clicks to the selected object on this frame; F confirms, B cancels")
+        self.correct_button.clicked.connect(self._correct)
+        self.remove_button = QPushButton("Remove object…")
         self.remove_button.clicked.connect(self._remove)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.correct_button)
+        buttons.addWidget(self.remove_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
-        layout.addWidget(self.remove_button)
+        layout.addLayout(buttons)
         self._filling = False
 
     def set_objects(self, rows) -> None:
@@ -62,6 +72,14 @@ class ObjectPanel(QWidget):
                 item.setSelected(True)
         self._filling = False
 
+    def select(self, object_id: int | None) -> None:
+        """Select an object's row (from a click on the canvas) without asking to correct it."""
+        self._filling = True
+        for index in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(index)
+            item.setSelected(item.data(0, Qt.UserRole) == object_id)
+        self._filling = False
+
     def selected_object(self) -> int | None:
         items = self.tree.selectedItems()
         return items[0].data(0, Qt.UserRole) if items else None
@@ -76,14 +94,28 @@ class ObjectPanel(QWidget):
             self.visibility_changed.emit(object_id, item.checkState(0) == Qt.Checked)
 
     def _selection(self) -> None:
+        if not self._filling:
+            self.object_selected.emit(self.selected_object())
+
+    def _double_clicked(self, item: QTreeWidgetItem, column: int) -> None:
+        if column == 0:
+            self.correct_requested.emit(item.data(0, Qt.UserRole))
+
+    def _correct(self) -> None:
         object_id = self.selected_object()
-        if object_id is not None and not self._filling:
-            self.object_selected.emit(object_id)
+        if object_id is not None:
+            self.correct_requested.emit(object_id)
 
     def _remove(self) -> None:
         object_id = self.selected_object()
         if object_id is not None:
             self.remove_requested.emit(object_id)
+
+
+EMPTY_REVIEW = (
+    "Nothing to review yet. After tracking, frames where an object was lost, came back or its confidence "
+    "dropped are listed here; click one to go there and correct it."
+)
 
 
 class ReviewPanel(QListWidget):
@@ -93,13 +125,25 @@ class ReviewPanel(QListWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.itemClicked.connect(lambda item: self.frame_requested.emit(item.data(Qt.UserRole)))
+        self.setWordWrap(True)
+        self.itemClicked.connect(self._clicked)
+        self.set_items([], {})
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        frame = item.data(Qt.UserRole)
+        if frame is not None:
+            self.frame_requested.emit(frame)
 
     def set_items(self, items: list[ReviewItem], labels: dict[int, str]) -> None:
         self.clear()
+        if not items:
+            explanation = QListWidgetItem(EMPTY_REVIEW)
+            explanation.setFlags(Qt.NoItemFlags)
+            self.addItem(explanation)
+            return
         for entry in items:
             item = QListWidgetItem(
-                f"frame {entry.frame}: {labels.get(entry.object_id, '?')} #{entry.object_id} {entry.kind}"
+                f"frame {entry.frame + 1}: {labels.get(entry.object_id, '?')} #{entry.object_id} {entry.kind}"
             )
             item.setData(Qt.UserRole, entry.frame)
             self.addItem(item)

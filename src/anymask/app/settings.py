@@ -62,6 +62,18 @@ class AppSettings:
         entries = [path] + [e for e in self.recent() if e != path]
         self.set_value("recent", json.dumps(entries[:RECENT_LIMIT]))
 
+    def recent_labels(self) -> list[str]:
+        """Labels given on F, newest first (the label prompt offers them)."""
+        try:
+            entries = json.loads(str(self.value("recent_labels", "[]")))
+        except json.JSONDecodeError:
+            return []
+        return [e for e in entries if isinstance(e, str)]
+
+    def add_recent_label(self, label: str) -> None:
+        entries = [label] + [e for e in self.recent_labels() if e != label]
+        self.set_value("recent_labels", json.dumps(entries[:RECENT_LIMIT]))
+
     def last_frame(self, path: str) -> int:
         try:
             return max(0, int(self.value(f"frames/{_key(path)}", 0)))

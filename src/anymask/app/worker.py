@@ -32,6 +32,7 @@ class Task(str, Enum):
     MODEL = "model"
     EXPORT = "export"
     IMPORT = "import"
+    LABELS = "labels"
     OUTPUT = "output"
 
 
@@ -48,6 +49,7 @@ class ModelWorker(QObject):
         self._wake = threading.Condition()
         self._closed = False
         self._busy = False
+        self.current: str | None = None  # the task running now (for the window's busy indicator)
         self._thread = threading.Thread(target=self._loop, name="anymask-model", daemon=True)
         self._thread.start()
 
@@ -95,6 +97,7 @@ class ModelWorker(QObject):
                     points.append(self._tasks.popleft()[1][1])
                 payload = partial(session.add_points, points)
             self._busy = True
+            self.current = name
         self.busy_changed.emit(True)
         return name, payload
 

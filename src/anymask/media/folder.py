@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,19 @@ def as_rgb8(picture: Image.Image) -> np.ndarray:
         gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     return np.asarray(picture.convert("RGB"))
+
+
+def looks_like_sequence(files: list[Path]) -> bool:
+    """True when the names number frames of one video (00000.jpg, frame_0001.png, ...): a shared prefix and
+    numbers that mostly step by one. Photos with other names are separate images, annotated one by one."""
+    if len(files) < 2:
+        return False
+    parsed = [re.fullmatch(r"(.*?)(\d+)", Path(f).stem) for f in files]
+    if not all(parsed) or len({m.group(1) for m in parsed}) != 1:
+        return False
+    numbers = sorted(int(m.group(2)) for m in parsed)
+    steps = [b - a for a, b in zip(numbers, numbers[1:])]
+    return sum(1 for step in steps if 1 <= step <= 5) >= 0.9 * len(steps)
 
 
 class ImageFolderSource(FrameSource):

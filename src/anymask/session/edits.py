@@ -86,7 +86,7 @@ class ShapeEditor:
         self.shape(frame, object_id)
         self.project.guard()
         with self.project.undoable(
-            f"delete shape of object {object_id} on frame {frame}", Region.frames(frame, frame, [object_id])
+            f"delete shape of object {object_id} on frame {frame + 1}", Region.frames(frame, frame, [object_id])
         ):
             self.project.store.delete_mask(frame, object_id)
         self.project.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)
@@ -109,7 +109,7 @@ class ShapeEditor:
         mask = (current & ~old_area) | (new_area & ~holes)
         label = project.store.objects()[object_id]
         with project.undoable(
-            f"{description} of object {object_id} on frame {frame}", Region.frames(frame, frame, [object_id])
+            f"{description} of object {object_id} on frame {frame + 1}", Region.frames(frame, frame, [object_id])
         ):
             project.save_mask(frame, object_id, label, mask, row.score, "edited", shape=new)
         project.observers.emit(PROJECT_CHANGED, what="edit", frame=frame)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..project.snapshot import Region
-from .events import MASK_UPDATED, OBJECT_ADDED
+from .events import FRAME_CHANGED, MASK_UPDATED, OBJECT_ADDED
 from .history import CallbackChange
 from .model_host import ModelHost, split_points
 from .project import AnnotatedProject
@@ -29,7 +29,7 @@ class Marking:
 
     def next_object_id(self) -> int:
         known = set(self.project.store.objects()) | set(self.host.tracked_ids)
-        return max(known, default=-1) + 1
+        return max(known, default=0) + 1  # ids start at 1: the track id every format writes
 
     def mark(self, object_id: int) -> None:
         if self.object_id is not None and self.object_id != object_id:
@@ -102,19 +102,39 @@ class Marking:
         self.project.observers.emit(MASK_UPDATED, frame=self.project.current_frame, object_id=self.object_id, mask=mask)
 
     def clear(self) -> None:
-        """Discard the prompts of the object being marked (a correction's earlier frames are kept)."""
+        """Discard the prompts of the object being marked (a correction's earlier frames are kept).
+        Undoable: Ctrl+Z brings the prompts (and their mask) back."""
         project = self.project
         with project.lock:
-            if self.object_id is not None:
-                if self.object_id in project.store.objects():
-                    self.host.mark_stale()  # the correction's click is in the tracker's memory: replay
-                else:
-                    self.host.forget_object(self.object_id)
-            had_prompts = self.object_id is not None
-            self._reset()
+            saved = (self.object_id, list(self.points), self.box, project.current_frame)
+            had_prompts = self._discard()
             project.history.drop_pending()
+            if had_prompts and (saved[1] or saved[2] is not None):
+                project.history.push(CallbackChange("clear prompts", lambda: self._restore(*saved), self._discard))
+
+    def _discard(self) -> bool:
+        """Forget the prompts being made; True if there were any."""
+        project = self.project
+        if self.object_id is not None:
+            if self.object_id in project.store.objects():
+                self.host.mark_stale()  # the correction's click is in the tracker's memory: replay
+            else:
+                self.host.forget_object(self.object_id)
+        had_prompts = self.object_id is not None
+        self._reset()
         if had_prompts:
             project.observers.emit(MASK_UPDATED, frame=project.current_frame, object_id=None, mask=None)
+        return had_prompts
+
+    def _restore(self, object_id: int, points: list, box, frame: int) -> None:
+        """Undo of clear: the same prompts again on their frame (the model runs once)."""
+        if frame != self.project.current_frame:  # cleared by moving to another frame: go back there
+            self.project.current_frame = frame
+            self.project.observers.emit(FRAME_CHANGED, frame=frame)
+        self.object_id, self.points, self.box = object_id, list(points), box
+        if object_id in self.project.store.objects():
+            self.host.replay_stored_prompts([object_id])
+        self._prompt_tracker()
 
     def _reset(self) -> None:
         self.object_id, self.points, self.box, self.mask = None, [], None, None

@@ -94,7 +94,8 @@ def run_tracking(
         highest = max(max(first, last) for _, first, last in passes)
         project.observers.emit(TRACKING_STARTED, direction=direction, start=start, end=end, total=total)
         done: list[int] = []
-        with project.undoable(f"track {direction} from frame {start}", Region.frames(lowest, highest), atomic=False):
+        described = f"track {direction} from frame {start + 1}"  # frames counted from 1, as the app shows them
+        with project.undoable(described, Region.frames(lowest, highest), atomic=False):
             for reverse, first, last, restored in plan:
                 for frame in restored:
                     saved = {object_id: project.store.mask(frame, object_id) for object_id in objects}
