@@ -369,6 +369,9 @@ def test_timeline_columns_show_the_worst_state_and_jump(qtbot):
     with qtbot.waitSignal(timeline.frame_clicked) as jumped:
         qtbot.mouseClick(timeline, Qt.LeftButton, pos=QPoint(LABEL_PX + 50, 10))
     assert jumped.args[0] == 50_000
+    timeline.frame_count = 10  # 10 frames on 100 columns: each fills its 10
+    few = timeline.columns({2: "present", 3: "low"}, 100)
+    assert list(few[18:42]) == [0, 0] + [1] * 10 + [2] * 10 + [0, 0]
 
 
 def test_anymask_gui_command_opens_the_window_on_a_path(clip, own_checkpoint, tmp_path):

@@ -521,3 +521,15 @@ def test_cvat_images_layout_with_masks_and_groups(tmp_path):
     cat, dog = sorted(imported.on(0), key=lambda i: i.label)
     assert cat.mask.sum() == 3 and not cat.mask[1, 1] and cat.mask[2, 2]
     assert dog.mask.sum() == 6 + 2 and imported.classes == ["cat", "dog"]
+
+
+def test_per_image_formats_write_annotated_frames_unless_asked(dataset, tmp_path):
+    sparse = Dataset("vtest", dataset.frames, dataset.classes, {1: dataset.on(1)}, dataset.source)
+    for name in ("yolo-seg", "voc", "xanylabeling"):
+        export_dataset(sparse, name, tmp_path / name)
+        export_dataset(sparse, name, tmp_path / f"{name}-all", empty_frames=True)
+    assert [p.name for p in (tmp_path / "yolo-seg" / "labels").rglob("*.txt")] == ["vtest_000001.txt"]
+    assert len(list((tmp_path / "yolo-seg-all" / "labels").rglob("*.txt"))) == FRAMES  # negatives too
+    assert [p.name for p in (tmp_path / "voc" / "Annotations").iterdir()] == ["vtest_000001.xml"]
+    assert len(list((tmp_path / "xanylabeling-all").glob("*.json"))) == FRAMES
+    assert [p.name for p in (tmp_path / "xanylabeling").glob("*.json")] == ["vtest_000001.json"]

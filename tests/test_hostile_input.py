@@ -130,7 +130,7 @@ def test_a_linked_image_is_read_and_its_bytes_exported(tmp_path):
     (tmp_path / "frames" / "a.jpg").symlink_to(tmp_path / "real" / "a.jpg")
     source = open_source(tmp_path / "frames")
     dataset = Dataset("frames", [FrameInfo(0, "a.jpg", 40, 60)], [], {}, source)
-    export_dataset(dataset, "xanylabeling", tmp_path / "out")
+    export_dataset(dataset, "xanylabeling", tmp_path / "out", empty_frames=True)
     assert (tmp_path / "out" / "a.jpg").read_bytes() == (tmp_path / "real" / "a.jpg").read_bytes()
     assert not (tmp_path / "out" / "a.jpg").is_symlink()
 
@@ -153,14 +153,14 @@ def test_a_failing_export_leaves_nothing_and_a_killed_ones_stage_is_removed(tmp_
 
     monkeypatch.setattr(dataset_module.Dataset, "write_image", disk_full_on_the_third)
     with pytest.raises(OSError, match="No space left"):
-        export_dataset(dataset, "voc", tmp_path / "out")
+        export_dataset(dataset, "voc", tmp_path / "out", empty_frames=True)
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(f"{STAGE_PREFIX}*"))
     monkeypatch.undo()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = tmp_path / f"{STAGE_PREFIX}{int(dead.stdout)}-abc" / "out"
     stale.mkdir(parents=True)
     (stale / "half.xml").write_text("<annotation>")
-    export_dataset(dataset, "voc", tmp_path / "out")
+    export_dataset(dataset, "voc", tmp_path / "out", empty_frames=True)
     assert not stale.parent.exists() and len(list((tmp_path / "out" / "Annotations").iterdir())) == 4
 
 

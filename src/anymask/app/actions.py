@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QStyle
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,15 @@ ACTIONS = (
     ActionSpec("canvas.zoom_actual", "Actual size (1:1)", ("Ctrl+1",), "View"),
     ActionSpec("shortcut_sheet", "Keyboard shortcuts", ("F1",), "Help"),
 )
+TOOL_ICONS = {  # Qt's own icons, so the toolbar reads at a glance (tooltips give the keys)
+    "finish_object": QStyle.SP_DialogApplyButton,
+    "clear": QStyle.SP_DialogResetButton,
+    "undo": QStyle.SP_ArrowBack,
+    "redo": QStyle.SP_ArrowForward,
+    "track_all": QStyle.SP_MediaPlay,
+    "track_dialog": QStyle.SP_MediaSeekForward,
+    "cancel_tracking": QStyle.SP_MediaStop,
+}
 EXTRA_KEYS = (
     ("Left click", "add a point (Shift+click: the other sign)"),
     ("Left drag", "draw a box prompt"),

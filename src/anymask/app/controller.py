@@ -121,6 +121,10 @@ class AppController(ProjectActions, QObject):
         if self.session is None or not 0 <= frame < self.frame_count:
             return
         session = self.session
+        if self.unfinished_object:
+            self.status.emit(
+                f"object {self.marking} was not finished: its prompts are cleared (Ctrl+Z brings them back)"
+            )
         if session.marking is not None or self.worker.busy:
             self.worker.submit(Task.FRAME, lambda: session.set_frame(frame))  # after the clicks queued for this frame
         else:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -208,9 +209,11 @@ class ExportDialog(QDialog):
         row.addWidget(self.folder)
         row.addWidget(browse)
         form = QFormLayout(self)
+        self.empty_frames = QCheckBox("Also write frames without objects (YOLO, VOC, X-AnyLabeling negatives)")
         form.addRow("Format", self.format)
         form.addRow("Shapes", self.mode)
         form.addRow("Folder", row)
+        form.addRow("", self.empty_frames)
         form.addRow(_buttons(self))
 
     def _browse(self) -> None:
@@ -218,9 +221,9 @@ class ExportDialog(QDialog):
         if folder:
             self.folder.setText(folder)
 
-    def choice(self) -> tuple[str, str, Path]:
+    def choice(self) -> tuple[str, str, Path, bool]:
         fmt = self.format.currentText()
-        return fmt, self.mode.currentText(), Path(self.folder.text()) / fmt
+        return fmt, self.mode.currentText(), Path(self.folder.text()) / fmt, self.empty_frames.isChecked()
 
 
 class TrackDialog(QDialog):

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..vocabulary import OUTPUT_MODES
-from .actions import build_actions, shortcut_rows
+from .actions import TOOL_ICONS, build_actions, shortcut_rows
 from .canvas import Canvas
 from .controller import AppController
 from .dialogs import FinenessBox
@@ -29,22 +29,10 @@ from .panels import ObjectPanel, ReviewPanel
 from .settings import AppSettings
 from .timeline import Timeline
 from .window_dialogs import WindowDialogs
-from .worker import Task
+from .worker import BUSY_WORDS, Task
 
 TIMELINE_REFRESH_FRAMES = 10
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv *.flv *.ts);;All files (*)"
-BUSY_WORDS = {
-    Task.CLICK: "computing the mask…",
-    Task.BOX: "computing the mask…",
-    Task.MARK: "preparing the correction…",
-    Task.FINISH: "saving the object…",
-    Task.TRACK: "starting tracking…",
-    Task.MODEL: "loading the model…",
-    Task.EXPORT: "exporting…",
-    Task.IMPORT: "importing…",
-    Task.UNDO: "undoing…",
-    Task.REDO: "redoing…",
-}
 STATUS_CHARS = 160  # longer messages are cut with … and shown whole in the tooltip
 
 
@@ -94,6 +82,9 @@ class MainWindow(WindowDialogs, QMainWindow):
 
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Tools")
+        bar.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        for name, icon in TOOL_ICONS.items():
+            self.actions[name].setIcon(self.style().standardIcon(icon))
         names = ("positive_mode", "negative_mode", "toggle_edit_mode", "finish_object", "clear", "undo", "redo")
         for name in (*names, "track_all", "track_dialog", "cancel_tracking"):
             bar.addAction(self.actions[name])
@@ -104,6 +95,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.frame_box.setKeyboardTracking(False)
         self.frame_box.valueChanged.connect(lambda number: self.controller.set_frame(number - 1))
         self.frame_total = QLabel(" / 0 ")
+        self.frame_word = QLabel(" Frame ")
         self.output_mode = QComboBox()
         self.output_mode.addItems(OUTPUT_MODES)
         self.output_mode.setCurrentText(str(self.settings.value("output_mode", "polygon")))
@@ -113,7 +105,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.model_button.setToolTip("The model: downloaded, loaded, or still to download (click to choose)")
         self.model_button.clicked.connect(self.model_dialog)
         for widget in (
-            QLabel(" Frame "),
+            self.frame_word,
             self.frame_box,
             self.frame_total,
             QLabel(" Output "),
@@ -233,7 +225,11 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.review.set_items(*c.review_items())
         images = c.images_mode
         self.files_dock.setVisible(images)
+        self.timeline.setVisible(not images)  # separate images: the file list takes the timeline's place
+        self.frame_word.setText(" Image " if images else " Frame ")
         self.actions["images_mode"].setChecked(not images)
+        for name in ("track_all", "track_dialog", "track_backward", "track_both"):
+            self.actions[name].setEnabled(not images)
         if images:
             self.files.set_files(*c.file_rows(), c.frame)
         self.refresh_layers()
@@ -350,7 +346,7 @@ class MainWindow(WindowDialogs, QMainWindow):
 
     def _busy_changed(self, busy: bool) -> None:
         task = self.controller.worker.current
-        self.busy_label.setText(f"⏳ {BUSY_WORDS.get(task, 'working…')}" if busy else "")
+        self.busy_label.setText(f"● {BUSY_WORDS.get(task, 'working…')}" if busy else "")
         if busy and task in (Task.CLICK, Task.BOX, Task.MARK, Task.MODEL):
             self.canvas.setCursor(Qt.BusyCursor)
         else:

@@ -111,14 +111,15 @@ class ProjectActions:
         session = self.session
         self._submit(Task.EDIT, saying(session.reset_tracker, "tracker reset: its memory is rebuilt from the prompts"))
 
-    def export(self, format_name: str, mode: str, folder: Path) -> None:
-        """Write the project as a dataset in the output mode chosen (export_progress reports each frame)."""
+    def export(self, format_name: str, mode: str, folder: Path, empty_frames: bool = False) -> None:
+        """Write the project as a dataset in the output mode chosen (export_progress reports each frame);
+        `empty_frames`: per-image formats also write the frames without objects."""
         session, progress = self.session, self.export_progress.emit
 
         def run():
             if session.output_mode != mode:
                 session.set_output_mode(mode)
-            return session.export(format_name, folder, progress)
+            return session.export(format_name, folder, progress, empty_frames=empty_frames)
 
         self._submit(Task.EXPORT, run)
 

@@ -59,13 +59,20 @@ class Timeline(QWidget):
             self.frame_clicked.emit(self.frame_at(event.position().x()))
 
     def columns(self, states: dict[int, str], width: int) -> np.ndarray:
-        """One code per pixel column (0: not tracked), the worst state among the frames it covers."""
+        """One code per pixel column (0: not tracked): a frame fills all the columns it spans, and a column
+        covering several frames shows the worst state among them."""
         codes = np.zeros(width, np.int8)
-        if states and width > 0:
-            frames = np.fromiter(states.keys(), dtype=np.int64, count=len(states))
-            values = np.fromiter((CODES.get(v, 1) for v in states.values()), dtype=np.int8, count=len(states))
-            np.maximum.at(codes, np.clip(frames * width // max(1, self.frame_count), 0, width - 1), values)
-        return codes
+        if not states or width <= 0 or not self.frame_count:
+            return codes
+        per_frame = np.zeros(self.frame_count, np.int8)
+        frames = np.fromiter(states.keys(), dtype=np.int64, count=len(states))
+        values = np.fromiter((CODES.get(v, 1) for v in states.values()), dtype=np.int8, count=len(states))
+        inside = (frames >= 0) & (frames < self.frame_count)
+        np.maximum.at(per_frame, frames[inside], values[inside])
+        if width >= self.frame_count:  # wide: each column shows the frame under it
+            return per_frame[np.arange(width) * self.frame_count // width]
+        starts = np.arange(width) * self.frame_count // width  # narrow: the worst of the frames in the column
+        return np.maximum.reduceat(per_frame, starts)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)

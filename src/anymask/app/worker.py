@@ -36,6 +36,20 @@ class Task(str, Enum):
     OUTPUT = "output"
 
 
+BUSY_WORDS = {  # what the status bar says while a task runs
+    Task.CLICK: "computing the mask…",
+    Task.BOX: "computing the mask…",
+    Task.MARK: "preparing the correction…",
+    Task.FINISH: "saving the object…",
+    Task.TRACK: "starting tracking…",
+    Task.MODEL: "loading the model…",
+    Task.EXPORT: "exporting…",
+    Task.IMPORT: "importing…",
+    Task.UNDO: "undoing…",
+    Task.REDO: "redoing…",
+}
+
+
 class ModelWorker(QObject):
     """Tasks run in order. Consecutive queued clicks become one `session.add_points` call (one model run)."""
 

@@ -30,6 +30,7 @@ class BatchOptions:
     mode: str = "polygon"
     tolerance: float = 1.0
     val: float = 0.2  # YOLO's validation share
+    empty_frames: bool = False  # YOLO, VOC, X-AnyLabeling: frames without objects too
     direction: str = "forward"
     start: int | None = None
     end: int | None = None
@@ -137,7 +138,9 @@ def _run(entry: VideoEntry, options: BatchOptions, folder: Path, result: VideoRe
         for direction, start, end in passes:
             session.track(direction, start=start, end=end, progress=progress, resume=True)
         for name in options.formats:
-            result.outputs[name] = str(session.export(name, folder / name, val=options.val))
+            result.outputs[name] = str(
+                session.export(name, folder / name, val=options.val, empty_frames=options.empty_frames)
+            )
         result.frames, result.objects = len(done), len(store.objects())
 
 

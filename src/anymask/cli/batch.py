@@ -52,6 +52,7 @@ def run(args) -> int:
         mode=args.mode,
         tolerance=args.tolerance,
         val=args.val,
+        empty_frames=args.empty_frames,
         direction=args.direction,
         start=args.start,
         end=args.end,

@@ -87,6 +87,11 @@ def output_options(parser: argparse.ArgumentParser) -> None:
         default=0.2,
         help="YOLO: the share of annotated frames held out as val, one block at the end (0: val = train)",
     )
+    parser.add_argument(
+        "--empty-frames",
+        action="store_true",
+        help="YOLO, VOC, X-AnyLabeling: also write frames without objects (default: annotated frames only)",
+    )
 
 
 def validation_share(text: str) -> float:
@@ -97,6 +102,17 @@ def validation_share(text: str) -> float:
     if not 0.0 <= value <= 0.9:
         raise argparse.ArgumentTypeError(f"expected a share from 0 to 0.9, got {text!r}")
     return value
+
+
+def export_as_asked(session, args, out: Path) -> Path:
+    """`session.export` into OUT/<format> with the command's output options and a progress bar."""
+    return session.export(
+        args.format,
+        out / args.format,
+        ExportBar(args.format, args.quiet),
+        val=args.val,
+        empty_frames=args.empty_frames,
+    )
 
 
 class ExportBar:

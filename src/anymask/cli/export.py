@@ -44,6 +44,7 @@ def run(args) -> int:
             tolerance=args.tolerance,
             progress=ExportBar(args.format, args.quiet),
             val=args.val,
+            empty_frames=args.empty_frames,
         )
     print(f"{args.format} written to {path}")
     return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import AnymaskError
 from ..session.prompt_file import apply_prompt, read_prompts
-from .common import EXPORT_FORMATS, ExportBar, add_command, model_options, open_session, output_options
+from .common import EXPORT_FORMATS, add_command, export_as_asked, model_options, open_session, output_options
 
 
 def register(commands, parents) -> None:
@@ -44,7 +44,7 @@ def run(args) -> int:
             sorted(entries, key=lambda e: e["frame"]), unit="object", desc="segmenting", disable=args.quiet
         ):
             apply_prompt(session, entry)
-        path = session.export(args.format, out / args.format, ExportBar(args.format, args.quiet), val=args.val)
+        path = export_as_asked(session, args, out)
         print(
             f"segmented {len(entries)} object(s) on {len({e['frame'] for e in entries})} image(s); "
             f"{args.format} written to {path}"

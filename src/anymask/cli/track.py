@@ -9,7 +9,15 @@ from pathlib import Path
 
 from ..errors import AnymaskError
 from ..session.prompt_file import apply_prompts_once, read_prompts, tracking_plan
-from .common import DIRECTIONS, EXPORT_FORMATS, ExportBar, add_command, model_options, open_session, output_options
+from .common import (
+    DIRECTIONS,
+    EXPORT_FORMATS,
+    add_command,
+    export_as_asked,
+    model_options,
+    open_session,
+    output_options,
+)
 
 
 def register(commands, parents) -> None:
@@ -86,13 +94,13 @@ def run(args) -> int:
             saved = f"tracking stopped; the {len(frames)} frame(s) tracked before it are saved in "
             saved += str(session.store.folder)
             try:
-                path = session.export(args.format, out / args.format, ExportBar(args.format, args.quiet), val=args.val)
+                path = export_as_asked(session, args, out)
             except (AnymaskError, OSError, sqlite3.Error):
                 print(f"{saved}; the {args.format} export could not be written either")
                 return 2
             print(f"{saved} and {args.format} was written to {path}")
             return 2
-        path = session.export(args.format, out / args.format, ExportBar(args.format, args.quiet), val=args.val)
+        path = export_as_asked(session, args, out)
         objects = len(session.store.objects())
         print(
             f"tracked {objects} object(s) over {len(frames)} frame(s); {args.format} written to {path}; "

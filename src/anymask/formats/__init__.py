@@ -26,20 +26,21 @@ class ExportOptions:
     mode: str = "polygon"
     tolerance: float = 1.0
     val: float = 0.2
+    empty_frames: bool = False  # YOLO, VOC, X-AnyLabeling: also write frames without objects
 
 
 EXPORT_FORMATS: dict[str, Callable[[Dataset, Path, ExportOptions], Path]] = {
     "coco": lambda d, out, o: export_coco(d, out, "polygon" if o.mode == "polygon" else "rle", o.tolerance),
-    "yolo-det": lambda d, out, o: export_yolo(d, out, "detect", o.val, o.tolerance),
-    "yolo-seg": lambda d, out, o: export_yolo(d, out, "segment", o.val, o.tolerance),
-    "yolo-obb": lambda d, out, o: export_yolo(d, out, "obb", o.val, o.tolerance),
-    "voc": lambda d, out, o: export_voc(d, out),
+    "yolo-det": lambda d, out, o: export_yolo(d, out, "detect", o.val, o.tolerance, empty_frames=o.empty_frames),
+    "yolo-seg": lambda d, out, o: export_yolo(d, out, "segment", o.val, o.tolerance, empty_frames=o.empty_frames),
+    "yolo-obb": lambda d, out, o: export_yolo(d, out, "obb", o.val, o.tolerance, empty_frames=o.empty_frames),
+    "voc": lambda d, out, o: export_voc(d, out, empty_frames=o.empty_frames),
     "mot": lambda d, out, o: export_mot(d, out),
     "mots": lambda d, out, o: export_mots(d, out),
     "davis": lambda d, out, o: export_davis(d, out),
     "youtube-vis": lambda d, out, o: export_youtube_vis(d, out),
     "cvat": lambda d, out, o: export_cvat_video(d, out, o.mode, o.tolerance),
-    "xanylabeling": lambda d, out, o: export_xanylabeling(d, out, o.mode, o.tolerance),
+    "xanylabeling": lambda d, out, o: export_xanylabeling(d, out, o.mode, o.tolerance, empty_frames=o.empty_frames),
 }
 
 IMPORT_FORMATS = {
@@ -61,9 +62,11 @@ def export_dataset(
     tolerance: float = 1.0,
     progress: Callable[[int, int], None] | None = None,
     val: float = 0.2,
+    empty_frames: bool = False,
 ) -> Path:
     """Export in one of EXPORT_FORMATS; `mode` is the output shape (polygon, rectangle, rotation, mask);
-    `val` the share of frames YOLO holds out for validation (see export_yolo).
+    `val` the share of frames YOLO holds out for validation (see export_yolo); `empty_frames`: YOLO, VOC
+    and X-AnyLabeling also write the frames without objects (as negatives), not only the annotated ones.
 
     Written into a stage folder beside `out` and moved in at the end (see staging.staged): a failed or
     killed export leaves no partial files. Every file name comes from `Dataset.stem`/`image_name`, safe
@@ -77,7 +80,7 @@ def export_dataset(
     if progress is not None:
         dataset.progress = progress  # (frames written, total)
     with staged(out) as target:
-        written = EXPORT_FORMATS[format_name](dataset, target, ExportOptions(mode, tolerance, val))
+        written = EXPORT_FORMATS[format_name](dataset, target, ExportOptions(mode, tolerance, val, empty_frames))
     return out / written.relative_to(target) if written != target else out
 
 

@@ -10,9 +10,11 @@ from ..atomic import atomic_write_text
 from .dataset import Dataset
 
 
-def export_voc(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
+def export_voc(dataset: Dataset, out: Path, write_images: bool = True, empty_frames: bool = False) -> Path:
     names = []
     for frame in dataset.each_frame():
+        if not empty_frames and not dataset.on(frame.index):
+            continue
         stem = dataset.stem(frame)
         image_name = dataset.image_name(frame, (".jpg", ".jpeg"))
         root = ET.Element("annotation")

@@ -17,13 +17,20 @@ from .dataset import Dataset, FrameInfo, Instance, check_frame_size
 
 
 def export_xanylabeling(
-    dataset: Dataset, out: Path, mode: str = "polygon", tolerance: float = 1.0, write_images: bool = True
+    dataset: Dataset,
+    out: Path,
+    mode: str = "polygon",
+    tolerance: float = 1.0,
+    write_images: bool = True,
+    empty_frames: bool = False,
 ) -> Path:
     """`<stem>.json` per frame (shapes in the output mode, group_id = track id) and the frame images.
 
     Rectangles are written as current X-AnyLabeling writes them: 4 corners clockwise from the top left,
     the right and bottom ones on the last pixel's index (clamped to W-1, H-1)."""
     for frame in dataset.each_frame():
+        if not empty_frames and not dataset.on(frame.index):
+            continue
         image_name = dataset.image_name(frame)
         shapes = [
             _file_shape(shape, frame, dataset.track_id(instance.object_id))

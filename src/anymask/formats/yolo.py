@@ -27,6 +27,7 @@ def export_yolo(
     val: float = 0.2,
     tolerance: float = 1.0,
     write_images: bool = True,
+    empty_frames: bool = False,
 ) -> Path:
     """Write images/{train,val}/, labels/{train,val}/ and data.yaml; returns the data.yaml path.
 
@@ -40,6 +41,8 @@ def export_yolo(
         raise ValueError(f"the validation share must be from 0 to 0.9, got {val}")
     held_out = validation_frames(dataset, val)
     for frame in dataset.each_frame():
+        if not empty_frames and not dataset.on(frame.index):
+            continue  # only annotated frames, unless frames without objects are wanted as negatives
         split = "val" if frame.index in held_out else "train"
         lines = [
             line

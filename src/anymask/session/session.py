@@ -299,6 +299,7 @@ class Session:
         out: str | Path,
         progress: Callable[[int, int], None] | None = None,
         val: float = 0.2,
+        empty_frames: bool = False,
     ) -> Path:
         """Write the project as a dataset; `progress(frames written, total)` after each frame; `val`: the
         share of annotated frames YOLO holds out for validation, as one block at the end."""
@@ -310,4 +311,5 @@ class Session:
             tolerance=self.tolerance,
             progress=progress,
             val=val,
+            empty_frames=empty_frames,
         )
