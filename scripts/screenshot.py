@@ -112,6 +112,7 @@ def scene(name: str, app, window, out: Path, tmp: Path, video: Path) -> None:
             wait(app, 10, lambda: not c.worker.busy)
         c.set_frame(1)
         wait(app, 2)
+    wait(app, 0.5)  # let every widget repaint what the last event changed
     grab(out)
 
 
