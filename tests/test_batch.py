@@ -321,6 +321,37 @@ def test_a_killed_worker_is_retried_and_resumes_where_its_frames_stop(media_dir,
     assert [v.status for v in again.videos] == ["skipped"]
 
 
+def test_a_project_cut_off_while_prompting_is_redone_and_a_whole_one_kept(media_dir, present_checkpoint, tmp_path):
+    """The project keeps the digest of the prompts it holds (as anymask track does): objects without it
+    mean a run stopped while applying them, so the job starts that video's project again."""
+    from anymask.batch.job import _open
+    from anymask.session.prompt_file import APPLIED_PROMPTS_KEY, apply_prompts_once
+
+    write_clip(media_dir, tmp_path / "clip", 3, 3)
+    prompts = {
+        "objects": [
+            {"id": 1, "label": "a", "frame": 0, "points": [[300, 200, 1]]},
+            {"id": 2, "label": "b", "frame": 0, "points": [[500, 300, 1]]},
+        ]
+    }
+    (tmp_path / "m.json").write_text(json.dumps({"videos": [{"path": "clip", "prompts": prompts}]}))
+    (entry,) = read_manifest(tmp_path / "m.json")
+    options = BatchOptions(model=str(present_checkpoint), precision="fp32")
+    project = tmp_path / "out" / "project"
+    session, entries = _open(entry, options, project, "f1")
+    with session:
+        session.add_point(300, 200)
+        session.finish_object("a")  # the first prompt applied, then the worker died
+    session, entries = _open(entry, options, project, "f1")
+    with session:
+        assert session.store.objects() == {} and len(entries) == 2  # redone from scratch
+        assert apply_prompts_once(session, entries) and session.store.get_meta(APPLIED_PROMPTS_KEY)
+    session, entries = _open(entry, options, project, "f1")
+    with session:
+        assert session.store.objects() == {1: "a", 2: "b"}  # complete: kept
+        assert not apply_prompts_once(session, entries)
+
+
 def test_without_ray_the_command_says_how_to_install_it(tmp_path):
     code = "import sys; sys.modules['ray'] = None; from anymask.cli import main; sys.exit(main(sys.argv[1:]))"
     result = subprocess.run(

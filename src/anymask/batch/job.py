@@ -10,13 +10,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..errors import AnymaskError
-from ..session.prompt_file import apply_prompts, tracking_plan
+from ..session.prompt_file import APPLIED_PROMPTS_KEY, apply_prompts_once, prompts_digest, tracking_plan
 from ..session.runs import saved_frames
 from .manifest import VideoEntry
 from .seeds import seed_prompts
 
 FINGERPRINT_KEY = "batch_fingerprint"
-PROMPTS_KEY = "batch_prompts"  # "applied" once every prompt is in the store
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def track_video(
 
 
 def _run(entry: VideoEntry, options: BatchOptions, folder: Path, result: VideoResult, report) -> None:
-    session = _open(entry, options, folder / "project", result.fingerprint)
+    session, prompts = _open(entry, options, folder / "project", result.fingerprint)
     with session:
         store = session.store
         count = len(session.source)
@@ -119,10 +118,7 @@ def _run(entry: VideoEntry, options: BatchOptions, folder: Path, result: VideoRe
         last = count - 1 if options.end is None else options.end
         if not 0 <= first <= last < count:
             raise AnymaskError(f"{entry.where}: start {first} / end {last}: the video has frames 0..{count - 1}")
-        prompts = list(entry.prompts) if entry.prompts is not None else seed_prompts(entry.seeds, session.source)
-        if store.get_meta(PROMPTS_KEY) != "applied":
-            apply_prompts(session, prompts)
-            store.set_meta(PROMPTS_KEY, "applied")
+        apply_prompts_once(session, prompts)  # a rerun finds them applied (the project keeps their digest)
         passes = tracking_plan(prompts, options.direction, first, last)
         wanted = {f for _, start, end in passes for f in range(min(start, end), max(start, end) + 1)}
         done = wanted & saved_frames(store, store.objects())
@@ -145,7 +141,8 @@ def _run(entry: VideoEntry, options: BatchOptions, folder: Path, result: VideoRe
 
 
 def _open(entry: VideoEntry, options: BatchOptions, project: Path, fingerprint: str):
-    """The video's session; a project left by a run with other inputs, or cut off while prompting, is redone."""
+    """The video's session and its prompts (the entry's, or seeds from detections). A project left by a run
+    with other inputs, or cut off while its prompts were applied (objects but not their digest), is redone."""
     from ..session import Session
 
     def open_session():
@@ -159,13 +156,18 @@ def _open(entry: VideoEntry, options: BatchOptions, project: Path, fingerprint: 
         )
 
     session = open_session()
+    try:
+        prompts = list(entry.prompts) if entry.prompts is not None else seed_prompts(entry.seeds, session.source)
+    except BaseException:
+        session.close()
+        raise
     store = session.store
     stale = store.get_meta(FINGERPRINT_KEY) not in (None, fingerprint) or (
-        store.get_meta(PROMPTS_KEY) != "applied" and bool(store.objects())
+        bool(store.objects()) and store.get_meta(APPLIED_PROMPTS_KEY) != prompts_digest(prompts)
     )
     if stale:
         session.close()
         shutil.rmtree(project)
         session = open_session()
     session.store.set_meta(FINGERPRINT_KEY, fingerprint)
-    return session
+    return session, prompts
