@@ -88,6 +88,17 @@ def press_f(qtbot, window, label: str | None):
     activate(qtbot, window)
 
 
+def window_marking(qtbot, settings, clip, checkpoint) -> tuple[MainWindow, object]:
+    """A window on `clip` with a click made on frame 1: object 1 is being marked."""
+    settings.set_model(str(checkpoint), "auto", "cpu")
+    window = open_window(qtbot, settings)
+    assert window.open_path(clip)
+    session = window.controller.session
+    qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 300, 200))
+    settle(qtbot, window, lambda: session.marking == 1)
+    return window, session
+
+
 def pick_model_file(qtbot, window, checkpoint):
     def fill(dialog):
         assert isinstance(dialog, ModelDialog)
@@ -410,12 +421,7 @@ def test_anymask_gui_command_opens_the_window_on_a_path(clip, own_checkpoint, tm
 def test_closing_the_window_while_tracking_keeps_what_was_tracked(qtbot, clip, present_checkpoint, settings):
     from anymask.project import ProjectStore
 
-    settings.set_model(str(present_checkpoint), "auto", "cpu")
-    window = open_window(qtbot, settings)
-    assert window.open_path(clip)
-    session = window.controller.session
-    qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 300, 200))
-    settle(qtbot, window, lambda: session.marking == 1)
+    window, session = window_marking(qtbot, settings, clip, present_checkpoint)
     press_f(qtbot, window, None)  # the suggested label
     settle(qtbot, window, lambda: session.store.objects() == {1: "object1"})
     qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
@@ -527,12 +533,7 @@ def test_file_import_adds_another_tools_annotations(qtbot, settings, clip, tmp_p
 
 
 def test_tracking_with_an_unfinished_object_asks_first(qtbot, clip, present_checkpoint, settings):
-    settings.set_model(str(present_checkpoint), "auto", "cpu")
-    window = open_window(qtbot, settings)
-    assert window.open_path(clip)
-    session = window.controller.session
-    qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 300, 200))
-    settle(qtbot, window, lambda: session.marking == 1)
+    window, session = window_marking(qtbot, settings, clip, present_checkpoint)
     when_modal(lambda dialog: dialog.reject())  # Cancel: nothing happens, the prompts stay
     qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
     activate(qtbot, window)

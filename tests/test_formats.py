@@ -284,10 +284,14 @@ def _write(path, text):
     ],
 )
 def test_bad_coco_files(dataset, tmp_path, document, message):
-    path = _write(tmp_path / "bad.json", document)
+    refused("coco", _write(tmp_path / "bad.json", document), dataset.frames, message)
+
+
+def refused(format_name, path, frames, message, where=None):
+    """The import fails with one AnnotationFormatError that names the file."""
     with pytest.raises(AnnotationFormatError, match=message) as exc:
-        import_annotations("coco", path, dataset.frames)
-    assert str(path) in str(exc.value)
+        import_annotations(format_name, where or path, frames)
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)
 
 
 @pytest.mark.parametrize(
@@ -479,10 +483,7 @@ def test_davis_keeps_track_ids_as_indices_and_refuses_a_255th_object(tmp_path):
     ],
 )
 def test_bad_mot_files(dataset, tmp_path, text, message):
-    path = _write(tmp_path / "seq" / "gt" / "gt.txt", text)
-    with pytest.raises(AnnotationFormatError, match=message) as exc:
-        import_annotations("mot", tmp_path / "seq", dataset.frames)
-    assert str(path) in str(exc.value)
+    refused("mot", _write(tmp_path / "seq" / "gt" / "gt.txt", text), dataset.frames, message, tmp_path / "seq")
 
 
 @pytest.mark.parametrize(
@@ -504,10 +505,7 @@ def test_bad_mot_files(dataset, tmp_path, text, message):
     ],
 )
 def test_bad_cvat_files(dataset, tmp_path, body, message):
-    path = _write(tmp_path / "annotations.xml", body)
-    with pytest.raises(AnnotationFormatError, match=message) as exc:
-        import_annotations("cvat", path, dataset.frames)
-    assert str(path) in str(exc.value)
+    refused("cvat", _write(tmp_path / "annotations.xml", body), dataset.frames, message)
 
 
 def test_cvat_images_layout_with_masks_and_groups(tmp_path):

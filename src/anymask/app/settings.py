@@ -51,28 +51,31 @@ class AppSettings:
         self.set_value("model/precision", precision)
         self.set_value("model/device", device)
 
-    def recent(self) -> list[str]:
+    def _strings(self, key: str) -> list[str]:
+        """A JSON list of strings kept under `key` (anything else reads as empty)."""
         try:
-            entries = json.loads(str(self.value("recent", "[]")))
+            entries = json.loads(str(self.value(key, "[]")))
         except json.JSONDecodeError:
             return []
-        return [e for e in entries if isinstance(e, str)]
+        return [e for e in entries if isinstance(e, str)] if isinstance(entries, list) else []
+
+    def _push(self, key: str, value: str) -> None:
+        """`value` first in the list under `key`, without repeats, at most RECENT_LIMIT long."""
+        entries = [value] + [e for e in self._strings(key) if e != value]
+        self.set_value(key, json.dumps(entries[:RECENT_LIMIT]))
+
+    def recent(self) -> list[str]:
+        return self._strings("recent")
 
     def add_recent(self, path: str) -> None:
-        entries = [path] + [e for e in self.recent() if e != path]
-        self.set_value("recent", json.dumps(entries[:RECENT_LIMIT]))
+        self._push("recent", path)
 
     def recent_labels(self) -> list[str]:
         """Labels given on F, newest first (the label prompt offers them)."""
-        try:
-            entries = json.loads(str(self.value("recent_labels", "[]")))
-        except json.JSONDecodeError:
-            return []
-        return [e for e in entries if isinstance(e, str)]
+        return self._strings("recent_labels")
 
     def add_recent_label(self, label: str) -> None:
-        entries = [label] + [e for e in self.recent_labels() if e != label]
-        self.set_value("recent_labels", json.dumps(entries[:RECENT_LIMIT]))
+        self._push("recent_labels", label)
 
     def last_frame(self, path: str) -> int:
         try:
