@@ -59,10 +59,12 @@ class AppController(ProjectActions, QObject):
         self._last_frame_time = 0.0
         self._seconds_per_frame: float | None = None
         self._followed: int | None = None  # the frame tracking last showed; the view follows while it stays there
+        self._images_mode: bool | None = None
 
     # opening and closing ------------------------------------------------------------------------------
     def open_media(self, path: str | Path) -> bool:
         self.close_session()
+        self._images_mode = None
         model = self.settings.model()
         try:
             session = Session(
@@ -358,12 +360,15 @@ class AppController(ProjectActions, QObject):
         files = getattr(self.session.source, "files", None) if self.session is not None else None
         if files is None:
             return False
-        chosen = self.settings.value(self._folder_key(), "")
-        return chosen == "images" if chosen else not looks_like_sequence(files)
+        if self._images_mode is None:  # decided once per opening: the title asks on every frame
+            chosen = self.settings.value(self._folder_key(), "")
+            self._images_mode = chosen == "images" if chosen else not looks_like_sequence(files)
+        return self._images_mode
 
     def set_images_mode(self, images: bool) -> None:
         if self.session is not None:
             self.settings.set_value(self._folder_key(), "images" if images else "video")
+            self._images_mode = images
             self.annotations_changed.emit()
 
     def _folder_key(self) -> str:
@@ -374,5 +379,4 @@ class AppController(ProjectActions, QObject):
         if self.session is None:
             return [], {}
         source, store = self.session.source, self.session.store
-        counts = {frame: len(store.masks(frame)) for frame in store.annotated_frames()}
-        return [source.frame_name(i) for i in range(len(source))], counts
+        return [source.frame_name(i) for i in range(len(source))], store.masks_per_frame()

@@ -315,6 +315,10 @@ class ProjectStore:
     def count_masks(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM masks").fetchone()[0]
 
+    def masks_per_frame(self) -> dict[int, int]:
+        """frame -> how many objects have a mask there (one query, for lists of many images)."""
+        return dict(self._db.execute("SELECT frame, COUNT(*) FROM masks GROUP BY frame").fetchall())
+
     # prompts ----------------------------------------------------------------------------------------
     def add_prompt(self, frame: int, object_id: int, points: list | None = None, box: list | None = None) -> int:
         """Record a prompt: points as [[x, y, label], ...] and/or a box [x1, y1, x2, y2]."""
