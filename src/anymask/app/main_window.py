@@ -34,6 +34,7 @@ from .worker import BUSY_WORDS, Task
 TIMELINE_REFRESH_FRAMES = 10
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv *.flv *.ts);;All files (*)"
 STATUS_CHARS = 160  # longer messages are cut with … and shown whole in the tooltip
+ERROR_CHARS = 600  # errors wrap onto a second line rather than lose the fix at their end
 
 
 class MainWindow(WindowDialogs, QMainWindow):
@@ -123,6 +124,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.message = QLabel()
         self.error_label = QLabel()
         self.error_label.setStyleSheet("color: #ff5a5a;")
+        self.error_label.setWordWrap(True)  # an error keeps its fix: it wraps instead of running off the edge
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.hide()
@@ -264,7 +266,7 @@ class MainWindow(WindowDialogs, QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.last_error = message
-        self.error_label.setText(_cut(message))
+        self.error_label.setText(_cut(message, ERROR_CHARS))
         self.error_label.setToolTip(message)
 
     def clear_error(self) -> None:
@@ -385,5 +387,5 @@ class MainWindow(WindowDialogs, QMainWindow):
         super().closeEvent(event)
 
 
-def _cut(message: str) -> str:
-    return message if len(message) <= STATUS_CHARS else message[: STATUS_CHARS - 1] + "…"
+def _cut(message: str, limit: int = STATUS_CHARS) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"
