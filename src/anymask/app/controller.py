@@ -201,6 +201,16 @@ class AppController(ProjectActions, QObject):
             self.status.emit(f"correcting object {object_id}: click on the frame, F confirms, B cancels")
 
     @property
+    def pending_prompts(self) -> tuple:
+        """(points, box, mask) of the object being marked."""
+        return self.session.pending_prompts if self.session is not None else ([], None, None)
+
+    @property
+    def fps(self) -> float:
+        """The video's frame rate (25 when it does not say), for playback."""
+        return float(getattr(self.session.source, "fps", 25.0) or 25.0) if self.session is not None else 25.0
+
+    @property
     def marking(self) -> int | None:
         """The object being marked (a new one or one being corrected), or None."""
         return self.session.marking if self.session is not None else None

@@ -241,11 +241,11 @@ class MainWindow(WindowDialogs, QMainWindow):
         self.canvas.set_layers(self.controller.frame_view(self.hidden_objects)[1])
 
     def _show_pending(self) -> None:
-        session = self.controller.session
-        if session is None:
+        c = self.controller
+        if c.session is None:
             return
-        points, box, mask = session.pending_prompts
-        self.canvas.set_pending(mask, points, box, (255, 255, 255) if session.marking is None else (0, 200, 255))
+        points, box, mask = c.pending_prompts
+        self.canvas.set_pending(mask, points, box, (255, 255, 255) if c.marking is None else (0, 200, 255))
         self._update_title()
 
     def _update_title(self) -> None:
@@ -326,7 +326,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         if self.play_timer.isActive() or self.controller.session is None:
             self.play_timer.stop()
             return
-        fps = float(getattr(self.controller.session.source, "fps", 25.0) or 25.0)
+        fps = self.controller.fps
         self.play_timer.start(int(1000 / min(30.0, max(1.0, fps))))
 
     def _play_step(self) -> None:
