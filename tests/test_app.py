@@ -3,117 +3,32 @@ track, correct, undo, relabel, export, reopen; and errors shown in the window in
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from anymask.app.dialogs import ModelDialog
-from anymask.app.label_dialog import LabelPrompt
-from anymask.app.main_window import MainWindow
 from anymask.app.settings import AppSettings
 
-from conftest import step, write_clip
-
-WAIT_MS = 180_000
-
-
-@pytest.fixture
-def clip(media_dir, tmp_path):
-    return write_clip(media_dir, tmp_path / "clip", count=4, step=3)
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return AppSettings(str(tmp_path / "settings.ini"))
-
-
-def open_window(qtbot, settings) -> MainWindow:
-    window = MainWindow(settings)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    activate(qtbot, window)
-    return window
-
-
-def activate(qtbot, window) -> None:
-    """Keys reach the window's shortcuts only while it is the active window (offscreen too)."""
-    window.activateWindow()
-    window.windowHandle().requestActivate()
-    # isActiveWindow, not QApplication.activeWindow() is window: on Python 3.11 the many None results of
-    # the latter while waiting hit a PySide6 refcount bug ("deallocating None") and abort the process
-    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-
-
-def at(window, x, y) -> QPoint:
-    return window.canvas.to_widget(QPointF(x, y)).toPoint()
-
-
-def settle(qtbot, window, condition=lambda: True):
-    controller = window.controller
-    qtbot.waitUntil(lambda: not controller.worker.busy and not controller.tracking and condition(), timeout=WAIT_MS)
-    QApplication.processEvents()
-
-
-def when_modal(callback, tries: int = 200) -> None:
-    """Call `callback(dialog)` once a modal dialog is up (polled every 50 ms, no fixed delay)."""
-
-    def check(left: int) -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is not None or left == 0:
-            callback(dialog)
-        else:
-            QTimer.singleShot(50, lambda: check(left - 1))
-
-    QTimer.singleShot(0, lambda: check(tries))
-
-
-def press_f(qtbot, window, label: str | None):
-    """F on a new object opens the label prompt: type `label` (None: keep the suggestion) and accept."""
-
-    def fill(dialog):
-        assert isinstance(dialog, LabelPrompt), dialog
-        if label is not None:
-            dialog.label.setEditText(label)
-        dialog.accept()
-
-    when_modal(fill)
-    qtbot.keyClick(window, Qt.Key_F)
-    activate(qtbot, window)
-
-
-def window_marking(qtbot, settings, clip, checkpoint) -> tuple[MainWindow, object]:
-    """A window on `clip` with a click made on frame 1: object 1 is being marked."""
-    settings.set_model(str(checkpoint), "auto", "cpu")
-    window = open_window(qtbot, settings)
-    assert window.open_path(clip)
-    session = window.controller.session
-    qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=at(window, 300, 200))
-    settle(qtbot, window, lambda: session.marking == 1)
-    return window, session
-
-
-def pick_model_file(qtbot, window, checkpoint):
-    def fill(dialog):
-        assert isinstance(dialog, ModelDialog)
-        dialog.use_file(str(checkpoint))
-        dialog.precision.setCurrentIndex(dialog.precision.findData("auto"))
-        dialog.accept()
-
-    when_modal(fill)
-    window.model_dialog()  # modal: the timer fills it in
-    activate(qtbot, window)
-    assert window.settings.model() == {"spec": str(checkpoint), "precision": "auto", "device": "cpu"}
-
-
-def masks(store) -> dict:
-    return {f: {m.object_id: (json.dumps(m.rle), m.source) for m in store.masks(f)} for f in store.annotated_frames()}
+from app_support import (  # noqa: F401 - clip_fixture, settings_fixture: the fixtures clip and settings
+    WAIT_MS,
+    activate,
+    at,
+    clip_fixture,
+    masks,
+    open_window,
+    pick_model_file,
+    press_f,
+    settings_fixture,
+    settle,
+    when_modal,
+    window_marking,
+)
+from conftest import step
 
 
 @pytest.mark.slow
@@ -325,7 +240,6 @@ def test_model_download_dialog_cancels_then_resumes(qtbot, settings, tmp_path, m
 
 
 def test_edit_mode_drags_a_vertex_and_the_mask_follows(qtbot, settings, clip, own_checkpoint):
-    import numpy as np
 
     from anymask.app.dialogs import ExportDialog
 
@@ -500,147 +414,4 @@ def test_model_dialog_traps_are_gone(qtbot, settings, present_checkpoint, monkey
     assert window.choose_model({"spec": str(present_checkpoint), "precision": "auto", "device": "cpu"})
     assert window.last_error is None and window.error_label.text() == ""  # no stale error
     assert window.model_button.text().endswith("— downloaded")
-    window.close()
-
-
-def test_file_import_adds_another_tools_annotations(qtbot, settings, clip, tmp_path):
-    """File > Import: a COCO file from another tool lands as new objects; a broken one is a message."""
-    from anymask.annotations import rle
-    from anymask.formats import Dataset, FrameInfo, Instance, export_dataset
-    from anymask.media import open_source
-
-    source = open_source(clip)
-    frames = [FrameInfo(i, source.frame_name(i), *source.frame_size(i)) for i in range(len(source))]
-    box = np.zeros(source.frame_size(0), bool)
-    box[100:200, 150:260] = True
-    theirs = Dataset("clip", frames, ["dog"], {1: [Instance(7, "dog", rle.encode(box))]})
-    coco = export_dataset(theirs, "coco", tmp_path / "theirs.json", mode="mask")
-    window = open_window(qtbot, settings)
-    assert window.open_path(clip)
-    settle(qtbot, window)
-    window.controller.import_annotations("coco", coco)
-    settle(qtbot, window, lambda: window.controller.session.store.objects() == {7: "dog"})
-    assert window.message.text() == "imported 1 masks of 1 objects on 1 frames"
-    assert window.objects.tree.topLevelItemCount() == 1
-    (mask,) = window.controller.session.store.masks(1)
-    assert np.array_equal(rle.decode(mask.rle), box)
-    broken = tmp_path / "broken.json"
-    broken.write_text("{")
-    window.controller.import_annotations("coco", broken)
-    settle(qtbot, window, lambda: window.last_error is not None)
-    assert "broken.json: invalid JSON" in window.last_error and window.error_label.text() == window.last_error
-    window.close()
-
-
-def test_tracking_with_an_unfinished_object_asks_first(qtbot, clip, present_checkpoint, settings):
-    window, session = window_marking(qtbot, settings, clip, present_checkpoint)
-    when_modal(lambda dialog: dialog.reject())  # Cancel: nothing happens, the prompts stay
-    qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
-    activate(qtbot, window)
-    settle(qtbot, window)
-    assert session.marking == 1 and session.pending_prompts[0] and not window.controller.tracking
-
-    def save(dialog):  # "Save": the object is finished (its label asked), then tracking starts
-        dialog.button(QMessageBox.Save).click()
-        when_modal(lambda prompt: prompt.accept())
-
-    when_modal(save)
-    qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
-    activate(qtbot, window)
-    settle(qtbot, window, lambda: session.store.annotated_frames() == [0, 1, 2, 3])
-    assert session.store.objects() == {1: "object1"}
-    window.close()
-
-
-def test_track_a_range_then_retrack_a_correction_only_there(qtbot, media_dir, tmp_path, present_checkpoint, settings):
-    clip = write_clip(media_dir, tmp_path / "long", count=7, step=3)
-    settings.set_model(str(present_checkpoint), "auto", "cpu")
-    window = open_window(qtbot, settings)
-    assert window.open_path(clip)
-    c, session = window.controller, window.controller.session
-    c.click(300, 200)
-    settle(qtbot, window, lambda: session.marking == 1)
-    c.finish("walker")
-    settle(qtbot, window, lambda: session.store.objects() == {1: "walker"})
-    c.track_next(3)  # frames 0..3; 4..6 stay untouched
-    qtbot.waitUntil(lambda: c.tracking, timeout=WAIT_MS)
-    settle(qtbot, window)
-    assert session.store.annotated_frames() == [0, 1, 2, 3]
-    assert "tracked 4 frames" in window.message.text()
-    before = masks(session.store)
-    c.set_frame(2)
-    settle(qtbot, window)
-    c.mark(1)
-    c.click(320, 230)
-    settle(qtbot, window, lambda: len(session.pending_prompts[0]) == 1)
-    c.finish()
-    settle(qtbot, window)
-    c.track_next(1)  # the correction re-tracks frames 2..3 only
-    qtbot.waitUntil(lambda: c.tracking, timeout=WAIT_MS)
-    settle(qtbot, window)
-    after = masks(session.store)
-    assert session.store.annotated_frames() == [0, 1, 2, 3]
-    assert {f: after[f] for f in (0, 1)} == {f: before[f] for f in (0, 1)}
-    assert window.timeline.rows[0][4] == [0, 2]  # keyframes: the prompted frames
-
-    with step("keyframe navigation and 1-based frame numbers in what the person reads"):
-        c.set_frame(5)
-        settle(qtbot, window)
-        qtbot.keyClick(window, Qt.Key_BracketLeft)
-        settle(qtbot, window, lambda: c.frame == 2)
-        qtbot.keyClick(window, Qt.Key_Left, Qt.ControlModifier)
-        settle(qtbot, window, lambda: c.frame == 0)
-        qtbot.keyClick(window, Qt.Key_BracketRight)
-        settle(qtbot, window, lambda: c.frame == 2)
-        qtbot.keyClick(window, Qt.Key_BracketRight)
-        settle(qtbot, window)
-        assert c.frame == 2 and window.message.text() == "no prompted frame after this one"
-        assert "frame 3/7" in window.windowTitle() and window.frame_box.value() == 3
-        qtbot.keyClick(window, Qt.Key_Right, Qt.ShiftModifier)
-        settle(qtbot, window, lambda: c.frame == 6)
-        c.undo()
-        settle(qtbot, window)
-        assert window.message.text() == "undo: track forward from frame 3"
-        window.frame_box.setValue(2)
-        settle(qtbot, window, lambda: c.frame == 1)
-    window.close()
-
-
-def test_an_image_folder_is_separate_images(qtbot, media_dir, tmp_path, present_checkpoint, settings):
-    from PIL import Image
-
-    from anymask.media import open_source
-
-    video = open_source(media_dir / "vtest.avi")
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for index, name in enumerate(("street.jpg", "corner.jpg", "crossing.jpg")):
-        Image.fromarray(video.frame(40 * index)).save(folder / name)
-    settings.set_model(str(present_checkpoint), "auto", "cpu")
-    window = open_window(qtbot, settings)
-    assert window.open_path(folder)
-    c, session = window.controller, window.controller.session
-    settle(qtbot, window)
-    assert c.images_mode and window.files_dock.isVisible() and "image 1/3" in window.windowTitle()
-    assert window.files.list.count() == 3 and window.files.summary.text() == "0 of 3 images done"
-    window.files.list.setCurrentRow(1)
-    settle(qtbot, window, lambda: c.frame == 1)
-    c.click(300, 200)
-    settle(qtbot, window, lambda: session.marking == 1)
-    c.finish("person")
-    settle(qtbot, window, lambda: session.store.objects() == {1: "person"})
-    c.set_frame(2)
-    c.click(320, 220)
-    settle(qtbot, window, lambda: session.marking == 2)
-    c.finish("person")
-    settle(qtbot, window, lambda: len(session.store.objects()) == 2)
-    assert session.store.annotated_frames() == [1, 2]  # each image has its own object, nothing spread
-    assert window.files.summary.text() == "2 of 3 images done"
-    assert window.files.list.item(1).text() == "✓ crossing.jpg  (1)"  # sorted by name: corner, crossing, street
-    c.track()
-    settle(qtbot, window)
-    assert "separate images" in window.last_error and session.store.annotated_frames() == [1, 2]
-    window.actions["images_mode"].trigger()  # View > Track through this folder
-    settle(qtbot, window)
-    assert not c.images_mode and not window.files_dock.isVisible()
     window.close()

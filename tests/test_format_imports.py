@@ -1,0 +1,211 @@
+"""Imports that must fail: every importer's bad files end in one AnnotationFormatError naming the file and
+the place (fuzzed too), and the CVAT layouts another tool writes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from anymask.errors import AnnotationFormatError
+from anymask.formats import FrameInfo, import_annotations
+
+FRAMES = [FrameInfo(i, f"vtest_{i:06d}.jpg", 576, 768) for i in range(6)]  # vtest.avi's first six frames
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ('{"images": [], "annotations": [', "invalid JSON"),
+        ('{"images": [], "annotations": [], "categories": {}}', "categories: expected a list"),
+        (
+            '{"images": [{"id": 1, "file_name": "vtest_000000.jpg", "height": 576, "width": 768}], "annotations": '
+            '[{"image_id": 1, "category_id": 9, "bbox": [0, 0, 5, 5]}], "categories": [{"id": 1, "name": "a"}]}',
+            "unknown category id 9",
+        ),
+        (
+            '{"images": [{"id": 1, "file_name": "vtest_000000.jpg", "height": 576, "width": 768}], "annotations": '
+            '[{"image_id": 1, "category_id": 1, "bbox": [700, 500, 200, 200]}], '
+            '"categories": [{"id": 1, "name": "a"}]}',
+            "outside",
+        ),
+        (
+            '{"images": [{"id": 1, "file_name": "other.jpg", "height": 576, "width": 768}], "annotations": [], '
+            '"categories": []}',
+            "not a frame",
+        ),
+    ],
+)
+def test_bad_coco_files(tmp_path, document, message):
+    refused("coco", _write(tmp_path / "bad.json", document), FRAMES, message)
+
+
+def refused(format_name, path, frames, message, where=None):
+    """The import fails with one AnnotationFormatError that names the file."""
+    with pytest.raises(AnnotationFormatError, match=message) as exc:
+        import_annotations(format_name, where or path, frames)
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("5 0.5 0.5 0.1 0.1", "class id 5"),
+        ("0 0.5 1.7 0.1 0.1", "normalised"),
+        ("0 0.5 abc 0.1 0.1", "expected a class id"),
+        ("0 0.5 0.5 0.1", "do not make"),
+    ],
+)
+def test_bad_yolo_labels(tmp_path, line, message):
+    _write(tmp_path / "data.yaml", "names:\n  0: person\n  1: car\n")
+    label = _write(tmp_path / "labels" / "train" / "vtest_000000.txt", f"0 0.5 0.5 0.2 0.2\n{line}\n")
+    with pytest.raises(AnnotationFormatError, match=message) as exc:
+        import_annotations("yolo", tmp_path, FRAMES)
+    assert f"{label}: line 2" in str(exc.value)
+
+
+def test_bad_davis_and_label_files(tmp_path):
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    Image.fromarray(np.zeros((10, 10), np.uint8), mode="P").save(folder / "00000.png")
+    with pytest.raises(AnnotationFormatError, match="frame is 768x576"):
+        import_annotations("davis", folder, FRAMES)
+    labels = tmp_path / "labels"
+    _write(
+        labels / "vtest_000000.json",
+        json.dumps(
+            {
+                "version": "3",
+                "flags": {},
+                "imagePath": "vtest_000000.jpg",
+                "imageData": None,
+                "imageHeight": 576,
+                "imageWidth": 768,
+                "shapes": [{"label": "a", "points": [[0, 0], [900, 10], [5, 9]], "shape_type": "polygon"}],
+            }
+        ),
+    )
+    with pytest.raises(AnnotationFormatError, match=r"point \(900, 10\) lies outside"):
+        import_annotations("xanylabeling", labels, FRAMES)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ_FRAMES = [FrameInfo(0, "a.jpg", 20, 30)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789.-e \t", max_size=40), max_size=4))
+def test_fuzzed_yolo_labels_load_or_fail_cleanly(lines):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        _write(root / "data.yaml", "names: [a, b]\n")
+        _write(root / "labels" / "a.txt", "\n".join(lines))
+        try:
+            imported = import_annotations("yolo", root, FUZZ_FRAMES)
+            assert all(i.mask.shape == (20, 30) for i in imported.on(0))
+        except AnnotationFormatError as exc:
+            assert str(root) in str(exc)
+
+
+coco_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 40) | st.floats(-5, 50) | st.sampled_from(["a.jpg", "a", ""]),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "image_id",
+                    "category_id",
+                    "bbox",
+                    "segmentation",
+                    "file_name",
+                    "height",
+                    "width",
+                    "name",
+                    "track_id",
+                    "size",
+                    "counts",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({"images": coco_values, "annotations": coco_values, "categories": coco_values}))
+def test_fuzzed_coco_documents_load_or_fail_cleanly(document):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = _write(Path(folder) / "coco.json", json.dumps(document))
+        try:
+            import_annotations("coco", path, FUZZ_FRAMES)
+        except AnnotationFormatError as exc:
+            assert str(path) in str(exc)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1,1,10,10,5\n", "expected frame,id,x,y,w,h"),
+        ("9,1,10,10,5,5,1,1,1\n", "frame 9 is not in 1..6"),
+        ("1,1,10,10,-5,5,1,1,1\n", "positive size"),
+        ("1,1,nan,10,5,5,1,1,1\n", "positive size"),
+    ],
+)
+def test_bad_mot_files(tmp_path, text, message):
+    refused("mot", _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, message, tmp_path / "seq")
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("<annotations><track id='0' label='a'><box frame='0'", "invalid XML"),
+        ("<annotations><track id='x' label='a'></track></annotations>", "track id: expected an integer"),
+        (
+            "<annotations><track id='0' label='a'><box frame='99' xtl='1' ytl='1' xbr='5' ybr='5'/></track>"
+            "</annotations>",
+            "frame 99 is not in 0..5",
+        ),
+        ("<annotations><track id='0' label='a'><polygon frame='0' points='1,1;zz'/></track></annotations>", "polygon"),
+        (
+            "<annotations><image id='0' name='a.jpg' width='60' height='40'><mask label='a' left='0' top='0' "
+            "width='2' height='2' rle='1,2'/></image></annotations>",
+            "rle counts sum to 3",
+        ),
+    ],
+)
+def test_bad_cvat_files(tmp_path, body, message):
+    refused("cvat", _write(tmp_path / "annotations.xml", body), FRAMES, message)
+
+
+def test_cvat_images_layout_with_masks_and_groups(tmp_path):
+    body = (
+        "<annotations><image id='0' name='a.jpg' width='6' height='4'>"
+        "<mask label='cat' left='1' top='1' width='2' height='2' rle='1,3'/>"
+        "<box label='dog' xtl='3' ytl='0' xbr='6' ybr='2' group_id='1'/>"
+        "<box label='dog' xtl='0' ytl='3' xbr='2' ybr='4' group_id='1'/></image></annotations>"
+    )
+    imported = import_annotations("cvat", _write(tmp_path / "annotations.xml", body))
+    cat, dog = sorted(imported.on(0), key=lambda i: i.label)
+    assert cat.mask.sum() == 3 and not cat.mask[1, 1] and cat.mask[2, 2]
+    assert dog.mask.sum() == 6 + 2 and imported.classes == ["cat", "dog"]
