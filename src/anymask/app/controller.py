@@ -152,7 +152,10 @@ class AppController(ProjectActions, QObject):
         if self.session is None:
             return []
         store = self.session.store
-        return sorted({p["frame"] for o in store.objects() for p in store.prompts(o)})
+        objects = store.objects()
+        return sorted(
+            {p["frame"] for p in store.prompts() if p["object_id"] in objects}
+        )  # one query, not one per object
 
     def previous_keyframe(self) -> None:
         earlier = [f for f in self.keyframes() if f < self.frame]

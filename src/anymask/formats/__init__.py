@@ -21,7 +21,8 @@ from .youtube_vis import export_youtube_vis
 
 @dataclass(frozen=True)
 class ExportOptions:
-    """How shapes are written: output mode, polygon tolerance (px), and YOLO's validation share."""
+    """How an export writes: output mode, polygon tolerance (px), YOLO's validation share, and whether the
+    per-image formats also write frames without objects."""
 
     mode: str = "polygon"
     tolerance: float = 1.0
