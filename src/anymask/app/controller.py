@@ -351,6 +351,10 @@ class AppController(ProjectActions, QObject):
             image = None
         return image, project_view.frame_layers(self.session, frame, hidden)
 
+    def frame_layers(self, hidden: set[int]) -> list:
+        """The current frame's object layers alone (the picture is unchanged: visibility or masks changed)."""
+        return project_view.frame_layers(self.session, self.frame, hidden) if self.session is not None else []
+
     def object_rows(self, hidden: set[int]) -> list[tuple]:
         return project_view.object_rows(self.session, hidden) if self.session is not None else []
 

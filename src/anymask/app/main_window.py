@@ -238,7 +238,7 @@ class MainWindow(WindowDialogs, QMainWindow):
         self._update_title()
 
     def refresh_layers(self) -> None:
-        self.canvas.set_layers(self.controller.frame_view(self.hidden_objects)[1])
+        self.canvas.set_layers(self.controller.frame_layers(self.hidden_objects))
 
     def _show_pending(self) -> None:
         c = self.controller
