@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the tests need and is missing (CPU torch, the official sam2 reference, this package with its
-# test extras, sample media, the ecosystem's readers in build/readers-venv), check lint and format with ruff, then run pytest with any arguments given (e.g. -m "not slow", the fast subset).
+# test extras, sample media, the ecosystem's readers in build/readers-venv, the official EdgeTAM in build/edgetam-venv), check lint and format with ruff, then run pytest with any arguments given (e.g. -m "not slow", the fast subset).
 # A second run skips every install step and starts testing within seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +22,6 @@ if [ ! -f "$stamp" ] || ! python -c "import anymask, sys; sys.exit(not anymask._
 fi
 bash scripts/fetch_test_media.sh >/dev/null
 bash scripts/readers_venv.sh || echo "scripts/readers_venv.sh failed (offline?): tests/test_readers.py will skip" >&2
+bash scripts/edgetam_venv.sh || echo "scripts/edgetam_venv.sh failed (offline?): EdgeTAM parity tests will skip" >&2
 ruff check . && ruff format --check . >/dev/null  # lint and format (pyproject.toml [tool.ruff])
 python -m pytest -q "$@"

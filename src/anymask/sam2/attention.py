@@ -58,12 +58,17 @@ class RoPEAttention(Attention):
 
     With `repeat_keys`, the keys hold several grids (one per memory frame) and the rotation repeats
     for each; the last `num_k_exclude_rope` keys (object pointers) are not rotated.
+    With `key_grid` (EdgeTAM's RoPEAttentionv2), each of the `num_spatial_mem` memory frames holds
+    unrotated global tokens followed by a `key_grid` x `key_grid` map rotated on that smaller grid.
     """
 
-    def __init__(self, *args, rope_theta: float = 10000.0, repeat_keys: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *args, rope_theta: float = 10000.0, repeat_keys: bool = False, key_grid: int | None = None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.rope_theta = rope_theta
         self.repeat_keys = repeat_keys
+        self.key_grid = key_grid
         self._rotations: dict[tuple, torch.Tensor] = {}
         self._folded: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
 
@@ -95,7 +100,24 @@ class RoPEAttention(Attention):
             self._rotations[key] = axial_rotations(dim, side, side, self.rope_theta).to(device)
         return self._rotations[key]
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_k_exclude_rope: int = 0) -> torch.Tensor:
+    def _rotate_keys(self, k: torch.Tensor, rotations: torch.Tensor, num_rope: int, num_spatial_mem: int):
+        """The first `num_rope` keys rotated: as the queries' grid, repeated per frame, or per `key_grid`."""
+        if self.key_grid is None:
+            if num_rope != rotations.shape[0] and not self.repeat_keys:
+                raise ValueError("keys and queries differ in length but repeat_keys is off")
+            repeats = num_rope // rotations.shape[0]
+            return rotate(k[:, :, :num_rope], rotations.repeat(repeats, 1) if repeats > 1 else rotations)
+        batch, heads, _, width = k.shape
+        grid_rotations = self.rotations(self.key_grid * self.key_grid, k.device)
+        frames = k[:, :, :num_rope].reshape(batch, heads, num_spatial_mem, -1, width)
+        plain = frames.shape[-2] - grid_rotations.shape[0]
+        rotated = rotate(frames[..., plain:, :].flatten(2, 3), grid_rotations.repeat(num_spatial_mem, 1))
+        rotated = rotated.view(batch, heads, num_spatial_mem, -1, width)
+        return torch.cat([frames[..., :plain, :], rotated], dim=3).flatten(2, 3)
+
+    def forward(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_k_exclude_rope: int = 0, num_spatial_mem: int = 0
+    ) -> torch.Tensor:
         fold = self._folds_values(q.dtype)
         q = self.split_heads(self.q_proj(q))
         k = self.split_heads(self.k_proj(k))
@@ -104,11 +126,7 @@ class RoPEAttention(Attention):
         q = rotate(q, rotations)
         num_rope = k.shape[-2] - num_k_exclude_rope
         if num_rope > 0:
-            if num_rope != q.shape[-2] and not self.repeat_keys:
-                raise ValueError("keys and queries differ in length but repeat_keys is off")
-            repeats = num_rope // q.shape[-2]
-            key_rotations = rotations.repeat(repeats, 1) if repeats > 1 else rotations
-            rotated = rotate(k[:, :, :num_rope], key_rotations)
+            rotated = self._rotate_keys(k, rotations, num_rope, num_spatial_mem)
             k = torch.cat([rotated, k[:, :, num_rope:]], dim=2) if num_k_exclude_rope else rotated
         out = attention(q, k, v)
         if fold:

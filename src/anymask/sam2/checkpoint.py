@@ -66,9 +66,13 @@ def _explain_load_failure(exc: Exception) -> str:
 
 def infer_config(state: dict[str, torch.Tensor], source: str = "checkpoint") -> SAM2Config:
     """Which official variant a state dict belongs to, from its tensor shapes."""
+    if "image_encoder.trunk.body.stem.conv1.c.weight" in state:
+        if "spatial_perceiver.latents" not in state:
+            raise CheckpointError(f"{source}: a RepViT trunk without EdgeTAM's spatial perceiver is not supported")
+        return VARIANTS["edgetam"]
     patch = state.get("image_encoder.trunk.patch_embed.proj.weight")
     if patch is None:
-        raise CheckpointError(f"{source}: not a SAM 2 checkpoint (no Hiera patch embedding)")
+        raise CheckpointError(f"{source}: not a SAM 2 or EdgeTAM checkpoint (no Hiera or RepViT trunk)")
     embed_dim = patch.shape[0]
     depth = len({k.split(".")[3] for k in state if k.startswith("image_encoder.trunk.blocks.")})
     size = next((s for s, t in TRUNKS.items() if t.embed_dim == embed_dim and t.depth == depth), None)

@@ -1,4 +1,4 @@
-"""The eight official SAM 2 / SAM 2.1 variants as plain dataclasses (what the YAML configs say)."""
+"""The official SAM 2 / SAM 2.1 variants and EdgeTAM as plain dataclasses (what the YAML configs say)."""
 
 from __future__ import annotations
 
@@ -27,19 +27,51 @@ class HieraConfig:
 
 
 @dataclass(frozen=True)
+class RepViTConfig:
+    """Shape of EdgeTAM's RepViT image trunk (timm's `repvit_m1`)."""
+
+    embed_dims: tuple[int, ...] = (48, 96, 192, 384)
+    depths: tuple[int, ...] = (2, 2, 14, 2)
+    mlp_ratio: int = 2
+
+    @property
+    def channel_list(self) -> tuple[int, ...]:
+        """Output channels of each stage, deepest first (what the FPN neck consumes)."""
+        return tuple(reversed(self.embed_dims))
+
+
+@dataclass(frozen=True)
+class PerceiverConfig:
+    """EdgeTAM's 2-D spatial perceiver: each memory frame becomes `num_latents` global latents plus a
+    `grid` x `grid` map of window latents (512 tokens instead of 4096)."""
+
+    depth: int = 2
+    dim: int = 64
+    ff_mult: int = 4
+    num_latents: int = 256
+    grid: int = 16
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return self.num_latents + self.grid * self.grid
+
+
+@dataclass(frozen=True)
 class SAM2Config:
     """Everything needed to build one variant; defaults are the values shared by all official configs."""
 
     name: str
     version: str  # "2" or "2.1"
     size: str  # tiny, small, base_plus, large
-    trunk: HieraConfig
+    trunk: HieraConfig | RepViTConfig
     # SAM 2.1 additions
     no_obj_embed_spatial: bool = False
     add_tpos_enc_to_obj_ptrs: bool = False
     proj_tpos_enc_in_obj_ptrs: bool = False
     use_signed_tpos_enc_to_obj_ptrs: bool = False
-    # shared by every official config
+    # EdgeTAM: memories compressed by a perceiver, keys rotated on the perceiver's grid
+    perceiver: PerceiverConfig | None = None
+    # shared by every official config (EdgeTAM: 2 memory-attention layers)
     image_size: int = 1024
     backbone_stride: int = 16
     hidden_dim: int = 256
@@ -89,6 +121,16 @@ def _variant(version: str, size: str) -> SAM2Config:
 
 
 VARIANTS: dict[str, SAM2Config] = {f"sam{v}-{s}": _variant(v, s) for v in VERSIONS for s in SIZES}
+# EdgeTAM (edgetam.yaml): SAM 2's heads and prompts, SAM 2.0's pointer settings, a RepViT trunk,
+# a perceiver over each memory and two memory-attention layers
+VARIANTS["edgetam"] = SAM2Config(
+    name="edgetam",
+    version="2",
+    size="repvit_m1",
+    trunk=RepViTConfig(),
+    perceiver=PerceiverConfig(),
+    memory_attention_layers=2,
+)
 
 
 def get_config(name: str) -> SAM2Config:
@@ -119,6 +161,8 @@ _SIZE_ALIASES = {
 def normalize_variant_name(name: str) -> str:
     """Map the spellings people use (`sam2.1_hiera_t`, `SAM2.1-Tiny`, `sam2-base-plus`) to our names."""
     text = name.strip().lower().removesuffix(".pt").replace("hiera", "").replace("_", "-")
+    if text.replace("-", "").replace(" ", "") in ("edgetam", "edgetamrepvit", "edgetamrepvitm1"):
+        return "edgetam"
     text = "-".join(part for part in text.split("-") if part)
     if text.startswith("sam2.1"):
         version, rest = "2.1", text[len("sam2.1") :]

@@ -12,10 +12,14 @@ from .attention import RoPEAttention
 class MemoryAttentionLayer(nn.Module):
     """Pre-norm RoPE self-attention, RoPE cross-attention to memory, then a ReLU MLP."""
 
-    def __init__(self, d_model: int = 256, memory_dim: int = 64, dim_feedforward: int = 2048) -> None:
+    def __init__(
+        self, d_model: int = 256, memory_dim: int = 64, dim_feedforward: int = 2048, key_grid: int | None = None
+    ) -> None:
         super().__init__()
         self.self_attn = RoPEAttention(d_model, num_heads=1)
-        self.cross_attn_image = RoPEAttention(d_model, num_heads=1, repeat_keys=True, kv_in_dim=memory_dim)
+        self.cross_attn_image = RoPEAttention(
+            d_model, num_heads=1, repeat_keys=True, kv_in_dim=memory_dim, key_grid=key_grid
+        )
         self.linear1 = nn.Linear(d_model, dim_feedforward)
         self.linear2 = nn.Linear(dim_feedforward, d_model)
         self.norm1 = nn.LayerNorm(d_model)
@@ -23,22 +27,34 @@ class MemoryAttentionLayer(nn.Module):
         self.norm3 = nn.LayerNorm(d_model)
 
     def forward(
-        self, tgt: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor, num_k_exclude_rope: int
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        memory_pos: torch.Tensor,
+        num_k_exclude_rope: int,
+        num_spatial_mem: int = 0,
     ) -> torch.Tensor:
         normed = self.norm1(tgt)
         tgt = tgt + self.self_attn(normed, normed, normed)
         normed = self.norm2(tgt)
-        tgt = tgt + self.cross_attn_image(normed, memory + memory_pos, memory, num_k_exclude_rope=num_k_exclude_rope)
+        tgt = tgt + self.cross_attn_image(normed, memory + memory_pos, memory, num_k_exclude_rope, num_spatial_mem)
         normed = self.norm3(tgt)
         return tgt + self.linear2(F.relu(self.linear1(normed)))
 
 
 class MemoryAttention(nn.Module):
-    """`num_layers` memory-attention layers and a final LayerNorm; inputs are batch-first (B, N, C)."""
+    """`num_layers` memory-attention layers and a final LayerNorm; inputs are batch-first (B, N, C).
 
-    def __init__(self, d_model: int = 256, memory_dim: int = 64, num_layers: int = 4) -> None:
+    `key_grid` (EdgeTAM): memory keys are rotated on the perceiver's window grid, not the image grid.
+    """
+
+    def __init__(
+        self, d_model: int = 256, memory_dim: int = 64, num_layers: int = 4, key_grid: int | None = None
+    ) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(MemoryAttentionLayer(d_model, memory_dim) for _ in range(num_layers))
+        self.layers = nn.ModuleList(
+            MemoryAttentionLayer(d_model, memory_dim, key_grid=key_grid) for _ in range(num_layers)
+        )
         self.norm = nn.LayerNorm(d_model)
 
     def forward(
@@ -48,8 +64,9 @@ class MemoryAttention(nn.Module):
         memory: torch.Tensor,
         memory_pos: torch.Tensor,
         num_obj_ptr_tokens: int = 0,
+        num_spatial_mem: int = 0,
     ) -> torch.Tensor:
         output = current + 0.1 * current_pos
         for layer in self.layers:
-            output = layer(output, memory, memory_pos, num_obj_ptr_tokens)
+            output = layer(output, memory, memory_pos, num_obj_ptr_tokens, num_spatial_mem)
         return self.norm(output)

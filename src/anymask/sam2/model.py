@@ -16,6 +16,7 @@ from .mask_decoder import DecoderImage, DecoderOutput, MaskDecoder
 from .memory_attention import MemoryAttention
 from .memory_encoder import MemoryEncoder
 from .neck import ImageEncoder
+from .perceiver import PerceiverResampler
 from .prompt_encoder import PromptEncoder
 
 # the dtype each precision computes the heavy parts in; "fast" is fp32 with int8 linears (see set_precision)
@@ -33,15 +34,18 @@ class ImageFeatures:
 
 
 class SAM2Model(nn.Module):
-    """The SAM 2 / 2.1 network. Parameter names match the official checkpoints one to one."""
+    """The SAM 2 / 2.1 (or EdgeTAM) network. Parameter names match the official checkpoints one to one."""
 
     def __init__(self, config: SAM2Config) -> None:
         super().__init__()
         self.config = config
         hidden, mem = config.hidden_dim, config.memory_dim
         self.image_encoder = ImageEncoder(config)
-        self.memory_attention = MemoryAttention(hidden, mem, config.memory_attention_layers)
+        perceiver = config.perceiver
+        key_grid = perceiver.grid if perceiver else None
+        self.memory_attention = MemoryAttention(hidden, mem, config.memory_attention_layers, key_grid=key_grid)
         self.memory_encoder = MemoryEncoder(hidden, mem)
+        self.spatial_perceiver = PerceiverResampler(perceiver) if perceiver else None
         self.maskmem_tpos_enc = nn.Parameter(torch.zeros(config.num_maskmem, 1, 1, mem))
         self.no_mem_embed = nn.Parameter(torch.zeros(1, 1, hidden))
         self.no_mem_pos_enc = nn.Parameter(torch.zeros(1, 1, hidden))
@@ -87,13 +91,18 @@ class SAM2Model(nn.Module):
         self.precision = precision
         dequantize_linears(self)
         self.recent_memories = self.config.num_maskmem - 1
-        for part in (self.image_encoder, self.sam_mask_decoder, self.memory_attention, self.memory_encoder):
+        for part in self.compute_parts():
             part.to(PRECISIONS[precision])
         if precision == "fast":
             quantize_linears(self.image_encoder)
             quantize_linears(self.memory_attention)
             self.recent_memories = min(self.recent_memories, FAST_RECENT_MEMORIES)
         return self
+
+    def compute_parts(self) -> list[nn.Module]:
+        """The parts that run in the compute precision (the rest stays float32)."""
+        parts = [self.image_encoder, self.sam_mask_decoder, self.memory_attention, self.memory_encoder]
+        return parts + ([self.spatial_perceiver] if self.spatial_perceiver is not None else [])
 
     @torch.no_grad()
     def encode_image(self, images: torch.Tensor) -> ImageFeatures:

@@ -1,4 +1,4 @@
-"""Image encoder = Hiera trunk + FPN neck: 256-channel features at strides 4, 8, 16 with sine positions."""
+"""Image encoder = trunk (Hiera, or EdgeTAM's RepViT) + FPN neck: 256-channel features at strides 4, 8, 16."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import SAM2Config
+from .config import HieraConfig, SAM2Config
 from .fast_ops import conv1x1_channels_last, nchw_view, nhwc_view
 from .hiera import Hiera
 from .position import SinePositionEncoding
+from .repvit import RepViTTrunk
 
 
 @dataclass
@@ -59,7 +60,7 @@ class ImageEncoder(nn.Module):
 
     def __init__(self, config: SAM2Config) -> None:
         super().__init__()
-        self.trunk = Hiera(config.trunk)
+        self.trunk = Hiera(config.trunk) if isinstance(config.trunk, HieraConfig) else RepViTTrunk(config.trunk)
         self.neck = FpnNeck(config.hidden_dim, config.trunk.channel_list, config.fpn_top_down_levels)
         self.scalp = 1
 

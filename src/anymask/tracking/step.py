@@ -21,7 +21,12 @@ class FrameOutput:
     obj_ptr: torch.Tensor  # (1, 256)
     object_score: torch.Tensor  # (1, 1) logit: < 0 means the object is absent
     iou: float
-    memory: torch.Tensor | None = None  # (1, 64, 64, 64) bfloat16 memory features
+    memory: torch.Tensor | None = None  # bfloat16 memory: (1, 64, 64, 64) map, or (1, 512, 64) EdgeTAM tokens
+
+
+def memory_tokens(memory: torch.Tensor) -> torch.Tensor:
+    """A memory or its positions as (1, tokens, 64): a (1, 64, H, W) map is flattened, tokens stay."""
+    return memory if memory.ndim == 3 else memory.flatten(2).transpose(1, 2)
 
 
 def condition_on_memory(
@@ -55,12 +60,13 @@ def condition_on_memory(
         t_rel = config.num_maskmem - t_pos
         if t_rel <= model.recent_memories:  # all of them, except in the fast mode
             picked.append((t_pos, recent.get(frame - step * t_rel)))
-    spatial_pos = memory_pos.flatten(2).transpose(1, 2)  # (1, HW, 64)
+    spatial_pos = memory_tokens(memory_pos)  # (1, HW, 64)
     for t_pos, out in picked:
         if out is None or out.memory is None:
             continue
-        memories.append(out.memory.float().flatten(2).transpose(1, 2))
+        memories.append(memory_tokens(out.memory.float()))
         memory_positions.append(spatial_pos + model.maskmem_tpos_enc[config.num_maskmem - t_pos - 1].view(1, 1, -1))
+    num_spatial_mem = len(memories)
     pointers, distances = _object_pointers(config, frame, conditioning, recent, num_frames, reverse)
     num_pointer_tokens = 0
     if pointers:
@@ -83,7 +89,12 @@ def condition_on_memory(
     memory_position = torch.cat(memory_positions, dim=1)
     dtype = model.compute_dtype
     fused = model.memory_attention(
-        tokens.to(dtype), token_pos.to(dtype), memory.to(dtype), memory_position.to(dtype), num_pointer_tokens
+        tokens.to(dtype),
+        token_pos.to(dtype),
+        memory.to(dtype),
+        memory_position.to(dtype),
+        num_pointer_tokens,
+        num_spatial_mem,
     )
     return fused.float().transpose(1, 2).reshape(batch, channels, height, width)
 
@@ -167,7 +178,10 @@ def encode_memory(
     object_score: torch.Tensor,
     from_points: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Memory features (bf16, as the official predictor stores them) and their positions for one frame."""
+    """Memory features (bf16, as the official predictor stores them) and their positions for one frame.
+
+    EdgeTAM compresses both with its spatial perceiver into (1, 512, 64) tokens.
+    """
     config = model.config
     if from_points:  # the video predictor binarises masks that came from clicks
         mask = (high_res_logits > 0).float()
@@ -180,4 +194,7 @@ def encode_memory(
     if model.no_obj_embed_spatial is not None:
         absent = 1 - (object_score > 0).float()
         memory = memory + absent[..., None, None] * model.no_obj_embed_spatial[..., None, None]
+    if model.spatial_perceiver is not None:
+        memory, position = model.spatial_perceiver(memory.to(dtype), position.to(dtype))
+        memory, position = memory.float(), position.float()
     return memory.to(torch.bfloat16), position
