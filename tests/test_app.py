@@ -396,6 +396,10 @@ def test_model_dialog_says_what_auto_picks(qtbot, monkeypatch):
     assert "much slower" not in dialog.precision_note.text()
     assert dialog.choice()["precision"] == "auto"
     assert [dialog.precision.itemData(i) for i in range(dialog.precision.count())] == ["auto", "fp32", "bf16", "fast"]
+    assert dialog.model_note.isHidden()  # SAM 2.1 has no trade-off line; EdgeTAM has one
+    dialog.variant.setCurrentIndex(dialog.variant.findData("edgetam"))
+    assert "fastest" in dialog.model_note.text() and not dialog.model_note.isHidden()
+    assert dialog.choice()["spec"] == "edgetam"
 
 
 def test_model_dialog_traps_are_gone(qtbot, settings, present_checkpoint, monkeypatch):

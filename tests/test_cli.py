@@ -20,9 +20,9 @@ def _env(tmp_path, **extra):
 def test_models_lists_all_variants(tmp_path):
     result = run("models", env=_env(tmp_path))
     assert result.returncode == 0
-    for name in ("sam2-tiny", "sam2.1-large", "sam2.1-base_plus"):
+    for name in ("edgetam", "sam2-tiny", "sam2.1-large", "sam2.1-base_plus"):
         assert name in result.stdout
-    assert "not downloaded" in result.stdout
+    assert "not downloaded" in result.stdout and "fastest" in result.stdout  # EdgeTAM's trade-off
     assert "CPU capability " in result.stdout and "precision " in result.stdout and " (auto): " in result.stdout
 
 

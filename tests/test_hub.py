@@ -88,6 +88,29 @@ def test_checksum_mismatch_discards_download(server, tmp_path):
     assert not target.exists() and not (tmp_path / "model.pt.part").exists()
 
 
+def test_git_object_id_checks_a_file_committed_to_git(server, tmp_path):
+    """EdgeTAM's checkpoint has no published sha256, but git's object id of it is known; it is checked."""
+    payload = _RangeHandler.payload
+    blob_id = hashlib.sha1(b"blob %d\0" % len(payload) + payload).hexdigest()
+    target = tmp_path / "edgetam.pt"
+    hub.download_file(f"{server}/model.pt", target, progress=False, expected_git_blob=blob_id)
+    assert target.read_bytes() == payload and hub.git_blob_sha1_of(target) == blob_id
+    with pytest.raises(ModelDownloadError, match="git object id"):
+        hub.download_file(f"{server}/model.pt", tmp_path / "bad.pt", progress=False, expected_git_blob="1" * 40)
+    assert not (tmp_path / "bad.pt").exists() and not (tmp_path / "bad.pt.part").exists()
+
+
+def test_edgetam_is_in_the_registry_with_its_official_location(tmp_path, monkeypatch):
+    spec = hub.get_spec("EdgeTAM")
+    assert spec is hub.get_spec("edgetam.pt") is hub.get_spec("edge_tam")
+    assert spec.urls == ["https://github.com/facebookresearch/EdgeTAM/raw/main/checkpoints/edgetam.pt"]
+    assert len(spec.git_blob_sha1) == 40 and "faster" in spec.summary
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
+    monkeypatch.setenv("ANYMASK_OFFLINE", "1")
+    with pytest.raises(ModelDownloadError, match="edgetam is not downloaded.*EdgeTAM/raw/main"):
+        hub.ensure_checkpoint("edgetam")
+
+
 def test_offline_error_says_what_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))

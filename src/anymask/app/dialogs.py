@@ -59,7 +59,7 @@ def _buttons(dialog: QDialog) -> QDialogButtonBox:
 
 
 class ModelDialog(QDialog):
-    """SAM 2 / 2.1 in four sizes (marked when cached) or a local checkpoint file; precision and device."""
+    """EdgeTAM, SAM 2 / 2.1 in four sizes (marked when cached) or a local checkpoint file; precision and device."""
 
     def __init__(self, current: dict, parent=None) -> None:
         super().__init__(parent)
@@ -69,6 +69,9 @@ class ModelDialog(QDialog):
             cached = " (downloaded)" if find_cached(spec) else f" ({spec.approx_mb} MB download)"
             self.variant.addItem(spec.name + cached, spec.name)
         self.variant.addItem(LOCAL_FILE, LOCAL_FILE)
+        self.model_note = QLabel()  # the chosen model's trade-off, when the registry has one
+        self.model_note.setWordWrap(True)
+        self.variant.currentIndexChanged.connect(self._explain_model)
         self.path = QLineEdit()
         self.path.textEdited.connect(lambda text: text.strip() and self.use_file(text))  # typing picks the file
         browse = QPushButton("Browse…")
@@ -88,6 +91,7 @@ class ModelDialog(QDialog):
         self.precision.currentIndexChanged.connect(self._explain_precision)
         form = QFormLayout(self)
         form.addRow("Model", self.variant)
+        form.addRow("", self.model_note)
         form.addRow("Checkpoint file", file_row)
         form.addRow("Precision", self.precision)
         form.addRow("", self.precision_note)
@@ -103,6 +107,12 @@ class ModelDialog(QDialog):
         self.precision.setCurrentIndex(max(0, saved))
         self.device.setCurrentText(current.get("device", "cpu"))
         self._explain_precision()
+        self._explain_model()
+
+    def _explain_model(self) -> None:
+        spec = REGISTRY.get(self.variant.currentData())
+        self.model_note.setText(spec.summary if spec is not None else "")
+        self.model_note.setVisible(bool(self.model_note.text()))
 
     def _explain_precision(self) -> None:
         """Say what Auto picks on this device and why (or why an explicit choice is slow here)."""

@@ -26,6 +26,8 @@ def run(args) -> int:
         cached = find_cached(spec)
         status = f"cached at {cached}" if cached else "not downloaded"
         print(f"{spec.name:<18} {spec.approx_mb:>4} MB  {status}")
+        if spec.summary:
+            print(f"{'':<18} {'':>7}  {spec.summary}")
     print(f"\ncache: {cache_dir()}  (set ANYMASK_HOME to move it; the Hugging Face hub cache is searched too)")
     print("download one with: anymask models --download sam2.1-tiny")
     print(f"\n{describe_device(args.device, 'auto')}")

@@ -25,12 +25,16 @@ class ModelSpec:
     name: str
     filename: str
     url: str
-    hf_repo_id: str
+    hf_repo_id: str | None  # None: no Hugging Face repo holds the file in its official format
     approx_mb: int
     sha256: str | None = None  # checked when known
+    git_blob_sha1: str | None = None  # a file committed to the official git repo: its object id, checked
+    summary: str = ""  # one line on its trade-off, shown where a model is chosen
 
     @property
     def urls(self) -> list[str]:
+        if self.hf_repo_id is None:
+            return [self.url]
         return [self.url, HF_URL.format(repo_id=self.hf_repo_id, filename=self.filename)]
 
 
@@ -43,9 +47,22 @@ def _spec(name: str, approx_mb: int) -> ModelSpec:
     return ModelSpec(name, filename, f"{base}/{filename}", f"facebook/{version_tag}-hiera-{size_words}", approx_mb)
 
 
+# EdgeTAM's checkpoint is committed to its GitHub repo (not Git LFS, so no sha256 is published); the
+# object id git gives it there is a SHA-1 over the file's bytes, checked after a download.
+EDGETAM = ModelSpec(
+    "edgetam",
+    "edgetam.pt",
+    "https://github.com/facebookresearch/EdgeTAM/raw/main/checkpoints/edgetam.pt",
+    None,
+    54,
+    git_blob_sha1="abd54d22bbd22ba3e53cf59a307e59e0f3701be6",
+    summary="fastest: several times faster than sam2.1-tiny, somewhat less accurate than SAM 2.1",
+)
+
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
+        EDGETAM,
         _spec("sam2-tiny", 149),
         _spec("sam2-small", 176),
         _spec("sam2-base_plus", 309),
@@ -88,6 +105,8 @@ def find_cached(spec: ModelSpec) -> Path | None:
     ours = cache_dir() / spec.filename
     if ours.is_file():
         return ours
+    if spec.hf_repo_id is None:
+        return None
     repo_folder = hf_hub_cache_dir() / ("models--" + spec.hf_repo_id.replace("/", "--")) / "snapshots"
     if repo_folder.is_dir():
         for snapshot in sorted(repo_folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True):
@@ -102,7 +121,16 @@ def is_offline() -> bool:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+    return _digest(path, hashlib.sha256())
+
+
+def git_blob_sha1_of(path: Path) -> str:
+    """The object id git gives the file's contents: SHA-1 of `blob <size>\\0` followed by the bytes."""
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    return _digest(path, digest)
+
+
+def _digest(path: Path, digest) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(CHUNK), b""):
             digest.update(block)
@@ -114,9 +142,15 @@ class DownloadCancelled(ModelDownloadError):
 
 
 def download_file(
-    url: str, target: Path, expected_sha256: str | None = None, progress=True, timeout: float = 30.0
+    url: str,
+    target: Path,
+    expected_sha256: str | None = None,
+    progress=True,
+    timeout: float = 30.0,
+    expected_git_blob: str | None = None,
 ) -> Path:
-    """Download `url` to `target`, resuming a previous `.part` file; verify sha256 when given; atomic rename.
+    """Download `url` to `target`, resuming a previous `.part` file; verify sha256 (or the git object id)
+    when given; atomic rename.
 
     `progress`: True for a tqdm bar, False for none, or a callable (bytes done, total or None) -> bool that
     returns False to cancel.
@@ -158,13 +192,14 @@ def download_file(
                 os.fsync(handle.fileno())
             if bar is not None:
                 bar.close()
-    if expected_sha256:
-        actual = sha256_of(partial)
-        if actual != expected_sha256:
+    for kind, expected, compute in (
+        ("sha256", expected_sha256, sha256_of),
+        ("git object id", expected_git_blob, git_blob_sha1_of),
+    ):
+        if expected and (actual := compute(partial)) != expected:
             partial.unlink(missing_ok=True)
             raise ModelDownloadError(
-                f"{url}: checksum mismatch (sha256 {actual[:12]}…, expected {expected_sha256[:12]}…); "
-                "download discarded"
+                f"{url}: checksum mismatch ({kind} {actual[:12]}…, expected {expected[:12]}…); download discarded"
             )
     os.replace(partial, target)
     return target
@@ -189,7 +224,7 @@ def ensure_checkpoint(name: str, download: bool = True, progress=True) -> Path:
     errors = []
     for url in spec.urls:
         try:
-            return download_file(url, target, spec.sha256, progress=progress)
+            return download_file(url, target, spec.sha256, progress=progress, expected_git_blob=spec.git_blob_sha1)
         except ModelDownloadError:
             raise
         except (urllib.error.URLError, OSError, ValueError) as exc:

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .fast_ops import attention
+from .layers import weights_key
 from .position import axial_rotations, rotate
 
 
@@ -83,7 +84,7 @@ class RoPEAttention(Attention):
 
     def _folded_output(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         params = (self.v_proj.weight, self.v_proj.bias, self.out_proj.weight, self.out_proj.bias)
-        key = tuple((p._version, p.data_ptr()) for p in params) + (dtype,)
+        key = weights_key(params) + (dtype,)
         if self._folded is None or self._folded[0] != key:
             with torch.no_grad():
                 v_w, v_b, o_w, o_b = (p.float() for p in params)

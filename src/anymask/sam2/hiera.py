@@ -8,7 +8,7 @@ from torch import nn
 
 from .config import HieraConfig
 from .fast_ops import attention
-from .layers import MLP
+from .layers import MLP, weights_key
 
 
 def window_partition(x: torch.Tensor, window: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -147,7 +147,7 @@ class Hiera(nn.Module):
     def position_embedding(self, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
         """Background embedding (bicubic-resized) plus the tiled window embedding, channels-last; cached."""
         params = (self.pos_embed, self.pos_embed_window)
-        key = (height, width, dtype) + tuple((p.device, p._version, p.data_ptr(), p.dtype) for p in params)
+        key = (height, width, dtype, params[0].device) + weights_key(params)
         if self._pos_cache is None or self._pos_cache[0] != key:
             with torch.no_grad():
                 window = self.pos_embed_window.float()

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import weights_key
+
 # Linears with fewer multiply-adds per output than this stay float: quantising their input costs more
 # than the int8 GEMM saves (measured on AVX2: a 256 -> 2048 expansion is 1.1x fp32 time, 2048 -> 256 0.55x).
 MIN_INPUT_FEATURES = 96
@@ -30,7 +32,7 @@ class Int8Linear(nn.Linear):
         return torch.ops.quantized.linear_dynamic(x, self.packed(), True)
 
     def packed(self):
-        key = (self.weight._version, self.weight.data_ptr(), None if self.bias is None else self.bias._version)
+        key = weights_key([self.weight] if self.bias is None else [self.weight, self.bias])
         if self._packed_key != key:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # quantised tensor creation is marked deprecated

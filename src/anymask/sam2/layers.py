@@ -1,4 +1,4 @@
-"""Small building blocks shared by several network parts: MLP and channel-first LayerNorm."""
+"""Small building blocks shared by several network parts: MLP, channel-first LayerNorm, weight-cache keys."""
 
 from __future__ import annotations
 
@@ -58,3 +58,12 @@ def activation_fn(name: str):
     if name not in table:
         raise ValueError(f"unknown activation {name!r}")
     return table[name]
+
+
+def weights_key(tensors) -> tuple:
+    """Changes when any tensor is replaced or modified in place: the key of a cache derived from weights.
+
+    Inference tensors (a model loaded under torch.inference_mode) have no version counter; they cannot be
+    modified in place outside inference mode, so their storage address stands for them.
+    """
+    return tuple((0 if t.is_inference() else t._version, t.data_ptr(), t.dtype) for t in tensors)

@@ -86,8 +86,8 @@ class PerceiverResampler(nn.Module):
     def __init__(self, config: PerceiverConfig) -> None:
         super().__init__()
         self.config = config
-        self.latents = nn.Parameter(torch.zeros(config.num_latents, config.dim))
-        self.latents_2d = nn.Parameter(torch.zeros(config.grid * config.grid, config.dim))
+        self.latents = nn.Parameter(torch.randn(config.num_latents, config.dim))
+        self.latents_2d = nn.Parameter(torch.randn(config.grid * config.grid, config.dim))
         self.layers = nn.ModuleList(PerceiverLayer(config.dim, config.ff_mult) for _ in range(config.depth))
         self.norm = nn.LayerNorm(config.dim)
         self.position_encoding = SinePositionEncoding(config.dim)

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .layers import weights_key
+
 
 class SinePositionEncoding(nn.Module):
     """The DETR-style normalised sine/cosine map for an NCHW feature map (cached per size and device)."""
@@ -60,7 +62,7 @@ class RandomFourierEncoding(nn.Module):
     def dense(self, height: int, width: int) -> torch.Tensor:
         """(C, H, W) encoding of every cell centre of an H x W grid; cached until the buffer changes."""
         matrix = self.positional_encoding_gaussian_matrix
-        key = (height, width, matrix.device, matrix.dtype, matrix._version, matrix.data_ptr())
+        key = (height, width, matrix.device) + weights_key([matrix])
         if self._dense_cache is None or self._dense_cache[0] != key:
             grid = torch.ones((height, width), device=matrix.device, dtype=torch.float32)
             y = (grid.cumsum(dim=0) - 0.5) / height

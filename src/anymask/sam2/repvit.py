@@ -12,10 +12,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import RepViTConfig
+from .layers import weights_key
 
 
 def _weights_key(module: nn.Module) -> tuple:
-    return tuple((t._version, t.data_ptr(), t.dtype) for t in module.state_dict(keep_vars=True).values())
+    return weights_key(module.state_dict(keep_vars=True).values())
 
 
 def _fold_batch_norm(weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm2d):
