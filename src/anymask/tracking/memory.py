@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,17 @@ class LogitStore:
 
     def close(self) -> None:
         self._file.close()
+
+
+@dataclass
+class PromptState:
+    """One object's prompt on one frame before it is tracked: enough to put a click back exactly (undo)."""
+
+    known: bool
+    points: tuple | None = None
+    logits: torch.Tensor | None = None
+    scores: tuple | None = None
+    pending: tuple | None = None
 
 
 class ObjectMemory:
@@ -115,6 +127,22 @@ class ObjectMemory:
     @property
     def ram_frames(self) -> int:
         return len(self._recent)
+
+    def prompt_state(self, frame: int) -> PromptState:
+        return PromptState(
+            True, self.points.get(frame), self.logits.get(frame), self.scores.get(frame), self.pending.get(frame)
+        )
+
+    def restore_prompt_state(self, frame: int, state: PromptState) -> None:
+        for table, value in ((self.points, state.points), (self.scores, state.scores), (self.pending, state.pending)):
+            if value is None:
+                table.pop(frame, None)
+            else:
+                table[frame] = value
+        if state.logits is None:
+            self.logits.discard(frame)
+        else:
+            self.logits.put(frame, state.logits)
 
     def close(self) -> None:
         self.logits.close()

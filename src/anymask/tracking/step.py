@@ -29,6 +29,21 @@ def memory_tokens(memory: torch.Tensor) -> torch.Tensor:
     return memory if memory.ndim == 3 else memory.flatten(2).transpose(1, 2)
 
 
+@dataclass
+class GatheredMemory:
+    """What one object attends to on one frame: memory tokens and their positions, pointers last."""
+
+    tokens: torch.Tensor  # (1, N, 64)
+    positions: torch.Tensor  # (1, N, 64)
+    num_pointer_tokens: int
+    num_spatial_mem: int  # memory frames among the tokens
+
+    @property
+    def layout(self) -> tuple[int, int, int]:
+        """Objects with the same layout can attend in one batch (same token counts, same RoPE)."""
+        return self.tokens.shape[1], self.num_pointer_tokens, self.num_spatial_mem
+
+
 def condition_on_memory(
     model: SAM2Model,
     frame: int,
@@ -47,12 +62,24 @@ def condition_on_memory(
     what SAM 2 attends to: the last num_maskmem - 1 frames and max_obj_ptrs - 1 pointers in the tracking
     direction).
     """
-    config = model.config
-    batch, channels, height, width = features.shape
     if is_init_cond_frame:
         return model.image_embedding_without_memory(features)
-    tokens = features.flatten(2).transpose(1, 2)  # (1, HW, C)
-    token_pos = position.flatten(2).transpose(1, 2)
+    gathered = gather_memory(model, frame, conditioning, recent, num_frames, reverse, memory_pos)
+    return fuse_with_memory(model, features, position, [gathered])
+
+
+def gather_memory(
+    model: SAM2Model,
+    frame: int,
+    conditioning: dict[int, FrameOutput],
+    recent: dict[int, FrameOutput],
+    num_frames: int,
+    reverse: bool,
+    memory_pos: torch.Tensor,
+) -> GatheredMemory:
+    """The memories and object pointers one object attends to on `frame` (see condition_on_memory)."""
+    config = model.config
+    channels = config.hidden_dim
     memories, memory_positions = [], []
     picked = [(0, out) for out in conditioning.values()]
     step = -1 if reverse else 1
@@ -75,7 +102,7 @@ def condition_on_memory(
         if config.add_tpos_enc_to_obj_ptrs:
             t_diff_max = min(num_frames, config.max_obj_ptrs_in_encoder) - 1
             tpos_dim = channels if config.proj_tpos_enc_in_obj_ptrs else mem_dim
-            positions = torch.tensor(distances, device=features.device) / t_diff_max
+            positions = torch.tensor(distances, device=stacked.device) / t_diff_max
             pointer_pos = model.obj_ptr_tpos_proj(sine_1d(positions, tpos_dim)).unsqueeze(1)
         else:
             pointer_pos = stacked.new_zeros(len(pointers), 1, mem_dim)
@@ -85,17 +112,29 @@ def condition_on_memory(
         memories.append(pointer_tokens.transpose(0, 1))
         memory_positions.append(pointer_pos.transpose(0, 1))
         num_pointer_tokens = pointer_tokens.shape[0]
-    memory = torch.cat(memories, dim=1)
-    memory_position = torch.cat(memory_positions, dim=1)
-    dtype = model.compute_dtype
-    fused = model.memory_attention(
-        tokens.to(dtype),
-        token_pos.to(dtype),
-        memory.to(dtype),
-        memory_position.to(dtype),
-        num_pointer_tokens,
-        num_spatial_mem,
+    return GatheredMemory(
+        torch.cat(memories, dim=1), torch.cat(memory_positions, dim=1), num_pointer_tokens, num_spatial_mem
     )
+
+
+def fuse_with_memory(
+    model: SAM2Model, features: torch.Tensor, position: torch.Tensor, gathered: list[GatheredMemory]
+) -> torch.Tensor:
+    """Features (1, C, H, W) fused, for each object, with what it gathered (all of one layout): (B, C, H, W).
+
+    The objects attend in one batch: the frame's tokens are shared, memories stacked along the batch.
+    """
+    _, channels, height, width = features.shape
+    layout = gathered[0].layout
+    if any(g.layout != layout for g in gathered):
+        raise ValueError("objects attending in one batch must gather memories of the same layout")
+    batch = len(gathered)
+    dtype = model.compute_dtype
+    tokens = features.flatten(2).transpose(1, 2).to(dtype).expand(batch, -1, -1)  # (B, HW, C)
+    token_pos = position.flatten(2).transpose(1, 2).to(dtype).expand(batch, -1, -1)
+    memory = torch.cat([g.tokens for g in gathered]).to(dtype)
+    memory_position = torch.cat([g.positions for g in gathered]).to(dtype)
+    fused = model.memory_attention(tokens, token_pos, memory, memory_position, layout[1], layout[2])
     return fused.float().transpose(1, 2).reshape(batch, channels, height, width)
 
 
@@ -128,9 +167,26 @@ def sam_heads(
     multimask: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
     """Decode one frame for one object: (low-res logits, high-res logits, obj_ptr, object score, IoU)."""
+    low_res, high_res_logits, obj_ptr, score, iou = sam_heads_batch(
+        model, backbone, high_res, points, mask_prompt, multimask
+    )
+    return low_res, high_res_logits, obj_ptr, score, float(iou[0, 0])
+
+
+def sam_heads_batch(
+    model: SAM2Model,
+    backbone: torch.Tensor,
+    high_res: tuple[torch.Tensor, torch.Tensor],
+    points: tuple | None,
+    mask_prompt: torch.Tensor | None,
+    multimask: bool,
+) -> tuple[torch.Tensor, ...]:
+    """Decode B objects' conditioned features (B, C, H, W) of one frame: (low-res logits (B, 1, 256, 256),
+    high-res logits, obj_ptr (B, C), object score (B, 1), IoU (B, 1)); each object picks its own best mask."""
+    batch = backbone.shape[0]
     if points is None:  # no prompt: a single padding point
-        coords = torch.zeros(1, 1, 2, device=backbone.device)
-        labels = -torch.ones(1, 1, dtype=torch.int32, device=backbone.device)
+        coords = torch.zeros(batch, 1, 2, device=backbone.device)
+        labels = -torch.ones(batch, 1, dtype=torch.int32, device=backbone.device)
     else:
         coords, labels = points
     if mask_prompt is not None:
@@ -142,16 +198,17 @@ def sam_heads(
     token = out.output_tokens[:, 0]
     iou = out.iou
     if multimask:
-        best = int(torch.argmax(out.iou, dim=-1)[0])
-        low_res = low_res[:, best : best + 1]
-        iou = out.iou[:, best : best + 1]
+        rows = torch.arange(batch, device=iou.device)
+        best = torch.argmax(out.iou, dim=-1)
+        low_res = low_res[rows, best].unsqueeze(1)
+        iou = out.iou[rows, best].unsqueeze(1)
         if out.output_tokens.shape[1] > 1:
-            token = out.output_tokens[:, best]
+            token = out.output_tokens[rows, best]
     high_res_logits = F.interpolate(low_res, size=(model.config.image_size,) * 2, mode="bilinear", align_corners=False)
     obj_ptr = model.obj_ptr_proj(token)
     present = appearing.float()
     obj_ptr = present * obj_ptr + (1 - present) * model.no_obj_ptr
-    return low_res, high_res_logits, obj_ptr, out.object_score_logits, float(iou[0, 0])
+    return low_res, high_res_logits, obj_ptr, out.object_score_logits, iou
 
 
 def mask_as_output(model: SAM2Model, features: torch.Tensor, high_res: tuple, mask: torch.Tensor):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,23 +15,21 @@ from ..media import FrameSource, open_source
 from ..prompts import validate_prompts
 from ..sam2.model import ImageFeatures, SAM2Model
 from .allocator import release_free_memory
+from .batched import batches, track_batch
 from .holes import fill_small_holes
 from .inputs import FrameInputs, normalize_frames
-from .memory import ObjectMemory, new_spill_folder
-from .step import NO_OBJECT_SCORE, FrameOutput, condition_on_memory, encode_memory, mask_as_output, sam_heads
+from .memory import ObjectMemory, PromptState, new_spill_folder
+from .step import (
+    NO_OBJECT_SCORE,
+    FrameOutput,
+    condition_on_memory,
+    encode_memory,
+    gather_memory,
+    mask_as_output,
+    sam_heads,
+)
 
 TRACKING_FRAME_CACHE_BYTES = 16 * 1024 * 1024
-
-
-@dataclass
-class PromptState:
-    """One object's prompt on one frame before it is tracked: enough to put a click back exactly (undo)."""
-
-    known: bool
-    points: tuple | None = None
-    logits: torch.Tensor | None = None
-    scores: tuple | None = None
-    pending: tuple | None = None
 
 
 class VideoTracker:
@@ -45,6 +42,8 @@ class VideoTracker:
     6 for spatial memories); older ones spill to a disk cache and are read back if a later propagation
     needs them. spill_parent: where that cache goes (a session uses its project's cache folder; default:
     the temp folder); caches left there by killed processes are removed.
+    object_batch: objects tracked together in one pass on a frame (those attending to memories of the same
+    layout); 1 tracks them one by one. Results are the same either way.
     """
 
     def __init__(
@@ -57,8 +56,10 @@ class VideoTracker:
         ram_window: int = 16,
         read_ahead: int = 2,
         spill_parent: str | Path | None = None,
+        object_batch: int = 8,
     ) -> None:
         self.model = model
+        self.object_batch = object_batch
         owns_source = not isinstance(source, FrameSource)
         self.source = open_source(source)
         if owns_source:  # tracking reads each frame once: keep only a few decoded frames
@@ -308,12 +309,16 @@ class VideoTracker:
         frames = list(order)
         for position, frame in enumerate(frames):
             upcoming = frames[position + 1 : position + 1 + self.inputs.read_ahead]
+            to_track = []
             for memory in self.objects.values():
                 if frame in memory.conditioning:
                     if self.clear_non_cond_mem_around_input:
                         self._clear_around(memory, frame)
                 else:
-                    self._track(memory, frame, reverse, upcoming)
+                    to_track.append(memory)
+            if to_track:
+                self._track(to_track, frame, reverse, upcoming)
+            for memory in self.objects.values():
                 memory.tracked[frame] = reverse
             release_free_memory()
             yield frame, self.obj_ids, self._frame_logits(frame)
@@ -327,52 +332,44 @@ class VideoTracker:
                 scores = {obj_id: m.scores[frame] for obj_id, m in self.objects.items() if frame in m.scores}
                 yield frame, obj_ids, logits, scores
 
-    def _track(self, memory: ObjectMemory, frame: int, reverse: bool, upcoming: list[int]) -> None:
+    def _track(self, memories: list[ObjectMemory], frame: int, reverse: bool, upcoming: list[int]) -> None:
+        """Track objects on a frame, those attending to memories of the same layout in one batch."""
         features = self._frame_features(frame, upcoming)
-        conditioned = self._conditioned(memory, frame, features, False, reverse)
-        low, high, ptr, score, iou = sam_heads(
-            self.model, conditioned, features.high_res, None, None, self._use_multimask(0)
-        )
-        output = FrameOutput(low, ptr, score, iou)
-        output.memory, position = encode_memory(self.model, features.embedding, high, score, False)
-        self._memory_pos = position if self._memory_pos is None else self._memory_pos
-        output.low_res_logits = fill_small_holes(low, self.fill_hole_area)
-        memory.logits.put(frame, output.low_res_logits)
-        memory.scores[frame] = (float(score[0, 0]), iou)
-        output.low_res_logits = torch.empty(0)  # kept on disk, not in RAM
-        memory.put_recent(frame, output)
+        config = self.model.config
+        gathered = [
+            gather_memory(
+                self.model,
+                frame,
+                memory.conditioning,
+                memory.window(frame, reverse, config.num_maskmem, config.max_obj_ptrs_in_encoder),
+                self.num_frames,
+                reverse,
+                self._memory_pos,
+            )
+            for memory in memories
+        ]
+        for indices in batches(gathered, self.object_batch):
+            outputs, _, position = track_batch(
+                self.model, features, [gathered[i] for i in indices], self._use_multimask(0)
+            )
+            self._memory_pos = position if self._memory_pos is None else self._memory_pos
+            for index, output in zip(indices, outputs):
+                memory = memories[index]
+                memory.logits.put(frame, fill_small_holes(output.low_res_logits, self.fill_hole_area))
+                memory.scores[frame] = (float(output.object_score[0, 0]), output.iou)
+                output.low_res_logits = torch.empty(0)  # kept on disk, not in RAM
+                memory.put_recent(frame, output)
 
     # undo support ---------------------------------------------------------------------------------
     def prompt_state(self, frame: int, obj_id: int) -> PromptState:
         memory = self.objects.get(obj_id)
-        if memory is None:
-            return PromptState(False)
-        return PromptState(
-            True,
-            memory.points.get(frame),
-            memory.logits.get(frame),
-            memory.scores.get(frame),
-            memory.pending.get(frame),
-        )
+        return PromptState(False) if memory is None else memory.prompt_state(frame)
 
     def restore_prompt_state(self, frame: int, obj_id: int, state: PromptState) -> None:
         if not state.known:
             self.remove_object(obj_id)
-            return
-        memory = self._object(obj_id)
-        for table, value in (
-            (memory.points, state.points),
-            (memory.scores, state.scores),
-            (memory.pending, state.pending),
-        ):
-            if value is None:
-                table.pop(frame, None)
-            else:
-                table[frame] = value
-        if state.logits is None:
-            memory.logits.discard(frame)
         else:
-            memory.logits.put(frame, state.logits)
+            self._object(obj_id).restore_prompt_state(frame, state)
 
     def prefetch(self, frame: int) -> None:
         """Compute a frame's image embedding now (a person is about to click there)."""
