@@ -23,5 +23,6 @@ fi
 bash scripts/fetch_test_media.sh >/dev/null
 bash scripts/readers_venv.sh || echo "scripts/readers_venv.sh failed (offline?): tests/test_readers.py will skip" >&2
 bash scripts/edgetam_venv.sh || echo "scripts/edgetam_venv.sh failed (offline?): EdgeTAM parity tests will skip" >&2
-ruff check . && ruff format --check . >/dev/null  # lint and format (pyproject.toml [tool.ruff])
+ruff check .  # lint (pyproject.toml [tool.ruff]); a failure stops the run (set -e)
+ruff format --check . >/dev/null
 python -m pytest -q "$@"

@@ -77,6 +77,15 @@ def present_checkpoint(own_checkpoint, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def edgetam_checkpoint(tmp_path_factory) -> Path:
+    """Random EdgeTAM weights whose occlusion head says "present": ~5x faster to track than sam2.1-tiny, for
+    workflow tests whose subject is not the network (speed does not depend on the weights)."""
+    from anymask.bench import random_checkpoint
+
+    return random_checkpoint("edgetam", tmp_path_factory.mktemp("edgetam"), present=True)
+
+
 def write_clip(media_dir: Path, folder: Path, count: int, step: int, name: str = "{:05d}.jpg") -> Path:
     """Save `count` frames of vtest.avi (every `step`-th) as JPEGs named by `name`, for tests on a short real clip."""
     from PIL import Image

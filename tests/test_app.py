@@ -32,11 +32,11 @@ from conftest import step
 
 
 @pytest.mark.slow
-def test_whole_workflow_in_the_window(qtbot, clip, present_checkpoint, settings, tmp_path):
+def test_whole_workflow_in_the_window(qtbot, clip, edgetam_checkpoint, settings, tmp_path):
     window = open_window(qtbot, settings)
     assert window.open_path(clip)
     assert "frame 1/4" in window.windowTitle()
-    pick_model_file(qtbot, window, present_checkpoint)
+    pick_model_file(qtbot, window, edgetam_checkpoint)
     canvas = window.canvas
     session = window.controller.session
 

@@ -74,9 +74,9 @@ def test_tracking_with_an_unfinished_object_asks_first(qtbot, clip, present_chec
     window.close()
 
 
-def test_track_a_range_then_retrack_a_correction_only_there(qtbot, media_dir, tmp_path, present_checkpoint, settings):
+def test_track_a_range_then_retrack_a_correction_only_there(qtbot, media_dir, tmp_path, edgetam_checkpoint, settings):
     clip = write_clip(media_dir, tmp_path / "long", count=7, step=3)
-    settings.set_model(str(present_checkpoint), "auto", "cpu")
+    settings.set_model(str(edgetam_checkpoint), "auto", "cpu")
     window = open_window(qtbot, settings)
     assert window.open_path(clip)
     c, session = window.controller, window.controller.session

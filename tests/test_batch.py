@@ -258,9 +258,9 @@ def read_outputs(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_batch_equals_anymask_track_per_video_and_reruns_skip(collection, present_checkpoint, tmp_path):
+def test_batch_equals_anymask_track_per_video_and_reruns_skip(collection, edgetam_checkpoint, tmp_path):
     root, single = collection
-    model = ["--model", present_checkpoint, "--precision", "fp32"]
+    model = ["--model", edgetam_checkpoint, "--precision", "fp32"]
     out = tmp_path / "batch"
     result = anymask("batch", root / "manifest.json", "--out", out, "--format", "coco", "mot", "--workers", "2", *model)
     assert result.returncode == 1, result.stderr  # one video failed
@@ -293,14 +293,14 @@ def test_batch_equals_anymask_track_per_video_and_reruns_skip(collection, presen
 
 
 @pytest.mark.slow
-def test_a_killed_worker_is_retried_and_resumes_where_its_frames_stop(media_dir, present_checkpoint, tmp_path):
+def test_a_killed_worker_is_retried_and_resumes_where_its_frames_stop(media_dir, edgetam_checkpoint, tmp_path):
     from anymask.batch import run
     from anymask.project import ProjectStore
 
     write_video(media_dir / "vtest.avi", tmp_path / "walk.mp4", count=10, step=3)
     prompts = {"objects": [{"id": 1, "label": "person", "frame": 0, "points": [[300, 200, 1]]}]}
     (tmp_path / "m.json").write_text(json.dumps({"videos": [{"path": "walk.mp4", "prompts": prompts}]}))
-    options = BatchOptions(model=str(present_checkpoint), precision="fp32", formats=("mot",))
+    options = BatchOptions(model=str(edgetam_checkpoint), precision="fp32", formats=("mot",))
     killed = {}
 
     def kill_once(event):

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from anymask import load_model
-from anymask.bench import random_checkpoint
 from anymask.tracking import VideoTracker, batched
 
 from conftest import write_clip
@@ -24,8 +23,8 @@ def clip(media_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    return random_checkpoint("edgetam", tmp_path_factory.mktemp("batch-model"), present=True)
+def checkpoint(edgetam_checkpoint):
+    return edgetam_checkpoint
 
 
 @pytest.fixture

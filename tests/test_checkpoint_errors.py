@@ -52,7 +52,7 @@ def test_foreign_state_dict(tmp_path):
     torch.save({"model": {"conv1.weight": torch.zeros(3, 3)}}, path)
     with pytest.raises(CheckpointError) as exc:
         load_checkpoint(path)
-    assert "not a SAM 2 checkpoint" in _one_line(exc, path)
+    assert "not a SAM 2 or EdgeTAM checkpoint" in _one_line(exc, path)
 
 
 def test_missing_and_extra_keys(own_checkpoint, tmp_path):

@@ -14,19 +14,12 @@ import pytest
 import torch
 
 from anymask import ImagePredictor, load_model
-from anymask.bench import random_checkpoint
 from anymask.errors import CheckpointError
 from anymask.models.precision import bf16_support
 from anymask.sam2 import load_checkpoint
 from anymask.tracking import VideoTracker
 
 from conftest import write_clip
-
-
-@pytest.fixture(scope="module")
-def edgetam_checkpoint(tmp_path_factory):
-    """Random EdgeTAM weights whose occlusion head says "present" (speed does not depend on the weights)."""
-    return random_checkpoint("edgetam", tmp_path_factory.mktemp("edgetam"), present=True)
 
 
 @pytest.fixture(scope="module")

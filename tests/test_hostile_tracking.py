@@ -64,9 +64,9 @@ def test_a_rerun_resumes_instead_of_duplicating_prompts(media_dir, present_check
     assert (tmp_path / "out" / "mot" / "frames" / "gt" / "gt.txt").read_text() == gt
 
 
-def test_a_killed_runs_spill_folder_is_removed_by_the_next_run(media_dir, present_checkpoint, prompts, tmp_path):
+def test_a_killed_runs_spill_folder_is_removed_by_the_next_run(media_dir, edgetam_checkpoint, prompts, tmp_path):
     frames = write_clip(media_dir, tmp_path / "frames", count=8, step=2)
-    args = track_args(frames, prompts, tmp_path / "out", present_checkpoint, "coco")
+    args = track_args(frames, prompts, tmp_path / "out", edgetam_checkpoint, "coco")
     cache = tmp_path / "out" / "project" / "cache"
     process = subprocess.Popen(
         [sys.executable, "-m", "anymask.cli", *map(str, args)], stdout=subprocess.PIPE, text=True
@@ -215,7 +215,7 @@ for cycle in itertools.count():
 PHASES = ["open", "prompt", "finish", "track", "undo", "redo", "rename", "export"]
 
 
-def test_twenty_random_kills_across_the_workflow_lose_nothing(media_dir, present_checkpoint, tmp_path):
+def test_twenty_random_kills_across_the_workflow_lose_nothing(media_dir, edgetam_checkpoint, tmp_path):
     """SIGKILL at random moments of prompting, tracking, undo/redo, label renames and exports: after each, the
     store is intact, every saved frame reads back, no export is partial, and the project reopens and tracks."""
     import random
@@ -229,7 +229,7 @@ def test_twenty_random_kills_across_the_workflow_lose_nothing(media_dir, present
     killed_after = []
     for trial in range(20):
         child = subprocess.Popen(
-            [sys.executable, "-c", WORKFLOW, str(frames), str(project), str(present_checkpoint), str(out)],
+            [sys.executable, "-c", WORKFLOW, str(frames), str(project), str(edgetam_checkpoint), str(out)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -253,7 +253,7 @@ def test_twenty_random_kills_across_the_workflow_lose_nothing(media_dir, present
         if (out / "coco").exists():  # an export is there whole or not at all
             json.loads((out / "coco" / "annotations" / "instances_default.json").read_text())
     assert set(killed_after) == set(PHASES)
-    with Session(frames, project_folder=project, model=present_checkpoint, precision="fp32") as session:
+    with Session(frames, project_folder=project, model=edgetam_checkpoint, precision="fp32") as session:
         assert session.store.objects()
         session.track("forward", start=0, resume=True)  # tracking resumes after all that
         saved = {frame for frame, *_ in session.store.presence()}

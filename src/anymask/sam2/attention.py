@@ -125,6 +125,8 @@ class RoPEAttention(Attention):
         v = v.unsqueeze(1) if fold else self.split_heads(self.v_proj(v))
         rotations = self.rotations(q.shape[-2], q.device)
         q = rotate(q, rotations)
+        if q.shape[0] != k.shape[0]:  # queries shared by every object of a batch
+            q = q.expand(k.shape[0], -1, -1, -1)
         num_rope = k.shape[-2] - num_k_exclude_rope
         if num_rope > 0:
             rotated = self._rotate_keys(k, rotations, num_rope, num_spatial_mem)

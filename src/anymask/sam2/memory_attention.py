@@ -66,6 +66,14 @@ class MemoryAttention(nn.Module):
         num_obj_ptr_tokens: int = 0,
         num_spatial_mem: int = 0,
     ) -> torch.Tensor:
+        """current, current_pos: (B, HW, C); memory, memory_pos: (B, N, mem_dim).
+
+        Objects of one frame share its tokens: given them as a batch-1 tensor expanded to B, the first
+        layer's self-attention (and the cross-attention's queries) run once for all of them.
+        """
+        shared = current.shape[0] > 1 and current.stride(0) == 0 and current_pos.stride(0) == 0
+        if shared:
+            current, current_pos = current[:1], current_pos[:1]
         output = current + 0.1 * current_pos
         for layer in self.layers:
             output = layer(output, memory, memory_pos, num_obj_ptr_tokens, num_spatial_mem)
