@@ -32,6 +32,11 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
         return torch.matmul(torch.softmax(scores, dim=-1), v)
     if q.shape[-2] * k.shape[-2] < CHUNKED_ATTENTION_MIN_PAIRS:
         return F.scaled_dot_product_attention(q, k, v)
+    if q.dim() > 2 and q.shape[0] > 1:
+        # several objects attending together: one at a time keeps each score block in cache (batched
+        # bmm over 4 objects took 4.9 s where 4 single ones took 4.1 s)
+        k, v = k.expand(q.shape[0], *k.shape[1:]), v.expand(q.shape[0], *v.shape[1:])
+        return torch.cat([attention(q[i : i + 1], k[i : i + 1], v[i : i + 1]) for i in range(q.shape[0])])
     keys_t = k.transpose(-1, -2).contiguous()
     queries = q * scale
     out = torch.empty(*q.shape[:-1], v.shape[-1], dtype=q.dtype, device=q.device)
