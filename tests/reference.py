@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-import types
 from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 OFFICIAL_CONFIGS = {
@@ -23,53 +21,19 @@ OFFICIAL_CONFIGS = {
 }
 
 
-class _Resize(nn.Module):
-    """torchvision.transforms.Resize on tensors: bilinear with antialias (its default)."""
-
-    def __init__(self, size: list[int]) -> None:
-        super().__init__()
-        self.size = [int(s) for s in size]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.interpolate(x.unsqueeze(0), size=self.size, mode="bilinear", align_corners=False, antialias=True)
-        return out.squeeze(0)
-
-
-class _Normalize(nn.Module):
-    def __init__(self, mean: list[float], std: list[float]) -> None:
-        super().__init__()
-        self.mean = [float(m) for m in mean]
-        self.std = [float(s) for s in std]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-        return (x - mean) / std
-
-
-class _ToTensor:
-    def __call__(self, picture):
-        import numpy as np
-
-        array = np.asarray(picture)
-        return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div(255.0)
-
-
 def install_torchvision_stand_in() -> None:
-    """Register a minimal `torchvision.transforms` so the official image predictor imports here."""
+    """Register a stand-in `torchvision` (tests/edgetam/torchvision_stand_in.py) so the official image
+    predictor imports here; the real one is used where it imports."""
     try:
         import torchvision.transforms  # noqa: F401
 
         return
     except Exception:
         pass
-    for name in [k for k in sys.modules if k == "torchvision" or k.startswith("torchvision.")]:
-        del sys.modules[name]
-    package = types.ModuleType("torchvision")
-    transforms = types.ModuleType("torchvision.transforms")
-    transforms.Resize, transforms.Normalize, transforms.ToTensor = _Resize, _Normalize, _ToTensor
-    package.transforms = transforms
-    sys.modules["torchvision"], sys.modules["torchvision.transforms"] = package, transforms
+    sys.path.insert(0, str(Path(__file__).parent / "edgetam"))
+    import torchvision_stand_in
+
+    torchvision_stand_in.install()
 
 
 def official():
