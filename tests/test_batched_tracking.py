@@ -6,6 +6,8 @@ predictor, two objects in one batch, is in test_tracker_parity.py).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -72,6 +74,19 @@ def test_together_equals_one_by_one(clip, checkpoint, batch_sizes):
         assert (frame, ids) == (frame_1, ids_1)
         np.testing.assert_allclose(logits, logits_1, atol=TOLERANCE, rtol=0, err_msg=f"frame {frame}")
     assert [ids for _, ids, _ in results[8]][-1] == [1, 3]
+
+
+def test_each_object_owns_its_memory(clip, checkpoint):
+    """A memory spilled to disk holds one object's tensors, not the whole batch's."""
+    tracker = VideoTracker(load_model(checkpoint, precision="fp32"), clip, fill_hole_area=0, ram_window=1)
+    for obj in (1, 2, 3):
+        tracker.add_prompt(0, obj, points=[[150 * obj, 200]], labels=[1])
+    list(tracker.propagate(max_frames=2))
+    recent = tracker.objects[2].get_recent(2)
+    assert recent.memory.untyped_storage().nbytes() == recent.memory.numel() * 2  # bf16, its own storage
+    spilled = sorted(p.stat().st_size for p in Path(tracker._spill.name).glob("object*_frame1.pt"))
+    assert len(spilled) == 3 and spilled[-1] < 1.5 * 512 * 64 * 2 + 8192  # one (1, 512, 64) bf16 memory each
+    tracker.close()
 
 
 def test_an_absent_object_batches_with_present_ones(clip, checkpoint, monkeypatch):

@@ -26,17 +26,24 @@ def batches(gathered: list[GatheredMemory], max_batch: int) -> Iterator[list[int
 
 def track_batch(
     model: SAM2Model, features: ImageFeatures, gathered: list[GatheredMemory], multimask: bool
-) -> tuple[list[FrameOutput], list[torch.Tensor], torch.Tensor]:
+) -> tuple[list[FrameOutput], torch.Tensor]:
     """Track a batch of objects (one memory layout) on one frame.
 
-    Returns each object's output with its memory (low-res logits filled in, float IoU), each object's
-    high-res logits, and the memory positions (the same for every object and frame).
+    Returns each object's output with its memory (float IoU), and the memory positions (the same for
+    every object and frame). Each output owns its tensors: a view into the batch would keep the whole
+    batch alive, and be saved whole when the memory spills to disk.
     """
     fused = fuse_with_memory(model, features.embedding, features.embedding_pos, gathered)
     low, high, ptr, score, iou = sam_heads_batch(model, fused, features.high_res, None, None, multimask)
     memory, position = encode_memory(model, features.embedding, high, score, False)
     outputs = [
-        FrameOutput(low[i : i + 1], ptr[i : i + 1], score[i : i + 1], float(iou[i, 0]), memory[i : i + 1])
+        FrameOutput(
+            low[i : i + 1].clone(),
+            ptr[i : i + 1].clone(),
+            score[i : i + 1].clone(),
+            float(iou[i, 0]),
+            memory[i : i + 1].clone(),
+        )
         for i in range(len(gathered))
     ]
-    return outputs, [high[i : i + 1] for i in range(len(gathered))], position[:1]
+    return outputs, position[:1]

@@ -349,7 +349,7 @@ class VideoTracker:
             for memory in memories
         ]
         for indices in batches(gathered, self.object_batch):
-            outputs, _, position = track_batch(
+            outputs, position = track_batch(
                 self.model, features, [gathered[i] for i in indices], self._use_multimask(0)
             )
             self._memory_pos = position if self._memory_pos is None else self._memory_pos
