@@ -111,6 +111,25 @@ def test_edgetam_is_in_the_registry_with_its_official_location(tmp_path, monkeyp
         hub.ensure_checkpoint("edgetam")
 
 
+def test_a_cached_checkpoint_is_checked_once_against_its_known_digest(tmp_path, monkeypatch):
+    import dataclasses
+
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
+    path = tmp_path / "checkpoints" / "edgetam.pt"
+    path.parent.mkdir()
+    path.write_bytes(b"not the checkpoint")
+    with pytest.raises(
+        ModelDownloadError, match=r"edgetam.pt: not the official edgetam checkpoint \(git object id"
+    ) as exc:
+        hub.ensure_checkpoint("edgetam")
+    assert "\n" not in str(exc.value) and path.exists()  # the file is left for the person to judge
+    spec = dataclasses.replace(hub.EDGETAM, git_blob_sha1=hub.git_blob_sha1_of(path))
+    monkeypatch.setitem(hub.REGISTRY, "edgetam", spec)
+    assert hub.ensure_checkpoint("edgetam") == path and path.with_name("edgetam.pt.verified").is_file()
+    monkeypatch.setattr(hub, "git_blob_sha1_of", lambda p: pytest.fail("checked again"))
+    assert hub.ensure_checkpoint("edgetam") == path  # remembered for this size and time
+
+
 def test_offline_error_says_what_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))

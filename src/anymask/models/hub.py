@@ -205,6 +205,39 @@ def download_file(
     return target
 
 
+def verify_once(spec: ModelSpec, path: Path) -> Path:
+    """Check a cached checkpoint against the spec's known digest on first use; a `.verified` file beside
+    it remembers the result for this size and modification time (a checkpoint read-only there is checked
+    every time). A mismatch is one line saying to download again; the file is left as it is."""
+    checks = [
+        (k, e, f)
+        for k, e, f in (("sha256", spec.sha256, sha256_of), ("git object id", spec.git_blob_sha1, git_blob_sha1_of))
+        if e
+    ]
+    if not checks:
+        return path
+    stat = path.stat()
+    stamp = f"{stat.st_size} {stat.st_mtime_ns} " + " ".join(expected for _, expected, _ in checks)
+    marker = path.with_name(path.name + ".verified")
+    try:
+        if marker.read_text() == stamp:
+            return path
+    except OSError:
+        pass
+    for kind, expected, compute in checks:
+        actual = compute(path)
+        if actual != expected:
+            raise ModelDownloadError(
+                f"{path}: not the official {spec.name} checkpoint ({kind} {actual[:12]}…, expected "
+                f"{expected[:12]}…): a damaged or different file; delete it to download it again"
+            )
+    try:
+        marker.write_text(stamp)
+    except OSError:
+        pass
+    return path
+
+
 def _progress_bar(total: int | None, initial: int, name: str):
     from tqdm.auto import tqdm
 
@@ -216,7 +249,7 @@ def ensure_checkpoint(name: str, download: bool = True, progress=True) -> Path:
     spec = get_spec(name)
     cached = find_cached(spec)
     if cached is not None:
-        return cached
+        return verify_once(spec, cached)
     target = cache_dir() / spec.filename
     manual = f"download {spec.url} and put it at {target} (or pass the file's path)"
     if not download or is_offline():
@@ -224,7 +257,8 @@ def ensure_checkpoint(name: str, download: bool = True, progress=True) -> Path:
     errors = []
     for url in spec.urls:
         try:
-            return download_file(url, target, spec.sha256, progress=progress, expected_git_blob=spec.git_blob_sha1)
+            path = download_file(url, target, spec.sha256, progress=progress, expected_git_blob=spec.git_blob_sha1)
+            return verify_once(spec, path)  # checked while downloading; remembers it
         except ModelDownloadError:
             raise
         except (urllib.error.URLError, OSError, ValueError) as exc:
