@@ -135,7 +135,7 @@ def test_bad_media_format_and_weights(clip, present_checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_keeps_every_tracked_frame(media_dir, present_checkpoint, tmp_path):
+def test_ctrl_c_keeps_every_tracked_frame(media_dir, edgetam_checkpoint, tmp_path):
     import signal
     import sqlite3
     import time
@@ -151,7 +151,7 @@ def test_ctrl_c_keeps_every_tracked_frame(media_dir, present_checkpoint, tmp_pat
             "track",
             str(clip),
             "--model",
-            str(present_checkpoint),
+            str(edgetam_checkpoint),
             "--prompts",
             str(prompts),
             "--out",
@@ -181,7 +181,7 @@ def test_ctrl_c_keeps_every_tracked_frame(media_dir, present_checkpoint, tmp_pat
     while saved_frames() < 3 and time.time() < deadline and process.poll() is None:
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr
     assert "every tracked frame so far is saved in" in stdout + stderr and "Traceback" not in stderr
     from anymask.project import ProjectStore
