@@ -162,6 +162,9 @@ def test_ctrl_c_keeps_every_tracked_frame(media_dir, edgetam_checkpoint, tmp_pat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a suite started in the background (`cmd &` in a script) ignores SIGINT, and children inherit
+        # that: Python then installs no KeyboardInterrupt handler and the run would never see Ctrl+C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     database = out / "project" / "project.sqlite"
 
