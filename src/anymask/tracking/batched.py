@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import torch
 
 from ..sam2.model import ImageFeatures, SAM2Model
-from .step import FrameOutput, GatheredMemory, encode_memory, fuse_with_memory, sam_heads_batch
+from .step import FrameOutput, GatheredMemory, encode_memory, fuse_with_memory, sam_heads
 
 
 def batches(gathered: list[GatheredMemory], max_batch: int) -> Iterator[list[int]]:
@@ -34,7 +34,7 @@ def track_batch(
     batch alive, and be saved whole when the memory spills to disk.
     """
     fused = fuse_with_memory(model, features.embedding, features.embedding_pos, gathered)
-    low, high, ptr, score, iou = sam_heads_batch(model, fused, features.high_res, None, None, multimask)
+    low, high, ptr, score, iou = sam_heads(model, fused, features.high_res, None, None, multimask)
     memory, position = encode_memory(model, features.embedding, high, score, False)
     outputs = [
         FrameOutput(

@@ -165,24 +165,10 @@ def sam_heads(
     points: tuple | None,
     mask_prompt: torch.Tensor | None,
     multimask: bool,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
-    """Decode one frame for one object: (low-res logits, high-res logits, obj_ptr, object score, IoU)."""
-    low_res, high_res_logits, obj_ptr, score, iou = sam_heads_batch(
-        model, backbone, high_res, points, mask_prompt, multimask
-    )
-    return low_res, high_res_logits, obj_ptr, score, float(iou[0, 0])
-
-
-def sam_heads_batch(
-    model: SAM2Model,
-    backbone: torch.Tensor,
-    high_res: tuple[torch.Tensor, torch.Tensor],
-    points: tuple | None,
-    mask_prompt: torch.Tensor | None,
-    multimask: bool,
 ) -> tuple[torch.Tensor, ...]:
-    """Decode B objects' conditioned features (B, C, H, W) of one frame: (low-res logits (B, 1, 256, 256),
-    high-res logits, obj_ptr (B, C), object score (B, 1), IoU (B, 1)); each object picks its own best mask."""
+    """Decode B objects' conditioned features (B, C, H, W) of one frame (B = 1 for a prompt): (low-res logits
+    (B, 1, 256, 256), high-res logits, obj_ptr (B, C), object score (B, 1), IoU (B, 1)); each object picks
+    its own best mask."""
     batch = backbone.shape[0]
     if points is None:  # no prompt: a single padding point
         coords = torch.zeros(batch, 1, 2, device=backbone.device)

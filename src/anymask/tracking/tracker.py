@@ -181,11 +181,11 @@ class VideoTracker:
         mask_prompt = torch.clamp(previous, -32.0, 32.0).to(device) if previous is not None else None
         conditioned = self._conditioned(memory, frame, features, is_init, reverse)
         multimask = self._use_multimask(labels.shape[1])
-        low, high, ptr, score, iou = sam_heads(
+        low, high, ptr, score, ious = sam_heads(
             self.model, conditioned, features.high_res, (coords, labels), mask_prompt, multimask
         )
         low = fill_small_holes(low, self.fill_hole_area)
-        return FrameOutput(low, ptr, score, iou)
+        return FrameOutput(low, ptr, score, float(ious[0, 0]))
 
     def _mask_tensor(self, mask: np.ndarray) -> torch.Tensor:
         """A binary (H, W) mask as (1, 1, S, S) at the model's input size."""
