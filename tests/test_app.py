@@ -208,6 +208,7 @@ def _serve(payload: bytes, pause: float):
 
 
 def test_model_download_dialog_cancels_then_resumes(qtbot, settings, tmp_path, monkeypatch):
+    import hashlib
     from dataclasses import replace
 
     from anymask.models import hub
@@ -215,7 +216,8 @@ def test_model_download_dialog_cancels_then_resumes(qtbot, settings, tmp_path, m
     payload = bytes(range(256)) * 4096 * 8  # 8 MB, sent in 32 pieces
     server = _serve(payload, pause=0.05)
     url = f"http://127.0.0.1:{server.server_address[1]}/sam2.1_hiera_tiny.pt"
-    monkeypatch.setitem(hub.REGISTRY, "sam2.1-tiny", replace(hub.REGISTRY["sam2.1-tiny"], url=url))
+    digest = hashlib.sha256(payload).hexdigest()
+    monkeypatch.setitem(hub.REGISTRY, "sam2.1-tiny", replace(hub.REGISTRY["sam2.1-tiny"], url=url, sha256=digest))
     monkeypatch.setenv("ANYMASK_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     monkeypatch.delenv("ANYMASK_OFFLINE", raising=False)

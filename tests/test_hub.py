@@ -161,7 +161,41 @@ def test_name_spellings():
         hub.get_spec("sam3-huge")
 
 
+def test_every_sam2_checkpoint_has_its_official_sha256():
+    digests = {name: spec.sha256 for name, spec in hub.REGISTRY.items() if name != "edgetam"}
+    assert len(digests) == 8 and len(set(digests.values())) == 8
+    assert all(len(d) == 64 and int(d, 16) >= 0 for d in digests.values())
+    assert digests["sam2.1-tiny"].startswith("7402e0d864fa") and digests["sam2-large"].startswith("7442e4e9b732")
+
+
+def test_a_random_file_under_an_official_name_is_refused(own_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
+    monkeypatch.setenv("ANYMASK_OFFLINE", "1")
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "sam2.1_hiera_tiny.pt").write_bytes(own_checkpoint.read_bytes())
+    with pytest.raises(ModelDownloadError, match=r"not the official sam2.1-tiny checkpoint \(sha256 "):
+        anymask.load_model("sam2.1-tiny")
+    anymask.load_model(tmp_path / "checkpoints" / "sam2.1_hiera_tiny.pt")  # a path is the person's own file
+
+
+def test_a_hugging_face_blob_named_by_its_sha256_is_taken_as_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path / "home"))
+    spec = hub.REGISTRY["sam2.1-tiny"]
+    repo = tmp_path / "hf" / "models--facebook--sam2.1-hiera-tiny"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "snapshots" / "abc").mkdir(parents=True)
+    (repo / "blobs" / spec.sha256).write_bytes(b"hashed by the hub")
+    (repo / "snapshots" / "abc" / spec.filename).symlink_to(repo / "blobs" / spec.sha256)
+    monkeypatch.setattr(hub, "sha256_of", lambda p: pytest.fail("hashed again"))
+    assert hub.ensure_checkpoint("sam2.1-tiny") == repo / "snapshots" / "abc" / spec.filename
+
+
 def test_load_model_from_our_cache_and_hf_cache(own_checkpoint, tmp_path, monkeypatch):
+    import dataclasses
+
+    spec = dataclasses.replace(hub.REGISTRY["sam2.1-tiny"], sha256=hub.sha256_of(own_checkpoint))
+    monkeypatch.setitem(hub.REGISTRY, "sam2.1-tiny", spec)  # the random checkpoint stands in for the official
     monkeypatch.setenv("ANYMASK_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)

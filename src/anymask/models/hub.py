@@ -38,13 +38,14 @@ class ModelSpec:
         return [self.url, HF_URL.format(repo_id=self.hf_repo_id, filename=self.filename)]
 
 
-def _spec(name: str, approx_mb: int) -> ModelSpec:
+def _spec(name: str, approx_mb: int, sha256: str) -> ModelSpec:
     config = VARIANTS[name]
     version_tag = "sam2.1" if config.version == "2.1" else "sam2"
     size_words = config.size.replace("_", "-")
     filename = f"{version_tag}_hiera_{config.size}.pt"
     base = SAM21_URL_BASE if config.version == "2.1" else SAM2_URL_BASE
-    return ModelSpec(name, filename, f"{base}/{filename}", f"facebook/{version_tag}-hiera-{size_words}", approx_mb)
+    hf_repo_id = f"facebook/{version_tag}-hiera-{size_words}"
+    return ModelSpec(name, filename, f"{base}/{filename}", hf_repo_id, approx_mb, sha256=sha256)
 
 
 # EdgeTAM's checkpoint is committed to its GitHub repo (not Git LFS, so no sha256 is published); the
@@ -63,14 +64,16 @@ REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         EDGETAM,
-        _spec("sam2-tiny", 149),
-        _spec("sam2-small", 176),
-        _spec("sam2-base_plus", 309),
-        _spec("sam2-large", 857),
-        _spec("sam2.1-tiny", 149),
-        _spec("sam2.1-small", 176),
-        _spec("sam2.1-base_plus", 309),
-        _spec("sam2.1-large", 857),
+        # The sha256 of each official file, the same bytes at dl.fbaipublicfiles.com and on Hugging Face
+        # (where it is the Git LFS object id); checked on download and on first use.
+        _spec("sam2-tiny", 149, "65b50056e05bcb13694174f51bb6da89c894b57b75ccdf0ba6352c597c5d1125"),
+        _spec("sam2-small", 176, "95949964d4e548409021d47b22712d5f1abf2564cc0c3c765ba599a24ac7dce3"),
+        _spec("sam2-base_plus", 309, "d0bb7f236400a49669ffdd1be617959a8b1d1065081789d7bbff88eded3a8071"),
+        _spec("sam2-large", 857, "7442e4e9b732a508f80e141e7c2913437a3610ee0c77381a66658c3a445df87b"),
+        _spec("sam2.1-tiny", 149, "7402e0d864fa82708a20fbd15bc84245c2f26dff0eb43a4b5b93452deb34be69"),
+        _spec("sam2.1-small", 176, "6d1aa6f30de5c92224f8172114de081d104bbd23dd9dc5c58996f0cad5dc4d38"),
+        _spec("sam2.1-base_plus", 309, "a2345aede8715ab1d5d31b4a509fb160c5a4af1970f199d9054ccfb746c004c5"),
+        _spec("sam2.1-large", 857, "2647878d5dfa5098f2f8649825738a9345572bae2d4350a2468587ece47dd318"),
     )
 }
 
@@ -214,7 +217,7 @@ def verify_once(spec: ModelSpec, path: Path) -> Path:
         for k, e, f in (("sha256", spec.sha256, sha256_of), ("git object id", spec.git_blob_sha1, git_blob_sha1_of))
         if e
     ]
-    if not checks:
+    if not checks or _hf_blob_named(path, spec.sha256):
         return path
     stat = path.stat()
     stamp = f"{stat.st_size} {stat.st_mtime_ns} " + " ".join(expected for _, expected, _ in checks)
@@ -236,6 +239,12 @@ def verify_once(spec: ModelSpec, path: Path) -> Path:
     except OSError:
         pass
     return path
+
+
+def _hf_blob_named(path: Path, sha256: str | None) -> bool:
+    """A Hugging Face cache snapshot links to a blob named by its sha256, which the hub checked when it
+    downloaded it."""
+    return sha256 is not None and path.is_symlink() and path.resolve().name == sha256
 
 
 def _progress_bar(total: int | None, initial: int, name: str):
