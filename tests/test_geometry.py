@@ -143,7 +143,7 @@ def pytest_approx(value, tolerance):
 def test_thousands_of_components_join_into_one_ring_quickly():
     import time
 
-    from anymask.formats.dataset import single_ring
+    from anymask.annotations.polygon_cache import single_ring
 
     mask = np.zeros((200, 200), bool)
     mask[::4, ::4] = True  # 2500 one-pixel components

@@ -16,42 +16,59 @@ def encode_counts(mask: np.ndarray) -> list[int]:
     return runs if not flat[0] else [0] + runs
 
 
-def _compress(counts: list[int]) -> str:
-    """COCO's compact string form of counts (LEB128-like, 5 bits a character, deltas after the 2nd run)."""
-    out = []
-    for index, value in enumerate(counts):
-        x = value - counts[index - 2] if index > 2 else value
-        more = True
-        while more:
-            chunk = x & 0x1F
-            x >>= 5
-            more = not ((chunk & 0x10 == 0 and x == 0) or (chunk & 0x10 != 0 and x == -1))
-            if more:
-                chunk |= 0x20
-            out.append(chr(chunk + 48))
-    return "".join(out)
+MAX_CHUNKS = 12  # 5 bits a character: 60 bits, more than any real count needs, and within int64
 
 
-def _decompress(text: str) -> list[int]:
-    counts: list[int] = []
-    position = 0
-    while position < len(text):
-        x, shift, more = 0, 0, True
-        while more:
-            if position >= len(text):
-                raise ValueError("truncated RLE string")
-            chunk = ord(text[position]) - 48
-            if not 0 <= chunk < 64:
-                raise ValueError(f"invalid character {text[position]!r} in RLE string")
-            x |= (chunk & 0x1F) << (5 * shift)
-            more = bool(chunk & 0x20)
-            position += 1
-            shift += 1
-            if not more and chunk & 0x10:
-                x |= -1 << (5 * shift)
-        if len(counts) > 2:
-            x += counts[-2]
-        counts.append(x)
+def _compress(counts) -> str:
+    """COCO's compact string form of counts (LEB128-like, 5 bits a character, deltas after the 2nd run).
+
+    Vectorised: each value's character count is the smallest k with -2^(5k-1) <= value < 2^(5k-1), every
+    character but a value's last has the 0x20 continuation bit, and characters are offset by 48."""
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.size == 0:
+        return ""
+    values = counts.copy()
+    values[3:] -= counts[1:-2]
+    chunks = np.ones(values.size, dtype=np.int64)
+    for k in range(1, MAX_CHUNKS):
+        limit = np.int64(1) << (5 * k - 1)
+        chunks += (values < -limit) | (values >= limit)
+    owner = np.repeat(np.arange(values.size), chunks)
+    first = np.cumsum(chunks) - chunks
+    place = np.arange(owner.size) - first[owner]
+    characters = (values[owner] >> (5 * place)) & 0x1F
+    characters |= np.where(place < chunks[owner] - 1, 0x20, 0)
+    return (characters + 48).astype(np.uint8).tobytes().decode("ascii")
+
+
+def _decompress(text: str) -> np.ndarray:
+    """The counts of a compact RLE string (int64); ValueError for a character outside it or a cut value."""
+    try:
+        raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    except UnicodeEncodeError:
+        raise ValueError("invalid non-ASCII character in RLE string") from None
+    if raw.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    bad = np.flatnonzero((raw < 0) | (raw >= 64))
+    if bad.size:
+        raise ValueError(f"invalid character {text[bad[0]]!r} in RLE string")
+    last = (raw & 0x20) == 0  # the last character of a value
+    if not last[-1]:
+        raise ValueError("truncated RLE string")
+    first = np.flatnonzero(np.concatenate([[True], last[:-1]]))
+    owner = np.cumsum(np.concatenate([[0], last[:-1]]))
+    place = np.arange(raw.size) - first[owner]
+    if place.max() >= MAX_CHUNKS:
+        raise ValueError("RLE string holds a value too large for a count")
+    values = np.add.reduceat((raw & 0x1F) << (5 * place), first)
+    ends = np.flatnonzero(last)
+    negative = (raw[ends] & 0x10) != 0
+    values[negative] -= np.int64(1) << (5 * (place[ends][negative] + 1))
+    counts = values  # deltas after the 2nd run: counts[m] = values[m] + counts[m - 2]
+    if counts.size > 3:
+        counts[3::2] = np.cumsum(values[3::2]) + counts[1]
+    if counts.size > 4:
+        counts[4::2] = np.cumsum(values[4::2]) + counts[2]
     return counts
 
 
@@ -74,19 +91,30 @@ def decode(rle: dict) -> np.ndarray:
         raise ValueError(f"RLE size {rle['size']} is negative")
     if isinstance(counts, bytes):
         counts = counts.decode("ascii")
-    runs = _decompress(counts) if isinstance(counts, str) else [int(c) for c in counts]
-    if any(r < 0 for r in runs) or sum(runs) != height * width:
-        raise ValueError(f"RLE counts cover {sum(runs)} pixels, expected {height * width}")
+    runs = _decompress(counts) if isinstance(counts, str) else _integers(counts)
+    if (runs < 0).any() or int(runs.sum()) != height * width:
+        raise ValueError(f"RLE counts cover {int(runs.sum())} pixels, expected {height * width}")
     values = np.zeros(len(runs), dtype=bool)
     values[1::2] = True
     flat = np.repeat(values, runs)
     return flat.reshape((height, width), order="F")
 
 
+def _integers(counts) -> np.ndarray:
+    """Uncompressed counts as int64; ValueError for anything but integers."""
+    try:
+        runs = [int(c) for c in counts]
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError("RLE counts must be integers") from None
+    if any(abs(r) >= 1 << 62 for r in runs):
+        raise ValueError("RLE counts too large")
+    return np.asarray(runs, dtype=np.int64)
+
+
 def area(rle: dict) -> int:
     counts = rle["counts"]
-    runs = _decompress(counts) if isinstance(counts, str) else list(counts)
-    return int(sum(runs[1::2]))
+    runs = _decompress(counts) if isinstance(counts, str) else _integers(counts)
+    return int(runs[1::2].sum())
 
 
 def bbox(rle: dict) -> list[float]:
@@ -104,7 +132,7 @@ def to_box(rle: dict) -> tuple[float, float, float, float] | None:
     counts = rle["counts"]
     if isinstance(counts, bytes):
         counts = counts.decode("ascii")
-    runs = np.asarray(_decompress(counts) if isinstance(counts, str) else counts, dtype=np.int64)
+    runs = _decompress(counts) if isinstance(counts, str) else _integers(counts)
     ends = np.cumsum(runs)
     starts = ends - runs
     ones = (np.arange(len(runs)) % 2 == 1) & (runs > 0)

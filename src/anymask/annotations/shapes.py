@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 SHAPE_TYPES = ("polygon", "rectangle", "rotation", "point", "mask", "line", "linestrip", "circle")
 SOURCES = ("prompt", "tracked", "edited", "imported")
 
@@ -56,7 +58,10 @@ class Shape:
     def __post_init__(self) -> None:
         if self.shape_type not in SHAPE_TYPES:
             raise ValueError(f"unknown shape_type {self.shape_type!r}; expected one of {', '.join(SHAPE_TYPES)}")
-        self.points = [[float(x), float(y)] for x, y in self.points]
+        if isinstance(self.points, np.ndarray):  # a traced ring: converted in one step
+            self.points = np.asarray(self.points, dtype=np.float64).reshape(-1, 2).tolist()
+        else:
+            self.points = [[float(x), float(y)] for x, y in self.points]
 
     def bounds(self) -> tuple[float, float, float, float]:
         """(x1, y1, x2, y2) of the points."""

@@ -12,7 +12,7 @@ from ..annotations.geometry import polygons_to_mask
 from ..atomic import atomic_open
 from ..checks import as_key, is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, frames_by_name
+from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, frames_by_name
 
 SUBSET = "default"  # Datumaro/CVAT name the one subset of a task "default"
 
@@ -48,7 +48,8 @@ def export_coco(
     with atomic_open(path) as handle:  # annotations are streamed: a large project is never held whole
         handle.write(json.dumps(head)[:-1] + ', "annotations": [')
         count = 0
-        for frame in dataset.each_frame():
+        tracing = Tracing(tolerance, pixel_edges=True) if segmentation == "polygon" else None
+        for frame in dataset.each_frame(tracing):
             for instance in dataset.on(frame.index):
                 annotation = _annotation(dataset, frame, instance, segmentation, tolerance, count + 1)
                 if annotation is not None:
@@ -67,11 +68,7 @@ def _annotation(dataset: Dataset, frame: FrameInfo, instance: Instance, segmenta
     if segmentation == "rle":
         segm = instance.rle
     else:
-        segm = [
-            p.ring().flatten().round(3).tolist()
-            for p in instance.polygons(tolerance, pixel_edges=True)
-            if len(p.exterior) >= 3
-        ]
+        segm = [ring.flatten().round(3).tolist() for ring in instance.rings(tolerance, pixel_edges=True)]
     return {
         "id": number,
         "image_id": frame.index + 1,

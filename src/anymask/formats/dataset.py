@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 
 from ..annotations import rle as rle_codec
-from ..annotations.geometry import Polygon, join_rings, mask_to_box, mask_to_polygons, mask_to_rotated_box
+from ..annotations.geometry import mask_to_box, mask_to_polygons, mask_to_rotated_box
+from ..annotations.polygon_cache import CACHE_FILE, Tracing, trace, traced_frames
 from ..annotations.shapes import Shape
 from ..atomic import atomic_open
 from ..errors import AnnotationFormatError, MediaError
@@ -72,6 +73,7 @@ class Instance:
     label: str
     rle: dict
     score: float | None = None
+    traced: dict = field(default_factory=dict, repr=False, compare=False)  # Tracing -> polygons, see each_frame
 
     @property
     def mask(self) -> np.ndarray:
@@ -83,16 +85,26 @@ class Instance:
         """(x1, y1, x2, y2) in pixel-edge coordinates, from the RLE runs (no mask decoded)."""
         return rle_codec.to_box(self.rle)
 
-    def polygons(self, tolerance: float = 1.0, pixel_edges: bool = False) -> list[Polygon]:
-        """See `mask_to_polygons`: pixel indices (X-AnyLabeling) or pixel edges (COCO, YOLO)."""
-        return mask_to_polygons(self.mask, tolerance, pixel_edges=pixel_edges)
+    def rings(self, tolerance: float = 1.0, pixel_edges: bool = False) -> list[np.ndarray]:
+        """Each component's ring, holes bridged in (see `mask_to_polygons` for the two conventions: pixel
+        indices for X-AnyLabeling, pixel edges for COCO and YOLO)."""
+        return self._traced(Tracing(tolerance, pixel_edges))
 
     def ring(self, tolerance: float = 1.0, pixel_edges: bool = False) -> np.ndarray | None:
         """All components and holes joined into one ring (for formats with one polygon per object)."""
-        return single_ring(self.polygons(tolerance, pixel_edges))
+        rings = self._traced(Tracing(tolerance, pixel_edges, joined=True))
+        return rings[0] if rings else None
+
+    def _traced(self, tracing: Tracing) -> list[np.ndarray]:
+        """Ready inside `Dataset.each_frame(tracing)` (traced ahead, or from the project's cache)."""
+        ready = self.traced.get(tracing)
+        return ready if ready is not None else trace(self.rle, tracing)
 
     def shapes(self, mode: str = "polygon", tolerance: float = 1.0) -> list[Shape]:
         """The object as X-AnyLabeling shapes in an output mode (a polygon per component)."""
+        if mode == "polygon":
+            common = dict(label=self.label, group_id=self.object_id, score=self.score)
+            return [Shape(points=ring, shape_type="polygon", **common) for ring in self.rings(tolerance)]
         return mask_shapes(self.mask, mode, tolerance, self.label, self.object_id, self.score)
 
 
@@ -116,12 +128,6 @@ def mask_shapes(
     ]
 
 
-def single_ring(polygons: list[Polygon]) -> np.ndarray | None:
-    """One ring covering several components (joined by zero-width bridges), holes included."""
-    rings = [p.ring() for p in polygons if len(p.exterior) >= 3]
-    return join_rings(rings) if rings else None
-
-
 @dataclass
 class Dataset:
     """Frames in order, class names in order, and the instances on each frame."""
@@ -135,6 +141,7 @@ class Dataset:
     progress: Callable[[int, int], None] | None = None  # (frames written, total), called by exports
     notes: list[str] = field(default_factory=list)  # what an import left out, to tell the person
     track_offset: int | None = None  # see track_id; None: 1 when some object id is 0, else 0
+    polygon_cache: Path | None = None  # where traced polygons are kept between exports (a project's cache)
 
     def track_id(self, object_id: int) -> int:
         """The id an object carries in every exported file: its object id, which starts at 1.
@@ -146,8 +153,12 @@ class Dataset:
             self.track_offset = 1 if any(i.object_id == 0 for items in self.instances.values() for i in items) else 0
         return int(object_id) + self.track_offset
 
-    def each_frame(self) -> Iterator[FrameInfo]:
-        """The frames in order, reporting to `progress` after each (the exporters' main loop)."""
+    def each_frame(self, tracing: Tracing | None = None) -> Iterator[FrameInfo]:
+        """The frames in order, reporting to `progress` after each (the exporters' main loop). With a
+        `tracing`, each instance's polygons are ready when its frame comes (see polygon_cache)."""
+        if tracing is not None:
+            yield from traced_frames(self, tracing)
+            return
         total = len(self.frames)
         for done, frame in enumerate(self.frames, start=1):
             yield frame
@@ -285,4 +296,5 @@ def dataset_from_store(store, source, name: str | None = None) -> Dataset:
         source,
         getattr(source, "fps", 30.0),
         track_offset=1 if 0 in objects else 0,
+        polygon_cache=Path(store.folder) / "cache" / CACHE_FILE,
     )

@@ -13,7 +13,7 @@ from ..annotations.geometry import box_to_mask, polygons_to_mask, rotated_box_to
 from ..annotations.label_file import LabelFile, read_label_file, write_label_file
 from ..annotations.shapes import Shape
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size
+from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size
 
 
 def export_xanylabeling(
@@ -28,7 +28,7 @@ def export_xanylabeling(
 
     Rectangles are written as current X-AnyLabeling writes them: 4 corners clockwise from the top left,
     the right and bottom ones on the last pixel's index (clamped to W-1, H-1)."""
-    for frame in dataset.each_frame():
+    for frame in dataset.each_frame(Tracing(tolerance) if mode == "polygon" else None):
         if not empty_frames and not dataset.on(frame.index):
             continue
         image_name = dataset.image_name(frame)

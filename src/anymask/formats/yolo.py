@@ -11,7 +11,7 @@ from ..annotations import rle as rle_codec
 from ..annotations.geometry import box_to_mask, mask_to_rotated_box, polygons_to_mask, rotated_box_to_mask
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance
+from .dataset import Dataset, FrameInfo, Instance, Tracing
 
 TASKS = ("detect", "segment", "obb")
 
@@ -40,7 +40,7 @@ def export_yolo(
     if not 0.0 <= val <= 0.9:
         raise ValueError(f"the validation share must be from 0 to 0.9, got {val}")
     held_out = validation_frames(dataset, val)
-    for frame in dataset.each_frame():
+    for frame in dataset.each_frame(Tracing(tolerance, pixel_edges=True, joined=True) if task == "segment" else None):
         if not empty_frames and not dataset.on(frame.index):
             continue  # only annotated frames, unless frames without objects are wanted as negatives
         split = "val" if frame.index in held_out else "train"
