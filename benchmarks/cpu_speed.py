@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import STEADY_FROM, steady_median
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -32,7 +33,6 @@ from image import PHOTO, bf16_agreement, load_photo, mask_iou, measure  # noqa: 
 
 VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
 POINT = [[300.0, 200.0]]
-STEADY_FROM = 8
 
 
 def capability() -> str:
@@ -99,7 +99,7 @@ def run_tracking(kinds: list[str], args, checkpoint: Path, frames_dir: Path, fol
         if done.returncode:
             sys.exit(f"{kind} tracking failed:\n{done.stderr[-3000:]}")
         data = np.load(out)
-        steady = float(np.median(data["times"][STEADY_FROM:]))
+        steady = steady_median(data["times"])
         results[kind] = {"s_per_frame": steady, "logits": data["logits"], "open_s": float(data["open_s"])}
         print(
             f"[{capability()}] tracking, one object, {kind:<9} {steady:6.2f} s/frame (median from frame {STEADY_FROM}; "

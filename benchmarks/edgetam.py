@@ -22,29 +22,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import median_seconds, rss_mb, steady_median
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
 PHOTO = ROOT / "tests" / "data" / "opencv" / "fruits.jpg"
 VENV_PYTHON = ROOT / "build" / "edgetam-venv" / "bin" / "python"
 POINTS = [[300.0, 200.0], [520.0, 380.0], [120.0, 300.0]]
-STEADY_FROM = 8
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _median_seconds(call, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def _official_models(checkpoint: str):
@@ -71,8 +55,8 @@ def _official_models(checkpoint: str):
 def _image_figures(predictor, photo: np.ndarray) -> dict:
     point, label = np.array([[0.4 * photo.shape[1], 0.5 * photo.shape[0]]]), np.array([1])
     predictor.set_image(photo)  # warm-up
-    set_image = _median_seconds(lambda: predictor.set_image(photo), 3)
-    click = _median_seconds(lambda: predictor.predict(point_coords=point, point_labels=label), 5)
+    set_image = median_seconds(lambda: predictor.set_image(photo), 3)
+    click = median_seconds(lambda: predictor.predict(point_coords=point, point_labels=label), 5)
     return {"set_image_s": set_image, "click_s": click}
 
 
@@ -126,8 +110,7 @@ def run_worker(kind: str, checkpoint: str, frames_dir: str, frames: int, objects
 
 
 def _steady(result: dict) -> float:
-    times = result["times"]
-    return float(np.median(times[STEADY_FROM:])) if len(times) > STEADY_FROM else float("nan")
+    return steady_median(result["times"])
 
 
 def _spawn(python: Path, kind: str, checkpoint: Path, frames_dir: Path, frames: int, objects: int, precision: str):

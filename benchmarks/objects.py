@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import steady_median
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
-STEADY_FROM = 8
 
 
 def object_points(count: int) -> list[list[float]]:
@@ -85,7 +85,7 @@ def run_worker(kind: str, checkpoint: str, frames_dir: str, objects: int, frames
 
 
 def _steady(times: list[float]) -> float:
-    return float(np.median(times[STEADY_FROM:])) if len(times) > STEADY_FROM else float("nan")
+    return steady_median(times)
 
 
 def main() -> None:

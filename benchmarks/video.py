@@ -20,17 +20,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import rss_mb, steady_median
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
 POINT = [[300.0, 200.0]]
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def run_one(kind: str, checkpoint: Path, frames_dir: Path, frames: int) -> dict:
@@ -78,7 +72,7 @@ def run_one(kind: str, checkpoint: Path, frames_dir: Path, frames: int) -> dict:
 
 def summary(result: dict) -> str:
     times, rss = result["times"], result["rss"]
-    steady = float(np.median(times[8:])) if len(times) > 8 else float("nan")
+    steady = steady_median(times)
     growth = (rss[-1] - rss[12]) / (len(rss) - 1 - 12) if len(rss) > 14 else float("nan")
     return (
         f"{result['kind']:<9} open {result['open_s']:6.2f} s   {steady:5.2f} s/frame ({1 / steady:.2f} fps)   "

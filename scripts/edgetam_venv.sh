@@ -6,12 +6,4 @@
 # (PyPI torchvision does not import beside the CPU torch) and force its pretrained download off.
 # A second run returns at once. Without network the parity tests skip with this script's name.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-venv=build/edgetam-venv
-packages="edgetam-dimos==1.0.1 timm==1.0.31"
-stamp="$venv/.installed-$(echo "$packages" | sha1sum | cut -c1-12)"
-[ -f "$stamp" ] && exit 0
-rm -rf "$venv"
-python -m venv --system-site-packages "$venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps $packages
-touch "$stamp"
+exec bash "$(dirname "$0")/side_venv.sh" edgetam-venv "edgetam-dimos==1.0.1 timm==1.0.31" --no-deps

@@ -4,12 +4,4 @@
 # project's own, so the venv sees the main environment's packages but installs its own on top.
 # A second run returns at once. Without network the tests that need it skip with this script's name.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-venv=build/readers-venv
-readers="datumaro==1.13.0 trackeval==1.3.0 labelme==6.3.1"
-stamp="$venv/.installed-$(echo "$readers" | sha1sum | cut -c1-12)"
-[ -f "$stamp" ] && exit 0
-rm -rf "$venv"
-python -m venv --system-site-packages "$venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check $readers
-touch "$stamp"
+exec bash "$(dirname "$0")/side_venv.sh" readers-venv "datumaro==1.13.0 trackeval==1.3.0 labelme==6.3.1"
