@@ -59,13 +59,10 @@ def build_official(
     torch.manual_seed(seed)
     builder = build_sam.build_sam2_video_predictor if video else build_sam.build_sam2
     model = builder(OFFICIAL_CONFIGS[variant], ckpt_path=None, device="cpu", **overrides)
-    generator = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for tensor in model.state_dict().values():
-            if tensor.is_floating_point():
-                tensor.add_(noise * torch.randn(tensor.shape, generator=generator))
-        model.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.add_(object_bias)
-    return model.eval()
+    sys.path.insert(0, str(Path(__file__).parent / "edgetam"))
+    from scenarios import perturb
+
+    return perturb(model, seed, noise, object_bias)
 
 
 def save_official_checkpoint(model: nn.Module, path: Path) -> Path:

@@ -31,7 +31,7 @@ import sam2.modeling.backbones.timm as timm_backbone  # noqa: E402
 import sam2.modeling.perceiver as perceiver  # noqa: E402
 from sam2.build_sam import build_sam2, build_sam2_video_predictor  # noqa: E402
 from sam2.sam2_image_predictor import SAM2ImagePredictor  # noqa: E402
-from scenarios import IMAGE_PROMPTS, video_scenario  # noqa: E402
+from scenarios import IMAGE_PROMPTS, perturb, video_scenario  # noqa: E402
 
 _create_model = timm_backbone.create_model
 timm_backbone.create_model = lambda *args, **kwargs: _create_model(*args, **{**kwargs, "pretrained": False})
@@ -64,16 +64,6 @@ def patch_perceiver() -> bool:
     exec(textwrap.dedent(source.replace(broken, ".expand(B, -1, -1).reshape(-1, 1, C)")), namespace)
     perceiver.PerceiverResampler.forward_2d = namespace["forward_2d"]
     return failed
-
-
-def perturb(model: torch.nn.Module, seed: int, object_bias: float) -> torch.nn.Module:
-    generator = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for tensor in model.state_dict().values():
-            if tensor.is_floating_point():
-                tensor.add_(NOISE * torch.randn(tensor.shape, generator=generator))
-        model.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.add_(object_bias)
-    return model.eval()
 
 
 def image_outputs(model, photo: np.ndarray) -> list:
@@ -128,7 +118,8 @@ def perceiver_batch_check(model) -> float:
 def main(out: str, seed: str, object_bias: str, photo: str, frames: str) -> None:
     unpatched_failed = patch_perceiver()
     torch.manual_seed(int(seed))
-    model = perturb(build_sam2("configs/edgetam.yaml", ckpt_path=None, device="cpu"), int(seed), float(object_bias))
+    model = build_sam2("configs/edgetam.yaml", ckpt_path=None, device="cpu")
+    model = perturb(model, int(seed), NOISE, float(object_bias))
     checkpoint = Path(out).with_name("edgetam_random.pt")
     torch.save({"model": model.state_dict()}, checkpoint)
     results = {

@@ -1,8 +1,25 @@
-"""The prompts and the video scenario both sides of the EdgeTAM parity tests run (no anymask imports here)."""
+"""What both sides of the parity tests share: the prompts, the video scenario and the weight noise (no anymask
+imports here: the official EdgeTAM runs it in its own venv)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def perturb(model, seed: int, noise: float, object_bias: float):
+    """Seeded noise on every floating tensor of an official model (no zero path hides), and `object_bias`
+    added to its occlusion head: random weights leave every object "absent" (logits -1024); a positive
+    bias makes objects present, so tracking outputs carry real logits."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.add_(noise * torch.randn(tensor.shape, generator=generator))
+        model.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.add_(object_bias)
+    return model.eval()
+
 
 IMAGE_PROMPTS = [
     lambda w, h: dict(point_coords=[[0.4 * w, 0.5 * h]], point_labels=[1]),
