@@ -61,10 +61,16 @@ def hostile_sources(root: Path) -> dict[str, Path]:
         shape = {"label": "thing", "points": [[5, 5], [25, 25]], "shape_type": "rectangle", "group_id": 1, "flags": {}}
         document = {"version": "5.0", "flags": {}, "shapes": [shape], "imagePath": name, "imageData": None}
         (labels / f"f{index}.json").write_text(json.dumps({**document, "imageHeight": 40, "imageWidth": 60}))
-    return {"coco": root / "coco.json", "labelme": labels}
+    images = "".join(
+        f'<image id="{i}" name="{name}" width="60" height="40">'
+        '<box label="thing" xtl="5" ytl="5" xbr="25" ybr="25" occluded="0"/></image>'
+        for i, name in enumerate(evil)
+    )
+    (root / "cvat.xml").write_text(f"<annotations><version>1.1</version>{images}</annotations>")
+    return {"coco": root / "coco.json", "labelme": labels, "cvat": root / "cvat.xml"}
 
 
-@pytest.mark.parametrize("importer", ["coco", "labelme"])
+@pytest.mark.parametrize("importer", ["coco", "labelme", "cvat"])
 @pytest.mark.parametrize("format_name", list(EXPORT_FORMATS))
 def test_imported_names_never_lead_out_of_the_export_folder(tmp_path, importer, format_name):
     source_path = hostile_sources(tmp_path)[importer]

@@ -16,9 +16,9 @@ def clip(media_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_mark_track_export_reopen(clip, present_checkpoint, tmp_path):
+def test_mark_track_export_reopen(clip, edgetam_checkpoint, tmp_path):
     events = []
-    with Session(clip, model=present_checkpoint, output_mode="polygon") as session:
+    with Session(clip, model=edgetam_checkpoint, output_mode="polygon") as session:
         session.subscribe(lambda e: events.append(e.kind))
         mask = session.add_point(300, 200)
         assert mask.shape == (576, 768) and mask.dtype == bool
@@ -42,7 +42,7 @@ def test_mark_track_export_reopen(clip, present_checkpoint, tmp_path):
 
     data = COCO(str(coco))
     assert len(data.getImgIds()) == 3 and {c["name"] for c in data.loadCats(data.getCatIds())} == {"object1", "car"}
-    with Session(clip, model=present_checkpoint) as reopened:
+    with Session(clip, model=edgetam_checkpoint) as reopened:
         assert reopened.store.objects() == {1: "object1", 2: "car"}
         assert reopened.store.annotated_frames() == [0, 1, 2]
         reopened.set_frame(2)

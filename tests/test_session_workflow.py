@@ -27,8 +27,8 @@ def masks_by_frame(store) -> dict:
 
 
 @pytest.mark.slow
-def test_whole_workflow(clip, present_checkpoint, tmp_path):
-    with Session(clip, model=present_checkpoint) as session:
+def test_whole_workflow(clip, edgetam_checkpoint, tmp_path):
+    with Session(clip, model=edgetam_checkpoint) as session:
         with step("clicks are undoable while marking, exactly"):
             first = session.add_point(300, 200)
             session.add_point(320, 260)
@@ -108,15 +108,15 @@ def test_whole_workflow(clip, present_checkpoint, tmp_path):
     data = COCO(str(coco))
     assert {c["name"] for c in data.loadCats(data.getCatIds())} == {"person", "vehicle"}
     assert len(data.getAnnIds()) == sum(len(v) for v in final.values())
-    with Session(clip, model=present_checkpoint) as reopened:
+    with Session(clip, model=edgetam_checkpoint) as reopened:
         assert reopened.store.objects() == {1: "person", 2: "vehicle"}
         assert masks_by_frame(reopened.store) == final
         assert reopened.timeline(1)[4] in ("present", "low", "absent")
 
 
 @pytest.mark.slow
-def test_background_tracking_cancel_and_busy(clip, present_checkpoint):
-    with Session(clip, model=present_checkpoint) as session:
+def test_background_tracking_cancel_and_busy(clip, edgetam_checkpoint):
+    with Session(clip, model=edgetam_checkpoint) as session:
         session.add_point(300, 200)
         session.finish_object()
         events, first_frame = [], threading.Event()

@@ -180,7 +180,7 @@ def traced_frames(dataset, tracing: Tracing, workers: int | None = None) -> Iter
     cache = PolygonStore(dataset.polygon_cache) if dataset.polygon_cache is not None else None
     workers = usable_cores() if workers is None else workers
     masks = sum(len(dataset.on(frame.index)) for frame in dataset.frames)
-    pool = TracePool(workers) if workers > 1 and masks >= POOL_THRESHOLD else None
+    pool = _start_pool(workers) if workers > 1 and masks >= POOL_THRESHOLD else None
     pending: deque[_Queued] = deque()
     ahead = iter(dataset.frames)  # each_frame yields these, in this order
     window = max(1, workers * LOOKAHEAD_PER_WORKER)
@@ -209,6 +209,14 @@ def traced_frames(dataset, tracing: Tracing, workers: int | None = None) -> Iter
             pool.close()
         if cache is not None:
             cache.close()
+
+
+def _start_pool(workers: int) -> TracePool | None:
+    """Worker processes, or None where they cannot start (no processes left, no Python to run)."""
+    try:
+        return TracePool(workers)
+    except OSError:
+        return None
 
 
 @dataclass

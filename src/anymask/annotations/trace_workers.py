@@ -28,16 +28,23 @@ class TracePool:
         package_root = str(Path(__file__).resolve().parents[2])  # the folder holding `anymask`
         path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
         env = dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1", OPENCV_FOR_THREADS_NUM="1")
-        self.processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "anymask.annotations.trace_workers"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
-            for _ in range(workers)
-        ]
+        self.processes: list[subprocess.Popen] = []
+        try:
+            for _ in range(workers):
+                self.processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "anymask.annotations.trace_workers"],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                        env=env,
+                    )
+                )
+        except OSError:
+            for process in self.processes:
+                process.kill()
+                process.wait()
+            raise
         self.results = [queue.Queue() for _ in self.processes]
         self.readers = [
             threading.Thread(target=_drain, args=(p.stdout, q), daemon=True)

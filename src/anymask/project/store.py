@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -35,6 +36,13 @@ def _hex(color: tuple[int, int, int]) -> str:
 
 def _rgb(text: str) -> tuple[int, int, int]:
     return tuple(int(text[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def _disk_full(folder: Path, margin: int = 1 << 16) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < margin
+    except OSError:
+        return False
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -93,6 +101,11 @@ class ProjectStore:
             return store
         except sqlite3.DatabaseError as exc:
             lock.release()
+            if _disk_full(folder):  # SQLite says "disk I/O error" when it cannot create its WAL files
+                raise ProjectError(
+                    f"{folder}: the disk is full, so the project cannot be opened ({exc}); nothing in it was "
+                    "changed: free space and rerun"
+                ) from None
             raise ProjectError(f"{folder / DATABASE}: not a readable anymask project ({exc})") from None
         except BaseException:
             lock.release()
