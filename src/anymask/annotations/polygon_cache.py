@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -167,10 +168,16 @@ class PolygonStore:
 
 
 def usable_cores() -> int:
+    """The cores this process may use, and no more than the threads torch was given where it is loaded
+    (a batch task on a shared machine is given its share that way)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        cores = min(cores, torch.get_num_threads())
+    return max(1, cores)
 
 
 def traced_frames(dataset, tracing: Tracing, workers: int | None = None) -> Iterator:
