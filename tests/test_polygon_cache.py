@@ -163,3 +163,15 @@ def test_label_files_keep_points_on_one_line_and_read_back_equal():
     text = label_file_text(label_file)
     assert json.loads(text) == label_file_to_dict(label_file)
     assert text.count('"points": [[1.0, 2.0], [3.5, 4.0], [5.0, 6.25]],') == 4
+
+
+def test_rle_runs_outside_the_image_are_refused_before_decoding():
+    with pytest.raises(ValueError, match="runs from 0 to 4 pixels"):
+        rle.decode({"size": [2, 2], "counts": [2**40, 4 - 2**40]})  # sums to 4, but no such image
+    with pytest.raises(ValueError, match="runs from 0 to 4 pixels"):
+        rle.decode({"size": [2, 2], "counts": [-1, 5]})
+    mask = np.zeros((5, 6), bool)
+    mask[1:3, 2:5] = True
+    compact = rle.encode(mask)
+    as_bytes = {"size": compact["size"], "counts": compact["counts"].encode()}
+    assert rle.area(as_bytes) == rle.area(compact) == 6 and rle.to_box(as_bytes) == (2.0, 1.0, 5.0, 3.0)

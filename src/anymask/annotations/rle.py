@@ -89,15 +89,25 @@ def decode(rle: dict) -> np.ndarray:
         raise ValueError("RLE must have 'size' [h, w] and 'counts'") from None
     if height < 0 or width < 0:
         raise ValueError(f"RLE size {rle['size']} is negative")
-    if isinstance(counts, bytes):
-        counts = counts.decode("ascii")
-    runs = _decompress(counts) if isinstance(counts, str) else _integers(counts)
-    if (runs < 0).any() or int(runs.sum()) != height * width:
+    runs = _runs(counts)
+    if (runs < 0).any() or (runs > height * width).any():
+        raise ValueError(f"RLE counts must be runs from 0 to {height * width} pixels (the image's size)")
+    if int(runs.sum()) != height * width:
         raise ValueError(f"RLE counts cover {int(runs.sum())} pixels, expected {height * width}")
     values = np.zeros(len(runs), dtype=bool)
     values[1::2] = True
     flat = np.repeat(values, runs)
     return flat.reshape((height, width), order="F")
+
+
+def _runs(counts) -> np.ndarray:
+    """The run lengths of compressed (str or bytes) or uncompressed (a list) counts, as int64."""
+    if isinstance(counts, bytes):
+        try:
+            counts = counts.decode("ascii")
+        except UnicodeDecodeError:
+            raise ValueError("invalid non-ASCII character in RLE string") from None
+    return _decompress(counts) if isinstance(counts, str) else _integers(counts)
 
 
 def _integers(counts) -> np.ndarray:
@@ -112,9 +122,7 @@ def _integers(counts) -> np.ndarray:
 
 
 def area(rle: dict) -> int:
-    counts = rle["counts"]
-    runs = _decompress(counts) if isinstance(counts, str) else _integers(counts)
-    return int(runs[1::2].sum())
+    return int(_runs(rle["counts"])[1::2].sum())
 
 
 def bbox(rle: dict) -> list[float]:
@@ -129,10 +137,7 @@ def bbox(rle: dict) -> list[float]:
 def to_box(rle: dict) -> tuple[float, float, float, float] | None:
     """`mask_to_box(decode(rle))` from the runs alone, without decoding the mask; None if empty."""
     height = int(rle["size"][0])
-    counts = rle["counts"]
-    if isinstance(counts, bytes):
-        counts = counts.decode("ascii")
-    runs = _decompress(counts) if isinstance(counts, str) else _integers(counts)
+    runs = _runs(rle["counts"])
     ends = np.cumsum(runs)
     starts = ends - runs
     ones = (np.arange(len(runs)) % 2 == 1) & (runs > 0)
