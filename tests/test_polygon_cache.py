@@ -163,6 +163,9 @@ def test_label_files_keep_points_on_one_line_and_read_back_equal():
     text = label_file_text(label_file)
     assert json.loads(text) == label_file_to_dict(label_file)
     assert text.count('"points": [[1.0, 2.0], [3.5, 4.0], [5.0, 6.25]],') == 4
+    tricky = Shape(label="a", points=[[1, 2], [3, 4], [5, 6]], extra={"note": {"points": "\u00000"}})
+    label_file = LabelFile([tricky, *shapes], "x.jpg", 10, 20)  # a foreign key holding the placeholder
+    assert json.loads(label_file_text(label_file)) == label_file_to_dict(label_file)
 
 
 def test_rle_runs_outside_the_image_are_refused_before_decoding():

@@ -224,6 +224,10 @@ def label_file_text(label_file: LabelFile) -> str:
         shape["points"] = f"\0{number}"  # a placeholder, swapped back below in the same order
     text = json.dumps(data, ensure_ascii=False, indent=2)
     pieces = text.split('"points": "\\u0000')
+    if len(pieces) != len(points) + 1:  # a foreign key held the placeholder's text: write it plainly
+        for shape, original in zip(data["shapes"], label_file.shapes, strict=True):
+            shape["points"] = [[float(x), float(y)] for x, y in original.points]
+        return json.dumps(data, ensure_ascii=False, indent=2)
     for number in range(1, len(pieces)):
         placeholder = f'{number - 1}"'
         pieces[number] = points[number - 1] + pieces[number][len(placeholder) :]

@@ -73,7 +73,7 @@ class Instance:
     label: str
     rle: dict
     score: float | None = None
-    traced: dict = field(default_factory=dict, repr=False, compare=False)  # Tracing -> polygons, see each_frame
+    traced: dict = field(default_factory=dict, repr=False, compare=False)  # Tracing -> rings, see each_frame
 
     @property
     def mask(self) -> np.ndarray:
