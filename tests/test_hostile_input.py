@@ -282,7 +282,7 @@ def test_a_folder_as_prompts_and_a_file_as_out_get_one_line(tmp_path):
     one_line(result, "--out names a file")
 
 
-@pytest.mark.parametrize("format_name", [f for f in EXPORT_FORMATS if f != "cvat"])
+@pytest.mark.parametrize("format_name", list(EXPORT_FORMATS))
 def test_exports_report_progress_per_frame(tmp_path, format_name):
     source = open_source(image_folder(tmp_path / "frames", ["a.jpg", "b.jpg", "c.jpg"]))
     frames = [FrameInfo(i, source.frame_name(i), 40, 60) for i in range(3)]

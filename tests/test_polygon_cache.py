@@ -59,7 +59,7 @@ class CountingPool(polygon_cache.TracePool):
         return super().submit(task)
 
 
-@pytest.mark.parametrize("format_name", ["coco", "yolo-seg", "xanylabeling"])
+@pytest.mark.parametrize("format_name", ["coco", "yolo-seg", "xanylabeling", "cvat"])
 def test_worker_processes_trace_what_this_process_traces(tmp_path, monkeypatch, format_name):
     monkeypatch.setattr(polygon_cache, "usable_cores", lambda: 1)
     here = export(make_dataset(tmp_path / "a"), format_name, tmp_path / "here")

@@ -12,7 +12,7 @@ from ..annotations.geometry import box_to_mask, edge_polygon_mask
 from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, safe_file_name
+from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, safe_file_name
 
 TRACK_ATTRIBUTE = "track_id"
 
@@ -26,12 +26,17 @@ def export_cvat_video(dataset: Dataset, out: Path, mode: str = "polygon", tolera
     ET.SubElement(root, "version").text = "1.1"
     _meta(root, dataset)
     tracks = dataset.tracks()
+    shapes: dict[int, list[ET.Element | None]] = {object_id: [] for object_id in tracks}
+    tracing = Tracing(tolerance, pixel_edges=True, joined=True) if mode != "rectangle" else None
+    for frame in dataset.each_frame(tracing):  # rings traced ahead on every core; progress per frame
+        present = {i.object_id: i for i in dataset.on(frame.index)}
+        for object_id, found in shapes.items():
+            instance = present.get(object_id)
+            found.append(_shape(instance, frame.index, mode, tolerance) if instance is not None else None)
     for object_id, label in tracks.items():
         track = ET.SubElement(root, "track", id=str(dataset.track_id(object_id)), label=label, source="semi-auto")
         previous = None
-        for frame in dataset.frames:
-            instance = next((i for i in dataset.on(frame.index) if i.object_id == object_id), None)
-            element = _shape(instance, frame.index, mode, tolerance) if instance is not None else None
+        for frame, element in zip(dataset.frames, shapes.pop(object_id), strict=True):
             if element is not None:
                 ET.SubElement(element, "attribute", name=TRACK_ATTRIBUTE).text = str(dataset.track_id(object_id))
             if element is None:
