@@ -226,3 +226,21 @@ def test_load_model_by_path_with_precision(own_checkpoint):
 def test_cuda_without_gpu_is_a_clear_error(own_checkpoint):
     with pytest.raises(AnymaskError, match="no CUDA GPU"):
         anymask.load_model(own_checkpoint, device="cuda")
+
+
+def test_a_downloaded_checkpoint_is_hashed_once(server, tmp_path, monkeypatch):
+    import dataclasses
+
+    digest = hashlib.sha256(_RangeHandler.payload).hexdigest()
+    spec = dataclasses.replace(hub.REGISTRY["sam2.1-tiny"], url=f"{server}/model.pt", sha256=digest)
+    monkeypatch.setitem(hub.REGISTRY, "sam2.1-tiny", spec)
+    monkeypatch.setattr(hub.ModelSpec, "urls", property(lambda self: [self.url]))
+    monkeypatch.setenv("ANYMASK_HOME", str(tmp_path))
+    monkeypatch.delenv("ANYMASK_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    hashed = []
+    real = hub.sha256_of
+    monkeypatch.setattr(hub, "sha256_of", lambda path: hashed.append(path) or real(path))
+    path = hub.ensure_checkpoint("sam2.1-tiny", progress=False)
+    assert path.read_bytes() == _RangeHandler.payload and len(hashed) == 1  # while downloading
+    assert hub.ensure_checkpoint("sam2.1-tiny") == path and len(hashed) == 1  # remembered, not hashed again

@@ -6,6 +6,7 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,11 +196,8 @@ def download_file(
                 os.fsync(handle.fileno())
             if bar is not None:
                 bar.close()
-    for kind, expected, compute in (
-        ("sha256", expected_sha256, sha256_of),
-        ("git object id", expected_git_blob, git_blob_sha1_of),
-    ):
-        if expected and (actual := compute(partial)) != expected:
+    for kind, expected, compute in _digest_checks(expected_sha256, expected_git_blob):
+        if (actual := compute(partial)) != expected:
             partial.unlink(missing_ok=True)
             raise ModelDownloadError(
                 f"{url}: checksum mismatch ({kind} {actual[:12]}…, expected {expected[:12]}…); download discarded"
@@ -208,20 +206,20 @@ def download_file(
     return target
 
 
+def _digest_checks(sha256: str | None, git_blob: str | None) -> list[tuple[str, str, Callable[[Path], str]]]:
+    """(kind, expected digest, how to compute it) for each digest that is known."""
+    known = (("sha256", sha256, sha256_of), ("git object id", git_blob, git_blob_sha1_of))
+    return [(kind, expected, compute) for kind, expected, compute in known if expected]
+
+
 def verify_once(spec: ModelSpec, path: Path) -> Path:
     """Check a cached checkpoint against the spec's known digest on first use; a `.verified` file beside
     it remembers the result for this size and modification time (a checkpoint read-only there is checked
     every time). A mismatch is one line saying to download again; the file is left as it is."""
-    checks = [
-        (k, e, f)
-        for k, e, f in (("sha256", spec.sha256, sha256_of), ("git object id", spec.git_blob_sha1, git_blob_sha1_of))
-        if e
-    ]
+    checks = _digest_checks(spec.sha256, spec.git_blob_sha1)
     if not checks or _hf_blob_named(path, spec.sha256):
         return path
-    stat = path.stat()
-    stamp = f"{stat.st_size} {stat.st_mtime_ns} " + " ".join(expected for _, expected, _ in checks)
-    marker = path.with_name(path.name + ".verified")
+    marker, stamp = _verified_marker(path, checks)
     try:
         if marker.read_text() == stamp:
             return path
@@ -234,11 +232,23 @@ def verify_once(spec: ModelSpec, path: Path) -> Path:
                 f"{path}: not the official {spec.name} checkpoint ({kind} {actual[:12]}…, expected "
                 f"{expected[:12]}…): a damaged or different file; delete it to download it again"
             )
+    _remember_verified(path, checks)
+    return path
+
+
+def _verified_marker(path: Path, checks) -> tuple[Path, str]:
+    """The `.verified` file beside a checkpoint, and what it holds once that file was checked as it is now."""
+    stat = path.stat()
+    stamp = f"{stat.st_size} {stat.st_mtime_ns} " + " ".join(expected for _, expected, _ in checks)
+    return path.with_name(path.name + ".verified"), stamp
+
+
+def _remember_verified(path: Path, checks) -> None:
+    marker, stamp = _verified_marker(path, checks)
     try:
         marker.write_text(stamp)
     except OSError:
         pass
-    return path
 
 
 def _hf_blob_named(path: Path, sha256: str | None) -> bool:
@@ -267,7 +277,8 @@ def ensure_checkpoint(name: str, download: bool = True, progress=True) -> Path:
     for url in spec.urls:
         try:
             path = download_file(url, target, spec.sha256, progress=progress, expected_git_blob=spec.git_blob_sha1)
-            return verify_once(spec, path)  # checked while downloading; remembers it
+            _remember_verified(path, _digest_checks(spec.sha256, spec.git_blob_sha1))  # checked while downloading
+            return path
         except ModelDownloadError:
             raise
         except (urllib.error.URLError, OSError, ValueError) as exc:
