@@ -7,13 +7,16 @@ import numpy as np
 
 def encode_counts(mask: np.ndarray) -> list[int]:
     """Uncompressed COCO counts: alternating run lengths of 0s and 1s in column-major order, 0s first."""
+    return _mask_runs(mask).tolist()
+
+
+def _mask_runs(mask: np.ndarray) -> np.ndarray:
     flat = np.asarray(mask, dtype=bool).ravel(order="F")
     if flat.size == 0:
-        return []
+        return np.zeros(0, dtype=np.int64)
     changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    bounds = np.concatenate([[0], changes, [flat.size]])
-    runs = np.diff(bounds).tolist()
-    return runs if not flat[0] else [0] + runs
+    runs = np.diff(np.concatenate([[0], changes, [flat.size]]))
+    return runs if not flat[0] else np.concatenate([[0], runs])
 
 
 MAX_CHUNKS = 12  # 5 bits a character: 60 bits, more than any real count needs, and within int64
@@ -77,7 +80,7 @@ def encode(mask: np.ndarray) -> dict:
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": _compress(encode_counts(mask))}
+    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": _compress(_mask_runs(mask))}
 
 
 def decode(rle: dict) -> np.ndarray:
