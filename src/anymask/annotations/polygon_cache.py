@@ -36,8 +36,13 @@ class Tracing:
 
 
 def trace(rle: dict, tracing: Tracing) -> list[np.ndarray]:
-    """The rings of one RLE mask: each component's ring with its holes bridged in, or all joined in one."""
-    polygons = mask_to_polygons(rle_codec.decode(rle), tracing.tolerance, pixel_edges=tracing.pixel_edges)
+    """The rings of one RLE mask (see trace_mask)."""
+    return trace_mask(rle_codec.decode(rle), tracing)
+
+
+def trace_mask(mask: np.ndarray, tracing: Tracing) -> list[np.ndarray]:
+    """The rings of a mask: each component's ring with its holes bridged in, or all joined in one."""
+    polygons = mask_to_polygons(mask, tracing.tolerance, pixel_edges=tracing.pixel_edges)
     if tracing.joined:
         ring = single_ring(polygons)
         return [] if ring is None else [ring]
@@ -198,10 +203,10 @@ def traced_frames(dataset, tracing: Tracing, workers: int | None = None) -> Iter
                 pending.append(_queue(dataset, following, tracing, cache, pool))
             queued = pending.popleft()
             assert queued.frame is frame
-            packed = queued.collect(pool, tracing)
-            if cache is not None and queued.missing:
-                cache.put(zip(queued.missing, packed, strict=True), tracing)
-            found = {**queued.found, **dict(zip(queued.missing, packed, strict=True))}
+            traced = dict(zip(queued.missing, queued.collect(pool, tracing), strict=True))
+            if cache is not None and traced:
+                cache.put(traced.items(), tracing)
+            found = {**queued.found, **traced}
             instances = dataset.on(frame.index)
             for instance in instances:
                 instance.traced[tracing] = unpack(found[mask_key(instance.rle)])

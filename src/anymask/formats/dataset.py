@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 
 from ..annotations import rle as rle_codec
-from ..annotations.geometry import mask_to_box, mask_to_polygons, mask_to_rotated_box
-from ..annotations.polygon_cache import CACHE_FILE, Tracing, trace, traced_frames
+from ..annotations.geometry import mask_to_box, mask_to_rotated_box
+from ..annotations.polygon_cache import CACHE_FILE, Tracing, trace, trace_mask, traced_frames
 from ..annotations.shapes import Shape
 from ..atomic import atomic_open
 from ..errors import AnnotationFormatError, MediaError
@@ -103,8 +103,7 @@ class Instance:
     def shapes(self, mode: str = "polygon", tolerance: float = 1.0) -> list[Shape]:
         """The object as X-AnyLabeling shapes in an output mode (a polygon per component)."""
         if mode == "polygon":
-            common = dict(label=self.label, group_id=self.object_id, score=self.score)
-            return [Shape(points=ring, shape_type="polygon", **common) for ring in self.rings(tolerance)]
+            return polygon_shapes(self.rings(tolerance), self.label, self.object_id, self.score)
         return mask_shapes(self.mask, mode, tolerance, self.label, self.object_id, self.score)
 
 
@@ -121,11 +120,12 @@ def mask_shapes(
     if mode == "rotation":
         rotated = mask_to_rotated_box(mask)
         return [Shape(points=rotated[0], shape_type="rotation", direction=rotated[1], **common)] if rotated else []
-    return [
-        Shape(points=p.ring().tolist(), shape_type="polygon", **common)
-        for p in mask_to_polygons(mask, tolerance)
-        if len(p.exterior) >= 3
-    ]
+    return polygon_shapes(trace_mask(mask, Tracing(tolerance)), label, object_id, score)
+
+
+def polygon_shapes(rings: list[np.ndarray], label: str, object_id: int, score: float | None) -> list[Shape]:
+    """X-AnyLabeling polygons, one per ring (a component with its holes bridged in)."""
+    return [Shape(points=ring, shape_type="polygon", label=label, group_id=object_id, score=score) for ring in rings]
 
 
 @dataclass
