@@ -218,17 +218,17 @@ def write_label_file(label_file: LabelFile, path: str | Path) -> None:
 
 def label_file_text(label_file: LabelFile) -> str:
     data = label_file_to_dict(label_file)
-    points = []
+    originals = [shape["points"] for shape in data["shapes"]]
     for number, shape in enumerate(data["shapes"]):
-        points.append(json.dumps(shape["points"]))  # the C encoder, compact
         shape["points"] = f"\0{number}"  # a placeholder, swapped back below in the same order
     text = json.dumps(data, ensure_ascii=False, indent=2)
     pieces = text.split('"points": "\\u0000')
-    if len(pieces) != len(points) + 1:  # a foreign key held the placeholder's text: write it plainly
-        for shape, original in zip(data["shapes"], label_file.shapes, strict=True):
-            shape["points"] = [[float(x), float(y)] for x, y in original.points]
+    if len(pieces) != len(originals) + 1:  # a foreign key held the placeholder's text: write it plainly
+        for shape, points in zip(data["shapes"], originals, strict=True):
+            shape["points"] = points
         return json.dumps(data, ensure_ascii=False, indent=2)
-    for number in range(1, len(pieces)):
-        placeholder = f'{number - 1}"'
-        pieces[number] = points[number - 1] + pieces[number][len(placeholder) :]
-    return '"points": '.join(pieces)
+    swapped = [  # each piece starts with the rest of its placeholder, `<number>"`
+        '"points": ' + json.dumps(points) + piece[len(f'{number}"') :]  # the C encoder, compact
+        for number, (points, piece) in enumerate(zip(originals, pieces[1:], strict=True))
+    ]
+    return pieces[0] + "".join(swapped)
