@@ -9,6 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+# scenarios.py and torchvision_stand_in.py, shared with the official EdgeTAM run in its own venv
+sys.path.insert(0, str(Path(__file__).parent / "edgetam"))
+from scenarios import perturb  # noqa: E402
+
 OFFICIAL_CONFIGS = {
     "sam2-tiny": "configs/sam2/sam2_hiera_t.yaml",
     "sam2-small": "configs/sam2/sam2_hiera_s.yaml",
@@ -30,7 +34,6 @@ def install_torchvision_stand_in() -> None:
         return
     except Exception:
         pass
-    sys.path.insert(0, str(Path(__file__).parent / "edgetam"))
     import torchvision_stand_in
 
     torchvision_stand_in.install()
@@ -59,9 +62,6 @@ def build_official(
     torch.manual_seed(seed)
     builder = build_sam.build_sam2_video_predictor if video else build_sam.build_sam2
     model = builder(OFFICIAL_CONFIGS[variant], ckpt_path=None, device="cpu", **overrides)
-    sys.path.insert(0, str(Path(__file__).parent / "edgetam"))
-    from scenarios import perturb
-
     return perturb(model, seed, noise, object_bias)
 
 
