@@ -163,6 +163,7 @@ def test_bench_with_random_weights(capsys, monkeypatch):
     assert "embed an image (set_image):" in printed[0] and "click -> mask:" in printed[0]
     assert f"CPU capability {torch.backends.cpu.get_cpu_capability()}" in printed[0]
     assert "precision fp32 (auto): " in printed[0] or "precision bf16 (auto): " in printed[0]
+    assert ("tip: " in printed[0] and "--model edgetam" in printed[0]) == ("precision fp32 (auto): " in printed[0])
     assert "tracking, one object:" in out and "s/frame" in out
 
 

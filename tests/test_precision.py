@@ -69,6 +69,20 @@ def test_explicit_bf16_without_native_support_warns_once(monkeypatch, own_checkp
     assert not [w for w in caught if issubclass(w.category, PrecisionWarning)]
 
 
+def test_sam2_in_fp32_on_a_cpu_without_bf16_points_to_edgetam(monkeypatch):
+    from anymask.models.precision import cpu_speed_tip, describe_device
+
+    simulate_cpu(monkeypatch, "AVX2")
+    tip = cpu_speed_tip("cpu", "fp32", edgetam=False)
+    assert "--model edgetam" in tip and "\n" not in tip
+    assert cpu_speed_tip("cpu", "fp32", edgetam=True) is None  # EdgeTAM is the faster choice already
+    assert cpu_speed_tip("cpu", "fast", edgetam=False) is None
+    assert describe_device("cpu").splitlines()[-1] == f"tip: {tip}"
+    simulate_cpu(monkeypatch, "AVX512", avx512_bf16=True)
+    assert cpu_speed_tip("cpu", "fp32", edgetam=False) is None  # fp32 asked for where bf16 is native
+    assert "tip" not in describe_device("cpu")
+
+
 def test_auto_is_the_default_and_bad_names_are_one_line(monkeypatch, own_checkpoint):
     simulate_cpu(monkeypatch, "AVX2")
     model = load_model(own_checkpoint)

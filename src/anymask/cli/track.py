@@ -49,6 +49,8 @@ def register(commands, parents) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
+    from ..models.precision import cpu_speed_tip
+
     def say(line: str) -> None:
         if not args.quiet:
             print(line, flush=True)
@@ -62,6 +64,9 @@ def run(args) -> int:
         loaded = time.perf_counter()
         model = session.model
         say(f"model ready in {time.perf_counter() - loaded:.1f} s; precision {model.precision_choice.describe()}")
+        tip = cpu_speed_tip(model.device, model.precision, model.config.perceiver is not None)
+        if tip:
+            say(f"tip: {tip}")
         resume = not apply_prompts_once(session, prompts, say)
         if resume:
             say(f"the project already holds these prompts: tracking only frames not saved yet ({session.store.folder})")

@@ -22,6 +22,7 @@ __all__ = [
     "PrecisionChoice",
     "PrecisionWarning",
     "bf16_support",
+    "cpu_speed_tip",
     "describe_device",
     "device_summary",
     "resolve_precision",
@@ -193,9 +194,26 @@ def device_summary(device: torch.device | str = "cpu") -> str:
     )
 
 
+def cpu_speed_tip(device: torch.device | str, precision: str, edgetam: bool) -> str | None:
+    """On a CPU without native BF16, SAM 2 in fp32 runs near the arithmetic's floor: say what is faster.
+
+    Measured on 2 AVX2 cores (docs/performance.md): sam2.1-tiny 6.69 s per tracked frame, EdgeTAM 1.18 s,
+    the fast mode 0.71x of fp32.
+    """
+    device = torch.device(device)
+    if device.type != "cpu" or precision != Precision.FP32.value or edgetam or bf16_support(device).native:
+        return None
+    return (
+        "this CPU has no native BF16, so SAM 2 runs in fp32 at about the official package's speed; "
+        "EdgeTAM (--model edgetam) tracks about 5x faster here, --precision fast about 1.4x (approximate)"
+    )
+
+
 def describe_device(device: str = "cpu", precision: str = "auto") -> str:
-    """Two lines for `anymask models` and `anymask bench`: the device, and the precision chosen with its reason."""
+    """For `anymask models`: the device, the precision chosen with its reason, and a tip where SAM 2 is slow."""
     from .loading import resolve_device
 
     target = resolve_device(device)
-    return f"{device_summary(target)}\nprecision {resolve_precision(precision, target).describe()}"
+    choice = resolve_precision(precision, target)
+    tip = cpu_speed_tip(target, choice.precision, edgetam=False)
+    return f"{device_summary(target)}\nprecision {choice.describe()}" + (f"\ntip: {tip}" if tip else "")
