@@ -208,8 +208,8 @@ def traced_frames(dataset, tracing: Tracing, workers: int | None = None) -> Iter
                 cache.put(traced.items(), tracing)
             found = {**queued.found, **traced}
             instances = dataset.on(frame.index)
-            for instance in instances:
-                instance.traced[tracing] = unpack(found[mask_key(instance.rle)])
+            for instance, key in zip(instances, queued.keys, strict=True):
+                instance.traced[tracing] = unpack(found[key])
             yield frame
             for instance in instances:
                 instance.traced.pop(tracing, None)
@@ -233,10 +233,11 @@ def _start_pool(workers: int) -> TracePool | None:
 
 @dataclass
 class _Queued:
-    """A frame queued for tracing: polygons found in the cache, the masks still to trace, and the
-    worker's ticket for them (or, traced here, the result)."""
+    """A frame queued for tracing: its masks' digests (in `dataset.on` order), polygons found in the cache,
+    the masks still to trace, and the worker's ticket for them (or, traced here, the result)."""
 
     frame: object
+    keys: list[bytes]
     found: dict[bytes, bytes]
     missing: list[bytes]
     todo: list[dict]
@@ -255,10 +256,12 @@ class _Queued:
 
 
 def _queue(dataset, frame, tracing: Tracing, cache: PolygonStore | None, pool: TracePool | None) -> _Queued:
-    rles = {mask_key(i.rle): i.rle for i in dataset.on(frame.index)}
+    instances = dataset.on(frame.index)
+    keys = [mask_key(i.rle) for i in instances]
+    rles = dict(zip(keys, (i.rle for i in instances), strict=True))
     found = cache.get(list(rles), tracing) if cache is not None else {}
     missing = [key for key in rles if key not in found]
-    queued = _Queued(frame, found, missing, [rles[key] for key in missing])
+    queued = _Queued(frame, keys, found, missing, [rles[key] for key in missing])
     if not queued.todo:
         queued.done = []
     elif pool is not None:
