@@ -74,7 +74,7 @@ def run_bench(
     """Time set_image, a click and tracking; `report` gets each line as soon as its figure is measured."""
     from . import ImagePredictor, load_model
     from .media import open_source
-    from .models.precision import cpu_speed_tip, device_summary
+    from .models.precision import device_summary, model_speed_tip
     from .tracking import VideoTracker
 
     with tempfile.TemporaryDirectory(prefix="anymask-bench-") as folder:
@@ -84,7 +84,7 @@ def run_bench(
         report(f"loading {random_variant + ' (random weights)' if random_variant else model_spec} ...")
         model = load_model(model_spec, device=device, precision=precision)
         report(f"precision {model.precision_choice.describe()}")
-        tip = cpu_speed_tip(model.device, model.precision, model.config.perceiver is not None)
+        tip = model_speed_tip(model)
         if tip:
             report(f"tip: {tip}")
         source = open_source(media) if media else _synthetic_clip(Path(folder), frames + 1)

@@ -49,7 +49,7 @@ def register(commands, parents) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..models.precision import cpu_speed_tip
+    from ..models.precision import model_speed_tip
 
     def say(line: str) -> None:
         if not args.quiet:
@@ -64,7 +64,7 @@ def run(args) -> int:
         loaded = time.perf_counter()
         model = session.model
         say(f"model ready in {time.perf_counter() - loaded:.1f} s; precision {model.precision_choice.describe()}")
-        tip = cpu_speed_tip(model.device, model.precision, model.config.perceiver is not None)
+        tip = model_speed_tip(model)
         if tip:
             say(f"tip: {tip}")
         resume = not apply_prompts_once(session, prompts, say)

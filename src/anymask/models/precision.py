@@ -23,6 +23,7 @@ __all__ = [
     "PrecisionWarning",
     "bf16_support",
     "cpu_speed_tip",
+    "model_speed_tip",
     "describe_device",
     "device_summary",
     "resolve_precision",
@@ -207,6 +208,11 @@ def cpu_speed_tip(device: torch.device | str, precision: str, edgetam: bool) -> 
         "this CPU has no native BF16, so SAM 2 runs in fp32 at about the official package's speed; "
         "EdgeTAM (--model edgetam) tracks about 5x faster here, --precision fast about 1.4x (approximate)"
     )
+
+
+def model_speed_tip(model) -> str | None:
+    """`cpu_speed_tip` for a loaded model (`anymask track`, `anymask bench`)."""
+    return cpu_speed_tip(model.device, model.precision, edgetam=model.spatial_perceiver is not None)
 
 
 def describe_device(device: str = "cpu", precision: str = "auto") -> str:
