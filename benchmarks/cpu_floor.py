@@ -41,7 +41,7 @@ FOLDED = "fused attention, values folded"  # memory attention's cross-attention 
 MEMORY_WIDTH = 64
 
 
-def _attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+def _attention_flops(query_shape, key_shape, value_shape) -> int:
     """Scores and weighted values: 2 * batch * heads * queries * keys * (key width + value width)."""
     *lead, queries, key_width = query_shape
     keys, value_width = key_shape[-2], value_shape[-1]
@@ -51,11 +51,9 @@ def _attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None,
 def _folded_flops(query_shape, key_shape, value_shape) -> int:
     """The same attention if one-head attention over more keys than queries (memory attention's
     cross-attention) weighted the 64-channel memories and projected afterwards (W_o W_v folded)."""
-    *lead, queries, key_width = query_shape
-    keys, value_width = key_shape[-2], value_shape[-1]
-    if keys > queries and int(np.prod(lead)) == 1:
-        value_width = MEMORY_WIDTH
-    return 2 * queries * keys * (key_width + value_width) * int(np.prod(lead))
+    if key_shape[-2] > query_shape[-2] and int(np.prod(query_shape[:-2])) == 1:
+        value_shape = (*value_shape[:-1], MEMORY_WIDTH)
+    return _attention_flops(query_shape, key_shape, value_shape)
 
 
 def count_flops(call) -> dict[str, int]:
@@ -171,10 +169,15 @@ def main() -> None:
         checkpoint = save_official_checkpoint(build_official(args.variant, object_bias=6.0), Path(tmp) / "random.pt")
         with torch.inference_mode():
             counts = workloads(checkpoint, Path(tmp), args.precision)
-        official = {"set_image": args.official_set_image, "click": args.official_click}
-        official["tracked frame"] = args.official_frame
-        if args.official:
-            official = time_official(args.variant, checkpoint, Path(tmp))
+        official = (
+            time_official(args.variant, checkpoint, Path(tmp))
+            if args.official
+            else {
+                "set_image": args.official_set_image,
+                "click": args.official_click,
+                "tracked frame": args.official_frame,
+            }
+        )
     peaks = machine_peaks(torch.bfloat16 if args.precision == "bf16" else torch.float32)
     print(
         f"[{cap}] {args.threads} threads, {args.precision} peaks measured here: "
