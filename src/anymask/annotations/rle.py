@@ -5,12 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def encode_counts(mask: np.ndarray) -> list[int]:
-    """Uncompressed COCO counts: alternating run lengths of 0s and 1s in column-major order, 0s first."""
-    return _mask_runs(mask).tolist()
-
-
 def _mask_runs(mask: np.ndarray) -> np.ndarray:
+    """Uncompressed COCO counts (int64): alternating run lengths of 0s and 1s in column-major order, 0s first."""
     flat = np.asarray(mask, dtype=bool).ravel(order="F")
     if flat.size == 0:
         return np.zeros(0, dtype=np.int64)
