@@ -84,10 +84,6 @@ def run_worker(kind: str, checkpoint: str, frames_dir: str, objects: int, frames
     return result
 
 
-def _steady(times: list[float]) -> float:
-    return steady_median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=["sam2.1-tiny", "edgetam"])
@@ -133,7 +129,7 @@ def main() -> None:
                         sys.exit(f"{variant} {kind} {objects} failed:\n{done.stderr[-3000:]}")
                     result = json.loads(done.stdout.strip().splitlines()[-1])
                     where = result["device"] if result["device"] != "cpu" else f"cpu [{result['capability']}]"
-                    steady = _steady(result["times"])
+                    steady = steady_median(result["times"])
                     print(
                         f"| {variant} ({where}) | {objects} | {kind} | {result['precision']} | {steady:.2f} | "
                         f"{steady / objects:.2f} |",
