@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .fast_ops import attention
-from .layers import weights_key
+from .layers import cached, weights_key
 from .position import axial_rotations, rotate
 
 
@@ -71,7 +71,7 @@ class RoPEAttention(Attention):
         self.repeat_keys = repeat_keys
         self.key_grid = key_grid
         self._rotations: dict[tuple, torch.Tensor] = {}
-        self._folded: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
+        self._folded: tuple[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def _folds_values(self, dtype: torch.dtype) -> bool:
         """bf16, one head, narrow values (64-channel memories): attend to raw values, project afterwards.
@@ -84,12 +84,12 @@ class RoPEAttention(Attention):
 
     def _folded_output(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         params = (self.v_proj.weight, self.v_proj.bias, self.out_proj.weight, self.out_proj.bias)
-        key = weights_key(params) + (dtype,)
-        if self._folded is None or self._folded[0] != key:
-            with torch.no_grad():
-                v_w, v_b, o_w, o_b = (p.float() for p in params)
-                self._folded = (key, (o_w @ v_w).to(dtype), (o_w @ v_b + o_b).to(dtype))
-        return self._folded[1], self._folded[2]
+
+        def compute() -> tuple[torch.Tensor, torch.Tensor]:
+            v_w, v_b, o_w, o_b = (p.float() for p in params)
+            return (o_w @ v_w).to(dtype), (o_w @ v_b + o_b).to(dtype)
+
+        return cached(self, "_folded", lambda: weights_key(params) + (dtype,), compute)
 
     def rotations(self, tokens: int, device: torch.device) -> torch.Tensor:
         key = (tokens, device)
@@ -117,8 +117,15 @@ class RoPEAttention(Attention):
         return torch.cat([frames[..., :plain, :], rotated], dim=3).flatten(2, 3)
 
     def forward(
-        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_k_exclude_rope: int = 0, num_spatial_mem: int = 0
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        num_k_exclude_rope: int = 0,
+        num_spatial_mem: int = 0,
+        key_bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """`key_bias` (B, 1, 1, N_keys): added to the scores, -inf for padded keys (fixed-shape tracking)."""
         fold = self._folds_values(q.dtype)
         q = self.split_heads(self.q_proj(q))
         k = self.split_heads(self.k_proj(k))
@@ -131,7 +138,7 @@ class RoPEAttention(Attention):
         if num_rope > 0:
             rotated = self._rotate_keys(k, rotations, num_rope, num_spatial_mem)
             k = torch.cat([rotated, k[:, :, num_rope:]], dim=2) if num_k_exclude_rope else rotated
-        out = attention(q, k, v)
+        out = attention(q, k, v, key_bias)
         if fold:
             weight, bias = self._folded_output(out.dtype)
             return F.linear(out.squeeze(1), weight, bias)

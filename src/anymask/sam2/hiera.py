@@ -8,7 +8,7 @@ from torch import nn
 
 from .config import HieraConfig
 from .fast_ops import attention
-from .layers import MLP, weights_key
+from .layers import MLP, cached, weights_key
 
 
 def window_partition(x: torch.Tensor, window: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -147,15 +147,15 @@ class Hiera(nn.Module):
     def position_embedding(self, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
         """Background embedding (bicubic-resized) plus the tiled window embedding, channels-last; cached."""
         params = (self.pos_embed, self.pos_embed_window)
-        key = (height, width, dtype, params[0].device) + weights_key(params)
-        if self._pos_cache is None or self._pos_cache[0] != key:
-            with torch.no_grad():
-                window = self.pos_embed_window.float()
-                embed = F.interpolate(self.pos_embed.float(), size=(height, width), mode="bicubic")
-                reps = [a // b for a, b in zip(embed.shape, window.shape)]
-                embed = (embed + window.tile(reps)).permute(0, 2, 3, 1).to(dtype).contiguous()
-            self._pos_cache = (key, embed)
-        return self._pos_cache[1]
+
+        def compute() -> torch.Tensor:
+            window = self.pos_embed_window.float()
+            embed = F.interpolate(self.pos_embed.float(), size=(height, width), mode="bicubic")
+            reps = [a // b for a, b in zip(embed.shape, window.shape)]
+            return (embed + window.tile(reps)).permute(0, 2, 3, 1).to(dtype).contiguous()
+
+        key = lambda: (height, width, dtype, params[0].device) + weights_key(params)  # noqa: E731
+        return cached(self, "_pos_cache", key, compute)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.patch_embed(x)

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .layers import weights_key
+from .layers import cached, weights_key
 
 
 class SinePositionEncoding(nn.Module):
@@ -62,14 +62,14 @@ class RandomFourierEncoding(nn.Module):
     def dense(self, height: int, width: int) -> torch.Tensor:
         """(C, H, W) encoding of every cell centre of an H x W grid; cached until the buffer changes."""
         matrix = self.positional_encoding_gaussian_matrix
-        key = (height, width, matrix.device) + weights_key([matrix])
-        if self._dense_cache is None or self._dense_cache[0] != key:
+
+        def compute() -> torch.Tensor:
             grid = torch.ones((height, width), device=matrix.device, dtype=torch.float32)
             y = (grid.cumsum(dim=0) - 0.5) / height
             x = (grid.cumsum(dim=1) - 0.5) / width
-            encoding = self._encode(torch.stack([x, y], dim=-1)).permute(2, 0, 1).contiguous()
-            self._dense_cache = (key, encoding)
-        return self._dense_cache[1]
+            return self._encode(torch.stack([x, y], dim=-1)).permute(2, 0, 1).contiguous()
+
+        return cached(self, "_dense_cache", lambda: (height, width, matrix.device) + weights_key([matrix]), compute)
 
     def encode_pixels(self, coords: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
         """Encode (..., 2) x/y pixel coordinates of an image of size (H, W)."""

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import RepViTConfig
-from .layers import weights_key
+from .layers import cached, weights_key
 
 
 def _weights_key(module: nn.Module) -> tuple:
@@ -37,11 +37,8 @@ class ConvNorm(nn.Module):
         self._fused: tuple | None = None
 
     def fused(self) -> tuple[torch.Tensor, torch.Tensor]:
-        key = _weights_key(self)
-        if self._fused is None or self._fused[0] != key:
-            with torch.no_grad():
-                self._fused = (key, *_fold_batch_norm(self.c.weight, None, self.bn))
-        return self._fused[1], self._fused[2]
+        fold = lambda: _fold_batch_norm(self.c.weight, None, self.bn)  # noqa: E731
+        return cached(self, "_fused", lambda: _weights_key(self), fold)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
@@ -60,16 +57,15 @@ class RepVggDw(nn.Module):
         self._fused: tuple | None = None
 
     def fused(self) -> tuple[torch.Tensor, torch.Tensor]:
-        key = _weights_key(self)
-        if self._fused is None or self._fused[0] != key:
-            with torch.no_grad():
-                weight, bias = self.conv.fused()
-                point_weight, point_bias = self.conv1.fused()
-                centre = weight.shape[-1] // 2
-                weight = weight.clone()
-                weight[:, :, centre, centre] += point_weight[:, :, 0, 0] + 1.0
-                self._fused = (key, weight, bias + point_bias)
-        return self._fused[1], self._fused[2]
+        return cached(self, "_fused", lambda: _weights_key(self), self._fold)
+
+    def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
+        weight, bias = self.conv.fused()
+        point_weight, point_bias = self.conv1.fused()
+        centre = weight.shape[-1] // 2
+        weight = weight.clone()
+        weight[:, :, centre, centre] += point_weight[:, :, 0, 0] + 1.0
+        return weight, bias + point_bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
