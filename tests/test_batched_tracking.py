@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from anymask import load_model
 from anymask.tracking import VideoTracker, batched
+from anymask.tracking.static_step import BankSlots, PaddedMemory, StepMode, bank_slots
 
 from conftest import write_clip
 
@@ -35,9 +37,9 @@ def batch_sizes(monkeypatch):
     sizes: list[int] = []
     original = batched.track_batch
 
-    def counting(model, features, gathered, multimask):
+    def counting(model, features, gathered, *args):
         sizes.append(len(gathered))
-        return original(model, features, gathered, multimask)
+        return original(model, features, gathered, *args)
 
     monkeypatch.setattr("anymask.tracking.tracker.track_batch", counting)
     return sizes
@@ -58,22 +60,26 @@ def _scenario(tracker: VideoTracker) -> list[tuple[int, list[int], np.ndarray]]:
 
 
 @pytest.mark.slow
-def test_together_equals_one_by_one(clip, checkpoint, batch_sizes):
-    results = {}
-    for object_batch in (8, 1):
-        tracker = VideoTracker(
-            load_model(checkpoint, precision="fp32"), clip, fill_hole_area=0, object_batch=object_batch
-        )
-        results[object_batch] = _scenario(tracker)
+def test_together_and_padded_equal_one_by_one(clip, checkpoint, batch_sizes):
+    """Batched by layout, and padded to fixed slots (StepMode.GRAPHED, which on the CPU runs the padded
+    step without a graph), objects give the one-by-one results."""
+    results, sizes = {}, {}
+    model = load_model(checkpoint, precision="fp32")
+    for way, mode, object_batch in (("together", "eager", 8), ("alone", "eager", 1), ("padded", "graphed", 8)):
+        batch_sizes[:] = []
+        tracker = VideoTracker(model, clip, fill_hole_area=0, object_batch=object_batch, step_mode=mode)
+        results[way] = _scenario(tracker)
         tracker.close()
-        if object_batch == 8:
-            together, batch_sizes[:] = list(batch_sizes), []
-    assert max(together) == 3 and max(batch_sizes) == 1  # all three in one batch where their memories align
-    assert min(together) < 3  # and apart where they do not (object 2 joins on frame 2, 3 is corrected alone)
-    for (frame, ids, logits), (frame_1, ids_1, logits_1) in zip(results[8], results[1], strict=True):
-        assert (frame, ids) == (frame_1, ids_1)
-        np.testing.assert_allclose(logits, logits_1, atol=TOLERANCE, rtol=0, err_msg=f"frame {frame}")
-    assert [ids for _, ids, _ in results[8]][-1] == [1, 3]
+        sizes[way] = list(batch_sizes)
+    assert max(sizes["together"]) == 3 and max(sizes["alone"]) == 1  # all three where their memories align
+    assert min(sizes["together"]) < 3  # and apart where they do not (object 2 joins on frame 2, 3 is corrected alone)
+    # padded, every frame's objects share one batch, whatever they attend to
+    assert sum(sizes["padded"]) == len(sizes["alone"]) and len(sizes["padded"]) < len(sizes["together"])
+    for way in ("together", "padded"):
+        for (frame, ids, logits), (frame_1, ids_1, logits_1) in zip(results[way], results["alone"], strict=True):
+            assert (frame, ids) == (frame_1, ids_1)
+            np.testing.assert_allclose(logits, logits_1, atol=TOLERANCE, rtol=0, err_msg=f"{way}, frame {frame}")
+    assert [ids for _, ids, _ in results["together"]][-1] == [1, 3]
 
 
 def test_each_object_owns_its_memory(clip, checkpoint):
@@ -114,3 +120,69 @@ def test_an_absent_object_batches_with_present_ones(clip, checkpoint, monkeypatc
     assert scores[4] < 0 and scores[5] < 0 and min(scores[6:]) > 0, scores
     for together, alone in zip(outputs[8], outputs[1], strict=True):
         np.testing.assert_allclose(together, alone, atol=TOLERANCE, rtol=0)
+
+
+@pytest.mark.slow
+def test_padded_step_equals_eager_for_sam2(present_checkpoint, clip, batch_sizes):
+    """SAM 2's memory frames (4096 rotated tokens each) padded: a click on frame 0 and a box on frame 2."""
+
+    def scenario(tracker):
+        tracker.add_prompt(0, 1, points=[[300, 200]], labels=[1])
+        tracker.add_prompt(2, 2, box=[500, 300, 650, 500])
+        return list(tracker.propagate(max_frames=2))
+
+    model = load_model(present_checkpoint, precision="fp32")
+    results = {}
+    for mode, object_batch in ((StepMode.EAGER, 1), (StepMode.GRAPHED, 8)):
+        batch_sizes[:] = []
+        tracker = VideoTracker(model, clip, fill_hole_area=0, object_batch=object_batch, step_mode=mode)
+        results[mode] = scenario(tracker)
+        tracker.close()
+    # object 2 (boxed on frame 2) is tracked on frames 0-1 with no pointer yet, beside object 1: another layout
+    assert batch_sizes == [1, 2, 1]
+    eager, padded = results[StepMode.EAGER], results[StepMode.GRAPHED]
+    for (frame, _, logits), (_, _, logits_1) in zip(eager, padded, strict=True):
+        np.testing.assert_allclose(logits_1, logits, atol=TOLERANCE, rtol=0, err_msg=f"frame {frame}")
+
+
+def test_bank_slots_hold_a_full_bank_and_grow_by_whole_banks():
+    from anymask.sam2 import get_config
+    from anymask.tracking.step import GatheredMemory
+
+    class Model:
+        config = get_config("sam2.1-tiny")
+
+    def gathered(frames, pointers):
+        return GatheredMemory(torch.zeros(1, frames * 4096 + pointers, 64), torch.zeros(1, 1, 64), pointers, frames)
+
+    assert bank_slots(Model(), [gathered(1, 4)]) == BankSlots(7, 4096, 64)
+    assert bank_slots(Model(), [gathered(7, 64), gathered(2, 8)]) == BankSlots(7, 4096, 64)
+    assert bank_slots(Model(), [gathered(9, 68)]) == BankSlots(14, 4096, 128)  # many prompted frames
+
+
+def test_padded_memory_hides_padding():
+    slots = BankSlots(3, 4, 8)
+    from anymask.tracking.step import GatheredMemory
+
+    tokens = torch.arange(1, 1 + 2 * 4 + 4, dtype=torch.float32).view(1, -1, 1).expand(1, -1, 64)
+    memory = PaddedMemory.empty(1, slots, 64, torch.float32, "cpu")
+    memory.fill([GatheredMemory(tokens, tokens, 4, 2)], slots)
+    visible = memory.key_bias[0, 0, 0] == 0
+    assert visible.tolist() == [True] * 8 + [False] * 4 + [True] * 4 + [False] * 4
+    assert memory.tokens[0, visible, 0].tolist() == list(range(1, 13))
+    assert torch.isinf(memory.key_bias[0, 0, 0, ~visible]).all() and not memory.tokens[0, ~visible].any()
+
+
+@pytest.mark.slow
+def test_compiled_step_equals_eager(clip, checkpoint):
+    """StepMode.COMPILED compiles the padded step whole (fullgraph: no graph break, as a CUDA graph needs)
+    and gives the eager results; on the CPU it runs without a graph."""
+    model = load_model(checkpoint, precision="fp32")
+    results = {}
+    for mode in (StepMode.EAGER, StepMode.COMPILED):
+        tracker = VideoTracker(model, clip, fill_hole_area=0, step_mode=mode)
+        tracker.add_prompt(0, 1, points=[[300, 200]], labels=[1])
+        results[mode] = [logits for _, _, logits in tracker.propagate(max_frames=2)]
+        tracker.close()
+    for eager, compiled in zip(results[StepMode.EAGER], results[StepMode.COMPILED], strict=True):
+        np.testing.assert_allclose(compiled, eager, atol=TOLERANCE, rtol=0)

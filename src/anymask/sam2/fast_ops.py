@@ -11,8 +11,9 @@ CHUNKED_ATTENTION_MIN_PAIRS = 1 << 22
 ATTENTION_QUERY_CHUNK = 256
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Softmax attention over (..., N, D) tensors.
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Softmax attention over (..., N, D) tensors; `bias` (B, 1, 1, N_keys), if given, is added to the scores
+    (-inf hides a padded key: see tracking/static_step.py).
 
     PyTorch's CPU flash kernel computes in fp32 even for bf16 inputs. For bf16 on the CPU, explicit
     matmuls are faster: in query chunks of 256 for long sequences (the score block stays in cache; 47 vs
@@ -20,7 +21,9 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
     tokens: 0.9 vs 1.3 ms). fp32 and other devices use scaled_dot_product_attention.
     """
     if q.dtype != torch.bfloat16 or q.device.type != "cpu":
-        return F.scaled_dot_product_attention(q, k, v)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+    if bias is not None:
+        return _chunked_attention(q, k, v, bias)
     scale = q.shape[-1] ** -0.5
     if k.shape[-2] <= 64:
         # few keys (image tokens attending to prompt tokens): softmax over a short last axis is slow,
@@ -32,17 +35,27 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
         return torch.matmul(torch.softmax(scores, dim=-1), v)
     if q.shape[-2] * k.shape[-2] < CHUNKED_ATTENTION_MIN_PAIRS:
         return F.scaled_dot_product_attention(q, k, v)
+    return _chunked_attention(q, k, v, None)
+
+
+def _chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """bf16 attention on the CPU in chunks of ATTENTION_QUERY_CHUNK queries, one object of a batch at a time."""
     if q.dim() > 2 and q.shape[0] > 1:
         # several objects attending together: one at a time keeps each score block in cache (batched
         # bmm over 4 objects took 4.9 s where 4 single ones took 4.1 s)
         k, v = k.expand(q.shape[0], *k.shape[1:]), v.expand(q.shape[0], *v.shape[1:])
-        return torch.cat([attention(q[i : i + 1], k[i : i + 1], v[i : i + 1]) for i in range(q.shape[0])])
+        pick = (lambda i: None) if bias is None else (lambda i: bias[i : i + 1])
+        return torch.cat(
+            [_chunked_attention(q[i : i + 1], k[i : i + 1], v[i : i + 1], pick(i)) for i in range(q.shape[0])]
+        )
     keys_t = k.transpose(-1, -2).contiguous()
-    queries = q * scale
+    queries = q * q.shape[-1] ** -0.5
     out = torch.empty(*q.shape[:-1], v.shape[-1], dtype=q.dtype, device=q.device)
     for start in range(0, q.shape[-2], ATTENTION_QUERY_CHUNK):
         stop = start + ATTENTION_QUERY_CHUNK
         scores = torch.matmul(queries[..., start:stop, :], keys_t)
+        if bias is not None:
+            scores = scores + bias
         torch.matmul(torch.softmax(scores, dim=-1), v, out=out[..., start:stop, :])
     return out
 

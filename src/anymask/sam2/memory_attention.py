@@ -33,11 +33,13 @@ class MemoryAttentionLayer(nn.Module):
         memory_pos: torch.Tensor,
         num_k_exclude_rope: int,
         num_spatial_mem: int = 0,
+        key_bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
         normed = self.norm1(tgt)
         tgt = tgt + self.self_attn(normed, normed, normed)
         normed = self.norm2(tgt)
-        tgt = tgt + self.cross_attn_image(normed, memory + memory_pos, memory, num_k_exclude_rope, num_spatial_mem)
+        keys = memory + memory_pos
+        tgt = tgt + self.cross_attn_image(normed, keys, memory, num_k_exclude_rope, num_spatial_mem, key_bias)
         normed = self.norm3(tgt)
         return tgt + self.linear2(F.relu(self.linear1(normed)))
 
@@ -65,8 +67,10 @@ class MemoryAttention(nn.Module):
         memory_pos: torch.Tensor,
         num_obj_ptr_tokens: int = 0,
         num_spatial_mem: int = 0,
+        key_bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """current, current_pos: (B, HW, C); memory, memory_pos: (B, N, mem_dim).
+        """current, current_pos: (B, HW, C); memory, memory_pos: (B, N, mem_dim); key_bias (B, 1, 1, N):
+        -inf where a memory token is padding (see tracking/static_step.py), else 0.
 
         Objects of one frame share its tokens: given them as a batch-1 tensor expanded to B, the first
         layer's self-attention (and the cross-attention's queries) run once for all of them.
@@ -76,5 +80,5 @@ class MemoryAttention(nn.Module):
             current, current_pos = current[:1], current_pos[:1]
         output = current + 0.1 * current_pos
         for layer in self.layers:
-            output = layer(output, memory, memory_pos, num_obj_ptr_tokens, num_spatial_mem)
+            output = layer(output, memory, memory_pos, num_obj_ptr_tokens, num_spatial_mem, key_bias)
         return self.norm(output)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..sam2.model import SAM2Model
+from ..sam2.model import ImageFeatures, SAM2Model
 from ..sam2.position import sine_1d
 
 NO_OBJECT_SCORE = -1024.0
@@ -124,18 +124,45 @@ def fuse_with_memory(
 
     The objects attend in one batch: the frame's tokens are shared, memories stacked along the batch.
     """
-    _, channels, height, width = features.shape
     layout = gathered[0].layout
     if any(g.layout != layout for g in gathered):
         raise ValueError("objects attending in one batch must gather memories of the same layout")
-    batch = len(gathered)
+    memory = torch.cat([g.tokens for g in gathered])
+    memory_position = torch.cat([g.positions for g in gathered])
+    return attend_memory(model, features, position, memory, memory_position, layout[1], layout[2])
+
+
+def attend_memory(
+    model: SAM2Model,
+    features: torch.Tensor,
+    position: torch.Tensor,
+    memory: torch.Tensor,
+    memory_position: torch.Tensor,
+    num_pointer_tokens: int,
+    num_spatial_mem: int,
+    key_bias: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Memory attention for B objects on one frame: features (1, C, H, W), memories (B, N, 64) -> (B, C, H, W)."""
+    _, channels, height, width = features.shape
+    batch = memory.shape[0]
     dtype = model.compute_dtype
     tokens = features.flatten(2).transpose(1, 2).to(dtype).expand(batch, -1, -1)  # (B, HW, C)
     token_pos = position.flatten(2).transpose(1, 2).to(dtype).expand(batch, -1, -1)
-    memory = torch.cat([g.tokens for g in gathered]).to(dtype)
-    memory_position = torch.cat([g.positions for g in gathered]).to(dtype)
-    fused = model.memory_attention(tokens, token_pos, memory, memory_position, layout[1], layout[2])
+    memory, memory_position = memory.to(dtype), memory_position.to(dtype)
+    fused = model.memory_attention(
+        tokens, token_pos, memory, memory_position, num_pointer_tokens, num_spatial_mem, key_bias
+    )
     return fused.float().transpose(1, 2).reshape(batch, channels, height, width)
+
+
+def decode_and_remember(
+    model: SAM2Model, features: ImageFeatures, fused: torch.Tensor, multimask: bool
+) -> tuple[torch.Tensor, ...]:
+    """The rest of a tracked frame for B objects after memory attention: (low-res logits, obj_ptr, object
+    score, IoU, bf16 memory, memory positions)."""
+    low, high, ptr, score, iou = sam_heads(model, fused, features.high_res, None, None, multimask)
+    memory, position = encode_memory(model, features.embedding, high, score, False)
+    return low, ptr, score, iou, memory, position
 
 
 def _object_pointers(config, frame, conditioning, recent, num_frames, reverse):

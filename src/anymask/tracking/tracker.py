@@ -19,6 +19,7 @@ from .batched import batches, track_batch
 from .holes import fill_small_holes
 from .inputs import FrameInputs, normalize_frames
 from .memory import ObjectMemory, PromptState, new_spill_folder
+from .static_step import StaticEncoder, StaticStep, StepMode
 from .step import (
     NO_OBJECT_SCORE,
     FrameOutput,
@@ -44,6 +45,10 @@ class VideoTracker:
     the temp folder); caches left there by killed processes are removed.
     object_batch: objects tracked together in one pass on a frame (those attending to memories of the same
     layout); 1 tracks them one by one. Results are the same either way.
+    step_mode: StepMode.EAGER (default) runs each batch at the memory bank's own shapes; GRAPHED pads the
+    memories to fixed slots, so any objects share a batch and, on CUDA, each frame replays a captured CUDA
+    graph (no per-kernel Python dispatch); COMPILED also compiles that step with torch.compile first. The
+    padded modes equal the eager one up to rounding.
     """
 
     def __init__(
@@ -57,9 +62,14 @@ class VideoTracker:
         read_ahead: int = 2,
         spill_parent: str | Path | None = None,
         object_batch: int = 8,
+        step_mode: StepMode | str = StepMode.EAGER,
     ) -> None:
         self.model = model
         self.object_batch = object_batch
+        self.step_mode = StepMode(step_mode)
+        static = self.step_mode != StepMode.EAGER
+        self._static_step = StaticStep(model, self._use_multimask(0), self.step_mode) if static else None
+        self._encoder = StaticEncoder(model, self.step_mode) if static else model.encode_image
         owns_source = not isinstance(source, FrameSource)
         self.source = open_source(source)
         if owns_source:  # tracking reads each frame once: keep only a few decoded frames
@@ -93,7 +103,7 @@ class VideoTracker:
             self._features.move_to_end(frame)
         else:
             batch = normalize_frames(self.inputs.get(frame, upcoming).unsqueeze(0).to(self.model.device))
-            self._features[frame] = self.model.encode_image(batch)
+            self._features[frame] = self._encoder(batch)
             while len(self._features) > 3:
                 self._features.popitem(last=False)
         return self._features[frame]
@@ -348,9 +358,9 @@ class VideoTracker:
             )
             for memory in memories
         ]
-        for indices in batches(gathered, self.object_batch):
+        for indices in batches(gathered, self.object_batch, padded=self._static_step is not None):
             outputs, position = track_batch(
-                self.model, features, [gathered[i] for i in indices], self._use_multimask(0)
+                self.model, features, [gathered[i] for i in indices], self._use_multimask(0), self._static_step
             )
             self._memory_pos = position if self._memory_pos is None else self._memory_pos
             for index, output in zip(indices, outputs):
