@@ -16,7 +16,7 @@ slots; on CUDA each frame replays a captured CUDA graph), compiled (graphed, wit
 encoder compiled by torch.compile first), official (SAM2VideoPredictor), official-vos (the official
 `vos_optimized=True` predictor: every part compiled with mode="max-autotune"). "setup" is loading the model,
 opening the video and the prompts (the official predictor compiles its image encoder and decoder there);
-"first frames" is what the frames before the steady ones cost beyond the steady time (compilation, capture).
+"first 8 frames" is the time of the frames before the steady ones (compilation and graph capture happen there).
 --frames-dir takes JPEG frames already extracted (a machine without PyAV); a run that passes --timeout
 seconds is reported as such and the table goes on.
 """
@@ -125,7 +125,8 @@ def main() -> None:
         tmp = Path(tmp)
         frames_dir = args.frames_dir or extract_frames(tmp / "frames", args.frames)
         print(f"vtest.avi 768x576, {args.frames} frames, device {args.device}, precision {args.precision}")
-        print("\n| model | objects | way | precision | s/frame | s/object-frame | setup, s | first frames, s |")
+        columns = f"s/frame | s/object-frame | setup, s | first {STEADY_FROM} frames, s"
+        print(f"\n| model | objects | way | precision | {columns} |")
         print("|---|---|---|---|---|---|---|---|")
         for variant in args.variants:
             from anymask.bench import random_checkpoint
@@ -168,10 +169,10 @@ def run_configuration(args, variant: str, kind: str, checkpoint: Path, frames_di
     result = json.loads(done.stdout.strip().splitlines()[-1])
     where = result["device"] if result["device"] != "cpu" else f"cpu [{result['capability']}]"
     steady = steady_median(result["times"])
-    first_use = sum(result["times"][:STEADY_FROM]) - STEADY_FROM * steady
+    first_frames = sum(result["times"][:STEADY_FROM])
     return (
         f"| {variant} ({where}) | {objects} | {kind} | {result['precision']} | {steady:.4f} | "
-        f"{steady / objects:.4f} | {result['setup']:.1f} | {first_use:.1f} |"
+        f"{steady / objects:.4f} | {result['setup']:.1f} | {first_frames:.1f} |"
     )
 
 

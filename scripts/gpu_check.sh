@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The prepared GPU check of issue 16 (fixed-shape tracking, CUDA graphs, against the official predictor), in two
+# halves, so that a session lent a GPU spends its few minutes measuring, not setting up:
+#   scripts/gpu_check.sh prepare   here, after ./scripts/test.sh has installed the official sam2: 40 JPEG frames
+#                                  of vtest.avi and the official package with its pure-Python needs (hydra,
+#                                  omegaconf, antlr4, iopath) into .gpu/, which git ignores
+#   scripts/gpu_check.sh run       on the GPU machine, with .gpu carried: correctness of the graphed and compiled
+#                                  steps (benchmarks/cuda_steps.py), then the objects table (benchmarks/objects.py),
+#                                  the most important rows first; each part has a time limit, the whole run stays
+#                                  under about 9 minutes, and every table is also written to $OUT (or build/gpu-check)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+prepare() {
+  rm -rf .gpu && mkdir -p .gpu/site-packages
+  python - <<'EOF'
+from pathlib import Path
+
+from PIL import Image
+
+from anymask.media import open_source
+
+frames = Path(".gpu/frames")
+frames.mkdir()
+source = open_source("tests/data/opencv/vtest.avi")
+for index in range(40):
+    Image.fromarray(source.frame(index)).save(frames / f"{index:05d}.jpg", quality=95)
+EOF
+  site=$(python -c "import os, sam2; print(os.path.dirname(os.path.dirname(sam2.__file__)))")
+  for package in sam2 hydra omegaconf antlr4 iopath; do
+    cp -r "$site/$package" .gpu/site-packages/
+  done
+  find .gpu -name __pycache__ -prune -exec rm -rf {} +
+  # anymask.media imports PyAV, which the GPU image lacks; these checks read JPEG folders only
+  mkdir -p .gpu/site-packages/av && echo '"""Stand-in for PyAV on the GPU machine: JPEG folders only."""' >.gpu/site-packages/av/__init__.py
+  du -sh .gpu
+}
+
+run() {
+  local out=${OUT:-build/gpu-check}
+  mkdir -p "$out"
+  export PYTHONPATH="$PWD/src:$PWD/.gpu/site-packages" PYTHONUNBUFFERED=1
+  nvidia-smi -L || true
+  python -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
+  local objects=(python benchmarks/objects.py --device cuda --precision bf16 --frames-dir .gpu/frames --frames 30)
+  # 1. the padded and compiled steps equal eager on the GPU (fp32 logits, bf16 masks)
+  timeout 150 python benchmarks/cuda_steps.py .gpu/frames --frames 10 2>&1 | tee "$out/steps.md" || true
+  # 2. eager against graphed: tiny and large, 1, 4 and 16 objects, and the official eager predictor
+  timeout 200 "${objects[@]}" --variants sam2.1-tiny sam2.1-large --objects 1 16 --ways together graphed official \
+    --timeout 40 2>&1 | tee "$out/objects.md" || true
+  timeout 60 "${objects[@]}" --variants sam2.1-tiny --objects 4 --ways together graphed --timeout 25 2>&1 \
+    | tee -a "$out/objects.md" || true
+  # 3. compiled: ours (step and image encoder) and the official vos_optimized predictor, one object
+  timeout 150 "${objects[@]}" --variants sam2.1-tiny --objects 1 --ways compiled official-vos --timeout 70 2>&1 \
+    | tee -a "$out/objects.md" || true
+}
+
+case "${1:-}" in
+prepare) prepare ;;
+run) run ;;
+*) echo "usage: scripts/gpu_check.sh prepare|run" >&2; exit 2 ;;
+esac
