@@ -186,3 +186,19 @@ def test_compiled_step_equals_eager(clip, checkpoint):
         tracker.close()
     for eager, compiled in zip(results[StepMode.EAGER], results[StepMode.COMPILED], strict=True):
         np.testing.assert_allclose(compiled, eager, atol=TOLERANCE, rtol=0)
+
+
+def test_track_step_reaches_the_tracker(clip, checkpoint, tmp_path):
+    """`anymask track --step graphed` -> Session(step_mode=...) -> the session's tracker."""
+    from anymask.cli import build_parser
+    from anymask.cli.common import open_session
+
+    args = build_parser().parse_args(
+        ["track", str(clip), "--prompts", "p.json", "--out", str(tmp_path / "out"), "--format", "coco"]
+        + ["--model", str(checkpoint), "--precision", "fp32", "--step", "graphed"]
+    )
+    session = open_session(clip, args)
+    try:
+        assert session.host.tracker.step_mode == StepMode.GRAPHED
+    finally:
+        session.close()

@@ -1,4 +1,4 @@
-"""The names users and files use (precisions, output modes, directions, export formats), defined once.
+"""The names users and files use (precisions, output modes, tracking step modes, directions, export formats).
 
 Torch-free and numpy-free, so the command line can build its parser without loading either.
 """
@@ -26,6 +26,14 @@ class OutputMode(str, Enum):
     MASK = "mask"
 
 
+class StepMode(str, Enum):
+    """How the video tracker runs a batch of objects through a tracked frame (anymask.tracking.static_step)."""
+
+    EAGER = "eager"  # shapes follow the memory bank (grows over the first frames, one layout per batch)
+    GRAPHED = "graphed"  # memories padded to fixed slots; on CUDA one captured graph per shape, replayed
+    COMPILED = "compiled"  # GRAPHED, with the step compiled by torch.compile (inductor) before capture
+
+
 class Direction(str, Enum):
     FORWARD = "forward"
     BACKWARD = "backward"
@@ -35,6 +43,7 @@ class Direction(str, Enum):
 PRECISION_NAMES = tuple(p.value for p in Precision)
 OUTPUT_MODES = tuple(m.value for m in OutputMode)
 DIRECTIONS = tuple(d.value for d in Direction)
+STEP_MODES = tuple(m.value for m in StepMode)
 EXPORT_FORMATS = (
     "coco",
     "yolo-det",

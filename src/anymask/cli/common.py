@@ -73,6 +73,7 @@ def open_session(media, args):
         device=args.device,
         output_mode=args.mode,
         tolerance=args.tolerance,
+        step_mode=getattr(args, "step", "eager"),
     )
 
 

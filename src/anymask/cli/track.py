@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import AnymaskError
 from ..session.prompt_file import apply_prompts_once, read_prompts, tracking_plan
+from ..vocabulary import STEP_MODES
 from .common import (
     DIRECTIONS,
     EXPORT_FORMATS,
@@ -43,6 +44,12 @@ def register(commands, parents) -> None:
     model_options(parser)
     output_options(parser)
     parser.add_argument("--project", type=Path, help="project folder (default: OUT/project)")
+    parser.add_argument(
+        "--step",
+        default="eager",
+        choices=STEP_MODES,
+        help="graphed: memories at fixed shapes, replayed as CUDA graphs on a GPU; compiled: also torch.compile",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines or bar")
 
 

@@ -22,10 +22,13 @@ class ModelHost:
     """Owns the model and the tracker. `mark_stale()` after the stored prompts changed (undo, a cleared
     correction): the tracker forgets, and objects get their stored prompts again when next needed."""
 
-    def __init__(self, project: AnnotatedProject, model_spec, precision: str, device: str) -> None:
-        """model_spec: a model name, a checkpoint file, or a model already loaded (a batch worker reuses one)."""
+    def __init__(
+        self, project: AnnotatedProject, model_spec, precision: str, device: str, step_mode: str = "eager"
+    ) -> None:
+        """model_spec: a model name, a checkpoint file, or a model already loaded (a batch worker reuses one);
+        step_mode: the tracker's (VideoTracker's StepMode value)."""
         self.project = project
-        self.precision, self.device = precision, device
+        self.precision, self.device, self.step_mode = precision, device, step_mode
         self.model_spec, self._model = _adopt(model_spec)
         self._tracker: VideoTracker | None = None
         self._stale = False
@@ -52,7 +55,9 @@ class ModelHost:
             if self._tracker is None:
                 source = self.project.source
                 source.cache.max_bytes = min(source.cache.max_bytes, SESSION_FRAME_CACHE_BYTES)
-                self._tracker = VideoTracker(self.model, source, spill_parent=self.project.store.folder / "cache")
+                self._tracker = VideoTracker(
+                    self.model, source, spill_parent=self.project.store.folder / "cache", step_mode=self.step_mode
+                )
             elif self._stale:
                 self._tracker.reset()  # its prompts no longer match the store: replayed when needed
             self._stale = False

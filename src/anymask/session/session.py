@@ -50,6 +50,7 @@ class Session:
         tolerance: float = 1.0,
         keep_manual_shapes: bool = True,
         prefetch: bool = False,
+        step_mode: str = "eager",
     ) -> None:
         media_path = Path(media_path)
         source = open_source(media_path)
@@ -59,7 +60,7 @@ class Session:
         except ValueError:
             store.close()
             raise
-        self.host = ModelHost(self.project, model, precision, device)
+        self.host = ModelHost(self.project, model, precision, device, step_mode)
         self._marking = Marking(self.project, self.host)
         self.labels = LabelManager(self.project, self.host)
         self.edit = ShapeEditor(self.project)

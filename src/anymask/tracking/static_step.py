@@ -6,23 +6,15 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 
 import torch
 
 from ..sam2.model import ImageFeatures, SAM2Model
+from ..vocabulary import StepMode
 from .step import GatheredMemory, attend_memory, decode_and_remember
 
 log = logging.getLogger(__name__)
 COMPILED_SHAPES = 64  # shapes the compiled step may take before torch.compile falls back to eager
-
-
-class StepMode(str, Enum):
-    """How the tracker runs a batch of objects through a tracked frame."""
-
-    EAGER = "eager"  # shapes follow the memory bank (grows over the first frames, one layout per batch)
-    GRAPHED = "graphed"  # memories padded to fixed slots; on CUDA one captured graph per shape, replayed
-    COMPILED = "compiled"  # GRAPHED, with the step compiled by torch.compile (inductor) before capture
 
 
 @dataclass(frozen=True)
@@ -42,10 +34,12 @@ def bank_slots(model: SAM2Model, gathered: list[GatheredMemory]) -> BankSlots:
     """Slots for these objects' memories: whole multiples of a full bank (num_maskmem frames, max_obj_ptrs
     pointers), so the shape stays the same frame after frame and grows only with many prompted frames."""
     config = model.config
-    frames = max(g.num_spatial_mem for g in gathered)
-    if frames == 0:
+    with_frames = [g for g in gathered if g.num_spatial_mem]
+    if not with_frames:
         raise ValueError("a tracked frame attends to at least one memory frame")
-    frame_tokens = next((g.tokens.shape[1] - g.num_pointer_tokens) // g.num_spatial_mem for g in gathered)
+    frames = max(g.num_spatial_mem for g in with_frames)
+    first = with_frames[0]
+    frame_tokens = (first.tokens.shape[1] - first.num_pointer_tokens) // first.num_spatial_mem
     pointer_unit = config.max_obj_ptrs_in_encoder * (config.hidden_dim // config.memory_dim)
     pointers = max(g.num_pointer_tokens for g in gathered)
     return BankSlots(
