@@ -7,7 +7,9 @@
 #   scripts/gpu_check.sh run       on the GPU machine, with .gpu carried: correctness of the graphed and compiled
 #                                  steps (benchmarks/cuda_steps.py), then the objects table (benchmarks/objects.py),
 #                                  the most important rows first; each part has a time limit, the whole run stays
-#                                  under about 9 minutes, and every table is also written to $OUT (or build/gpu-check)
+#                                  under 9.5 minutes, and every table is also written to $OUT (or build/gpu-check)
+# With the device tool: run(command="bash scripts/gpu_check.sh run", carry=[".gpu"], timeout_s=600); the tables come
+# back as $OUT/steps.md and $OUT/objects.md, and go into docs/performance.md and the issue note.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,15 +45,17 @@ run() {
   nvidia-smi -L || true
   python -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
   local objects=(python benchmarks/objects.py --device cuda --precision bf16 --frames-dir .gpu/frames --frames 30)
-  # 1. the padded and compiled steps equal eager on the GPU (fp32 logits, bf16 masks)
-  timeout 150 python benchmarks/cuda_steps.py .gpu/frames --frames 10 2>&1 | tee "$out/steps.md" || true
-  # 2. eager against graphed: tiny and large, 1, 4 and 16 objects, and the official eager predictor
-  timeout 200 "${objects[@]}" --variants sam2.1-tiny sam2.1-large --objects 1 16 --ways together graphed official \
-    --timeout 40 2>&1 | tee "$out/objects.md" || true
-  timeout 60 "${objects[@]}" --variants sam2.1-tiny --objects 4 --ways together graphed --timeout 25 2>&1 \
+  # 1. the padded and compiled steps equal eager on the GPU (fp32 logits, bf16 masks); compiled rows come last
+  timeout 120 python benchmarks/cuda_steps.py .gpu/frames --frames 10 2>&1 | tee "$out/steps.md" || true
+  # 2. eager against graphed and the official eager predictor, 1 and 16 objects, tiny then large
+  for variant in sam2.1-tiny sam2.1-large; do
+    timeout 130 "${objects[@]}" --variants "$variant" --objects 1 16 --ways together graphed official --timeout 30 \
+      2>&1 | tee -a "$out/objects.md" || true
+  done
+  timeout 40 "${objects[@]}" --variants sam2.1-tiny --objects 4 --ways together graphed --timeout 18 2>&1 \
     | tee -a "$out/objects.md" || true
   # 3. compiled: ours (step and image encoder) and the official vos_optimized predictor, one object
-  timeout 150 "${objects[@]}" --variants sam2.1-tiny --objects 1 --ways compiled official-vos --timeout 70 2>&1 \
+  timeout 130 "${objects[@]}" --variants sam2.1-tiny --objects 1 --ways compiled official-vos --timeout 62 2>&1 \
     | tee -a "$out/objects.md" || true
 }
 
