@@ -103,17 +103,17 @@ class RoPEAttention(Attention):
 
     def _rotate_keys(self, k: torch.Tensor, rotations: torch.Tensor, num_rope: int, num_spatial_mem: int):
         """The first `num_rope` keys rotated: as the queries' grid, repeated per frame, or per `key_grid`."""
+        batch, heads, _, width = k.shape
         if self.key_grid is None:
             if num_rope != rotations.shape[0] and not self.repeat_keys:
                 raise ValueError("keys and queries differ in length but repeat_keys is off")
-            repeats = num_rope // rotations.shape[0]
-            return rotate(k[:, :, :num_rope], rotations.repeat(repeats, 1) if repeats > 1 else rotations)
-        batch, heads, _, width = k.shape
+            # one grid per memory frame: the rotations broadcast over frames (no repeated copy of them)
+            frames = k[:, :, :num_rope].reshape(batch, heads, -1, rotations.shape[0], width)
+            return rotate(frames, rotations).flatten(2, 3)
         grid_rotations = self.rotations(self.key_grid * self.key_grid, k.device)
         frames = k[:, :, :num_rope].reshape(batch, heads, num_spatial_mem, -1, width)
         plain = frames.shape[-2] - grid_rotations.shape[0]
-        rotated = rotate(frames[..., plain:, :].flatten(2, 3), grid_rotations.repeat(num_spatial_mem, 1))
-        rotated = rotated.view(batch, heads, num_spatial_mem, -1, width)
+        rotated = rotate(frames[..., plain:, :], grid_rotations)
         return torch.cat([frames[..., :plain, :], rotated], dim=3).flatten(2, 3)
 
     def forward(

@@ -91,9 +91,9 @@ def axial_rotations(dim: int, end_x: int, end_y: int, theta: float = 10000.0) ->
 
 
 def rotate(x: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
-    """Apply complex `rotations` (N, D/2) to x (B, heads, N, D) pairwise; returns x's dtype."""
+    """Apply complex `rotations` (N, D/2) to x (..., N, D) pairwise; returns x's dtype."""
     pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
-    return torch.view_as_real(pairs * rotations).flatten(3).type_as(x)
+    return torch.view_as_real(pairs * rotations).flatten(-2).type_as(x)
 
 
 def sine_1d(positions: torch.Tensor, dim: int, temperature: float = 10000.0) -> torch.Tensor:
