@@ -174,9 +174,15 @@ def test_padded_memory_hides_padding():
 
 
 @pytest.mark.slow
-def test_compiled_step_equals_eager(clip, checkpoint):
+def test_compiled_step_equals_eager(clip, checkpoint, tmp_path, monkeypatch):
     """StepMode.COMPILED compiles the padded step whole (fullgraph: no graph break, as a CUDA graph needs)
-    and gives the eager results; on the CPU it runs without a graph."""
+    and gives the eager results; on the CPU it runs without a graph.
+
+    Inductor's cache goes to a fresh folder: its key leaves out the kernel level that ATEN_CPU_CAPABILITY
+    sets, so a run held to AVX2 on an AVX-512 machine reused AVX-512 kernels compiled earlier and got
+    garbage (a masked softmax gave 1e37 and NaN).
+    """
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
     model = load_model(checkpoint, precision="fp32")
     results = {}
     for mode in (StepMode.EAGER, StepMode.COMPILED):
