@@ -45,10 +45,8 @@ class VideoTracker:
     the temp folder); caches left there by killed processes are removed.
     object_batch: objects tracked together in one pass on a frame (those attending to memories of the same
     layout); 1 tracks them one by one. Results are the same either way.
-    step_mode: StepMode.EAGER (default) runs each batch at the memory bank's own shapes; GRAPHED pads the
-    memories to fixed slots, so any objects share a batch and, on CUDA, each frame replays a captured CUDA
-    graph (no per-kernel Python dispatch); COMPILED also compiles that step with torch.compile first. The
-    padded modes equal the eager one up to rounding.
+    step_mode: EAGER (default), or GRAPHED / COMPILED: memories padded to fixed shapes, CUDA graphs on a
+    GPU (see static_step.py); equal to eager up to rounding.
     """
 
     def __init__(
@@ -67,7 +65,7 @@ class VideoTracker:
         self.model = model
         self.object_batch = object_batch
         self.step_mode = StepMode(step_mode)
-        static = self.step_mode != StepMode.EAGER
+        static = self.step_mode != StepMode.EAGER  # the fixed-shape step and its encoder, with their graphs
         self._static_step = StaticStep(model, self._use_multimask(0), self.step_mode) if static else None
         self._encoder = StaticEncoder(model, self.step_mode) if static else model.encode_image
         owns_source = not isinstance(source, FrameSource)
