@@ -27,6 +27,8 @@ try:
 except ImportError:  # GPU images may lack PyAV; this check reads JPEG folders only
     sys.modules["av"] = types.ModuleType("av")
 
+from image import mask_iou  # benchmarks/image.py, beside this file
+
 from anymask import load_model
 from anymask.bench import random_checkpoint
 from anymask.tracking import VideoTracker
@@ -48,9 +50,7 @@ def compare(reference: list[np.ndarray], other: list[np.ndarray]) -> tuple[float
     worst_diff, worst_iou = 0.0, 1.0
     for ref, out in zip(reference, other, strict=True):
         worst_diff = max(worst_diff, float(np.abs(ref - out).max()))
-        for a, b in zip(ref > 0, out > 0):
-            union = np.logical_or(a, b).sum()
-            worst_iou = min(worst_iou, float(np.logical_and(a, b).sum() / union) if union else 1.0)
+        worst_iou = min([worst_iou] + [mask_iou(a, b) for a, b in zip(ref > 0, out > 0)])
     return worst_diff, worst_iou
 
 

@@ -128,9 +128,9 @@ def main() -> None:
         columns = f"s/frame | s/object-frame | setup, s | first {STEADY_FROM} frames, s"
         print(f"\n| model | objects | way | precision | {columns} |")
         print("|---|---|---|---|---|---|---|---|")
-        for variant in args.variants:
-            from anymask.bench import random_checkpoint
+        from anymask.bench import random_checkpoint
 
+        for variant in args.variants:
             checkpoint = random_checkpoint(variant, tmp, present=True)
             kinds = args.ways or ["one-by-one", "together"] + (["official"] if args.official else [])
             if variant == "edgetam":

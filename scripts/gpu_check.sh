@@ -15,19 +15,8 @@ cd "$(dirname "$0")/.."
 
 prepare() {
   rm -rf .gpu && mkdir -p .gpu/site-packages
-  python - <<'EOF'
-from pathlib import Path
-
-from PIL import Image
-
-from anymask.media import open_source
-
-frames = Path(".gpu/frames")
-frames.mkdir()
-source = open_source("tests/data/opencv/vtest.avi")
-for index in range(40):
-    Image.fromarray(source.frame(index)).save(frames / f"{index:05d}.jpg", quality=95)
-EOF
+  (cd benchmarks && python -c "from pathlib import Path; from objects import extract_frames
+extract_frames(Path('../.gpu/frames'), 40)")
   site=$(python -c "import os, sam2; print(os.path.dirname(os.path.dirname(sam2.__file__)))")
   for package in sam2 hydra omegaconf antlr4 iopath; do
     cp -r "$site/$package" .gpu/site-packages/

@@ -60,9 +60,10 @@ class PaddedMemory:
 
     @classmethod
     def empty(cls, batch: int, slots: BankSlots, channels: int, dtype: torch.dtype, device) -> PaddedMemory:
-        tokens = torch.zeros(batch, slots.tokens, channels, dtype=dtype, device=device)
-        bias = torch.zeros(batch, 1, 1, slots.tokens, dtype=dtype, device=device)
-        return cls(tokens, torch.zeros_like(tokens), bias)
+        """Buffers for `batch` objects, uninitialised until `fill`, which writes every element."""
+        tokens = torch.empty(batch, slots.tokens, channels, dtype=dtype, device=device)
+        bias = torch.empty(batch, 1, 1, slots.tokens, dtype=dtype, device=device)
+        return cls(tokens, torch.empty_like(tokens), bias)
 
     def fill(self, gathered: list[GatheredMemory], slots: BankSlots) -> None:
         """Write each object's memory frames into the first frame slots and its pointers into the first
@@ -159,35 +160,38 @@ class StaticStep:
             self._compiled[key] = step
         return self._compiled[key]
 
-    def _inputs(self, features: ImageFeatures, memory: PaddedMemory) -> tuple[torch.Tensor, ...]:
+    def _inputs(self, features: ImageFeatures, memory: PaddedMemory | None) -> tuple[torch.Tensor, ...]:
+        """The step's tensor arguments: the frame's features, then (with `memory`) the padded memory."""
         s0, s1 = features.high_res
-        return (features.embedding, features.embedding_pos, s0, s1, memory.tokens, memory.positions, memory.key_bias)
+        frame = (features.embedding, features.embedding_pos, s0, s1)
+        return frame if memory is None else frame + (memory.tokens, memory.positions, memory.key_bias)
 
     def __call__(self, features: ImageFeatures, gathered: list[GatheredMemory]) -> tuple[torch.Tensor, ...]:
         slots = bank_slots(self.model, gathered)
         key = (len(gathered), slots)
         captured = self._captured.get(key)
-        if captured is None:
-            memory = PaddedMemory.empty(
-                len(gathered), slots, self.model.config.memory_dim, self.model.compute_dtype, self.model.device
-            )
-            memory.fill(gathered, slots)
-            inputs = self._inputs(features, memory)
-            if not self.use_graphs:
-                return self.function(*key)(*inputs)
-            try:
-                captured = _CapturedStep(self.function(*key), tuple(t.clone() for t in inputs), self._pool)
+        if captured is not None:  # refill the graph's own input buffers, then replay
+            static = captured.inputs
+            PaddedMemory(*static[4:]).fill(gathered, slots)
+            for target, source in zip(static[:4], self._inputs(features, None)):
+                target.copy_(source)
+            return captured.replay()
+        memory = PaddedMemory.empty(
+            len(gathered), slots, self.model.config.memory_dim, self.model.compute_dtype, self.model.device
+        )
+        memory.fill(gathered, slots)
+        inputs = self._inputs(features, memory)
+        if self.use_graphs:
+            try:  # the padded memory becomes the graph's buffers; the frame's features are copied in
+                captured = _CapturedStep(
+                    self.function(*key), tuple(t.clone() for t in inputs[:4]) + inputs[4:], self._pool
+                )
+                self._captured[key] = captured
+                return captured.replay()
             except Exception as error:  # noqa: BLE001 - any capture failure falls back to the same arithmetic
                 log.warning("CUDA graph capture failed (%s); tracking continues without graphs", error)
                 self.use_graphs = False
-                return self.function(*key)(*inputs)
-            self._captured[key] = captured
-        static = captured.inputs
-        memory = PaddedMemory(static[4], static[5], static[6])
-        memory.fill(gathered, slots)
-        for target, source in zip(static[:4], self._inputs(features, memory)[:4]):
-            target.copy_(source)
-        return captured.replay()
+        return self.function(*key)(*inputs)
 
 
 class StaticEncoder:
@@ -197,7 +201,7 @@ class StaticEncoder:
 
     def __init__(self, model: SAM2Model, mode: StepMode) -> None:
         self.model = model
-        self.use_graphs = model.device.type == "cuda" and mode != StepMode.EAGER
+        self.use_graphs = model.device.type == "cuda"
         encode = self._encode
         self.function = torch.compile(encode, dynamic=False, fullgraph=True) if mode == StepMode.COMPILED else encode
         self._captured: _CapturedStep | None = None
