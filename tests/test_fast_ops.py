@@ -1,0 +1,64 @@
+"""The CPU bf16 attention in query chunks equals plain softmax attention computed in fp32."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from anymask.sam2 import fast_ops
+
+
+def reference(q, k, v, bias=None):
+    scores = q.float() @ k.float().transpose(-1, -2) * q.shape[-1] ** -0.5
+    if bias is not None:
+        scores = scores + bias.float()
+    return torch.softmax(scores, dim=-1) @ v.float()
+
+
+def head_strided(batch, tokens, heads, dim):
+    """Hiera's layout: (B, N, 3, H, D) split into (B, H, N, D) views with heads interleaved in memory."""
+    q, k, v = torch.unbind(torch.randn(batch, tokens, 3, heads, dim).bfloat16(), 2)
+    return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 128 queries and the chunked path from 10k query x key pairs, so small tensors exercise it."""
+    monkeypatch.setattr(fast_ops, "ATTENTION_QUERY_CHUNK", 128)
+    monkeypatch.setattr(fast_ops, "CHUNKED_ATTENTION_MIN_PAIRS", 10_000)
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((1, 1, 300, 64), (1, 1, 500, 64), (1, 1, 500, 16)),  # a last chunk of 44 queries
+        ((3, 1, 256, 64), (1, 1, 400, 64), (1, 1, 400, 16)),  # objects sharing one memory (expanded keys)
+        ((2, 4, 200, 32), (2, 4, 200, 32), (2, 4, 200, 32)),  # several heads
+    ],
+)
+def test_chunked_bf16_attention_equals_reference(small_chunks, shapes):
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(*shape).bfloat16() for shape in shapes)
+    out = fast_ops.attention(q, k, v)
+    assert out.shape == (*q.shape[:-1], v.shape[-1]) and out.dtype == torch.bfloat16
+    assert (out.float() - reference(q, k, v)).abs().max() < 2e-2
+
+
+def test_chunked_bf16_attention_with_head_strided_inputs(small_chunks):
+    torch.manual_seed(1)
+    q, k, v = head_strided(1, 300, 4, 32)
+    assert (fast_ops.attention(q, k, v).float() - reference(q, k, v)).abs().max() < 2e-2
+
+
+def test_padded_keys_get_no_weight(small_chunks):
+    """A -inf bias hides keys: the result equals attention over the other keys only, per object."""
+    torch.manual_seed(2)
+    q, k, v = torch.randn(2, 1, 260, 64).bfloat16(), torch.randn(2, 1, 300, 64).bfloat16(), torch.randn(2, 1, 300, 8)
+    v = v.bfloat16()
+    bias = torch.zeros(2, 1, 1, 300)
+    bias[0, ..., 200:] = float("-inf")
+    bias[1, ..., 100:] = float("-inf")
+    out = fast_ops.attention(q, k, v, bias.bfloat16()).float()
+    for index, kept in ((0, 200), (1, 100)):
+        expected = reference(q[index], k[index, :, :kept], v[index, :, :kept])
+        assert (out[index] - expected).abs().max() < 2e-2
