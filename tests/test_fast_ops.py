@@ -62,3 +62,19 @@ def test_padded_keys_get_no_weight(small_chunks):
     for index, kept in ((0, 200), (1, 100)):
         expected = reference(q[index], k[index, :, :kept], v[index, :, :kept])
         assert (out[index] - expected).abs().max() < 2e-2
+
+
+def test_fp32_memory_cross_attention_folds_values_within_rounding(small_chunks, monkeypatch):
+    """On the CPU, fp32 memory attention attends to the 64-wide memories and projects after (W_o W_v folded,
+    chunked matmuls); the result equals the official form (project values, flash attention) to rounding."""
+    from anymask.sam2.attention import RoPEAttention
+
+    torch.manual_seed(3)
+    layer = RoPEAttention(256, num_heads=1, repeat_keys=True, kv_in_dim=64).eval()
+    queries, memory = torch.randn(1, 64, 256), torch.randn(1, 3 * 64 + 8, 64)
+    with torch.inference_mode():
+        assert layer._folds_values(queries)
+        folded = layer(queries, memory, memory, num_k_exclude_rope=8)
+        monkeypatch.setattr(RoPEAttention, "_folds_values", lambda self, q: False)
+        plain = layer(queries, memory, memory, num_k_exclude_rope=8)
+    assert (folded - plain).abs().max() < 1e-5

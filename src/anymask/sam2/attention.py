@@ -73,14 +73,15 @@ class RoPEAttention(Attention):
         self._rotations: dict[tuple, torch.Tensor] = {}
         self._folded: tuple[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
 
-    def _folds_values(self, dtype: torch.dtype) -> bool:
-        """bf16, one head, narrow values (64-channel memories): attend to raw values, project afterwards.
+    def _folds_values(self, q: torch.Tensor) -> bool:
+        """One head, narrow values (64-channel memories), bf16 or on the CPU: attend to raw values, project after.
 
         Rows of the attention weights sum to 1, so P (M Wv^T + bv) Wo^T + bo = (P M) (Wo Wv)^T + (Wo bv + bo):
-        4x fewer multiply-adds in the attention's second matmul (fp32 keeps the plain form, exactly as
-        the official model computes it).
+        4x fewer multiply-adds in the attention's second matmul. Exact in real arithmetic; in fp32 the
+        outputs move by rounding only (~1e-6). fp32 on other devices keeps the official form.
         """
-        return dtype == torch.bfloat16 and self.num_heads == 1 and self.v_proj.in_features < self.internal_dim
+        narrow = self.num_heads == 1 and self.v_proj.in_features < self.internal_dim
+        return narrow and (q.dtype == torch.bfloat16 or q.device.type == "cpu")
 
     def _folded_output(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         params = (self.v_proj.weight, self.v_proj.bias, self.out_proj.weight, self.out_proj.bias)
@@ -126,7 +127,7 @@ class RoPEAttention(Attention):
         key_bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """`key_bias` (B, 1, 1, N_keys): added to the scores, -inf for padded keys (fixed-shape tracking)."""
-        fold = self._folds_values(q.dtype)
+        fold = self._folds_values(q)
         q = self.split_heads(self.q_proj(q))
         k = self.split_heads(self.k_proj(k))
         v = v.unsqueeze(1) if fold else self.split_heads(self.v_proj(v))

@@ -18,9 +18,17 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Ten
     PyTorch's CPU flash kernel computes in fp32 even for bf16 inputs. For bf16 on the CPU, explicit
     matmuls are faster: in query chunks for long sequences (see `_chunked_attention`; 47 vs 135 ms for
     4x4096x4096x96 on 2 cores), in one go when one side is short (the decoder's prompt tokens: 0.9 vs
-    1.3 ms). fp32 and other devices use scaled_dot_product_attention.
+    1.3 ms). fp32 on the CPU uses them for long sequences with narrow (folded) values, and
+    scaled_dot_product_attention otherwise, as do other devices.
     """
-    if q.dtype != torch.bfloat16 or q.device.type != "cpu":
+    if q.device.type != "cpu" or q.dtype not in (torch.bfloat16, torch.float32):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+    if q.dtype == torch.float32:
+        if v.shape[-1] < q.shape[-1] and q.shape[-2] * k.shape[-2] >= CHUNKED_ATTENTION_MIN_PAIRS:
+            # folded values (memory attention): the flash kernel has no fast path for values narrower
+            # than keys (928 ms for 4096 x 28 712 keys x 256 with 64-wide values, 679 ms with 256-wide);
+            # chunked matmuls take 543 ms on 2 Zen 5 cores (514 against 624 held to AVX2)
+            return _chunked_attention(q, k, v, bias)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
     if bias is not None:
         return _chunked_attention(q, k, v, bias)
@@ -39,7 +47,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Ten
 
 
 def _chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """bf16 attention on the CPU for (B, H, N, D) tensors, in chunks of ATTENTION_QUERY_CHUNK queries.
+    """Attention on the CPU for (B, H, N, D) tensors, in chunks of ATTENTION_QUERY_CHUNK queries.
 
     One score buffer serves every chunk and object: scores are written into it by the matmul, turned
     into probabilities in place, then multiplied by the values straight into the output. A fresh score
