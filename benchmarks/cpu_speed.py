@@ -3,10 +3,11 @@
 Usage: python benchmarks/cpu_speed.py [--variant sam2.1-tiny] [--frames 14] [--repeats 5] [--threads 2]
 
 Measures, in one run on one machine: set_image and one click -> mask (interleaved repeats, medians), and
-seconds per tracked frame for one object on vtest.avi once the memory bank is full (frame 8 on; each
-implementation in its own process). Then the fast mode's accuracy against ours fp32: mask IoU and logit
-error on three photos x three prompts, and on every tracked frame. Random weights give small logits, so
-these agreement figures are pessimistic: real checkpoints separate object from background far more.
+seconds per tracked frame for one object on vtest.avi once the memory bank is full (frame 8 on; the
+implementations take turns frame by frame in one process, and each ratio is the median of per-frame
+ratios). Then the fast mode's accuracy against ours fp32: mask IoU and logit error on three photos x
+three prompts, and on every tracked frame. Random weights give small logits, so these agreement figures
+are pessimistic: real checkpoints separate object from background far more.
 The CPU capability (torch's kernel level) is printed beside every figure. To see what an AVX2-only CPU
 does on an AVX-512 machine, run with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
 FBGEMM_ENABLE_INSTRUCTIONS=AVX2 (every kernel library then stays on AVX2).
@@ -15,7 +16,6 @@ FBGEMM_ENABLE_INSTRUCTIONS=AVX2 (every kernel library then stays on AVX2).
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,9 +39,9 @@ def capability() -> str:
     return torch.backends.cpu.get_cpu_capability()
 
 
-def track_child(kind: str, variant: str, checkpoint: Path, frames_dir: Path, frames: int, out: Path) -> None:
-    """One implementation tracks one object; writes per-frame times and (ours) the low-res logits."""
-    times, logits = [], []
+def open_stream(kind: str, variant: str, checkpoint: Path, frames_dir: Path, frames: int):
+    """One implementation tracking one object: an iterator of each frame's low-res logits (None for the
+    official package, whose logits are not compared), and the seconds it took to open the video."""
     if kind == "official":
         from reference import OFFICIAL_CONFIGS, official
 
@@ -55,55 +55,44 @@ def track_child(kind: str, variant: str, checkpoint: Path, frames_dir: Path, fra
         state = model.init_state(str(frames_dir))
         open_s = time.perf_counter() - opened
         model.add_new_points_or_box(state, 0, 1, points=np.array(POINT, np.float32), labels=np.array([1], np.int32))
-        stream = ((f, None) for f, _, _ in model.propagate_in_video(state, max_frame_num_to_track=frames - 1))
-    else:
-        from anymask import load_model
-        from anymask.tracking import VideoTracker
+        stream = (None for _ in model.propagate_in_video(state, max_frame_num_to_track=frames - 1))
+        return stream, open_s
+    from anymask import load_model
+    from anymask.tracking import VideoTracker
 
-        model = load_model(checkpoint, precision=kind)
-        opened = time.perf_counter()
-        tracker = VideoTracker(model, frames_dir, fill_hole_area=0)
-        open_s = time.perf_counter() - opened
-        tracker.add_prompt(0, 1, points=POINT, labels=[1])
-        stream = ((f, out_logits) for f, _, out_logits in tracker.propagate(max_frames=frames - 1))
-    tick = time.perf_counter()
-    for _, frame_logits in stream:
-        now = time.perf_counter()
-        times.append(now - tick)
-        tick = now
-        if frame_logits is not None:
-            logits.append(np.asarray(frame_logits[0], np.float32))
-    np.savez(out, times=np.array(times), logits=np.array(logits) if logits else np.zeros(0), open_s=open_s)
+    model = load_model(checkpoint, precision=kind)
+    opened = time.perf_counter()
+    tracker = VideoTracker(model, frames_dir, fill_hole_area=0)
+    open_s = time.perf_counter() - opened
+    tracker.add_prompt(0, 1, points=POINT, labels=[1])
+    stream = (np.asarray(out_logits[0], np.float32) for _, _, out_logits in tracker.propagate(max_frames=frames - 1))
+    return stream, open_s
 
 
-def run_tracking(kinds: list[str], args, checkpoint: Path, frames_dir: Path, folder: Path) -> dict[str, dict]:
-    results = {}
+def run_tracking(kinds: list[str], args, checkpoint: Path, frames_dir: Path) -> dict[str, dict]:
+    """Every implementation tracks in this process, one frame each in turn (A B C D A B C D ...), so a
+    noisy neighbour slows them alike; the ratio to the official is the median of per-frame ratios."""
+    streams, results = {}, {}
     for kind in kinds:
-        out = folder / f"{kind}.npz"
-        command = [
-            sys.executable,
-            __file__,
-            "--child",
-            kind,
-            str(checkpoint),
-            str(frames_dir),
-            str(out),
-            "--variant",
-            args.variant,
-            "--frames",
-            str(args.frames),
-            "--threads",
-            str(args.threads),
-        ]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode:
-            sys.exit(f"{kind} tracking failed:\n{done.stderr[-3000:]}")
-        data = np.load(out)
-        steady = steady_median(data["times"])
-        results[kind] = {"s_per_frame": steady, "logits": data["logits"], "open_s": float(data["open_s"])}
+        streams[kind], open_s = open_stream(kind, args.variant, checkpoint, frames_dir, args.frames)
+        results[kind] = {"times": [], "logits": [], "open_s": open_s}
+    for _ in range(args.frames):
+        for kind, stream in streams.items():
+            tick = time.perf_counter()
+            logits = next(stream)
+            results[kind]["times"].append(time.perf_counter() - tick)
+            if logits is not None:
+                results[kind]["logits"].append(logits)
+    official = np.array(results["official"]["times"])
+    for kind, result in results.items():
+        times = np.array(result["times"])
+        result["s_per_frame"] = steady_median(times)
+        result["ratio"] = steady_median(times / official)
+        result["logits"] = np.array(result["logits"])
         print(
-            f"[{capability()}] tracking, one object, {kind:<9} {steady:6.2f} s/frame (median from frame {STEADY_FROM}; "
-            f"opening the video took {float(data['open_s']):.2f} s)",
+            f"[{capability()}] tracking, one object, {kind:<9} {result['s_per_frame']:6.2f} s/frame, "
+            f"{result['ratio']:.2f}x the official (medians from frame {STEADY_FROM}; "
+            f"opening the video took {result['open_s']:.2f} s)",
             flush=True,
         )
     return results
@@ -138,13 +127,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=14)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--child", nargs=4, metavar=("KIND", "CHECKPOINT", "FRAMES_DIR", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.child:
-        kind, checkpoint, frames_dir, out = args.child
-        track_child(kind, args.variant, Path(checkpoint), Path(frames_dir), args.frames, Path(out))
-        return
     from PIL import Image
 
     from anymask import ImagePredictor, load_model
@@ -183,7 +167,7 @@ def main() -> None:
         for index in range(args.frames):
             Image.fromarray(source.frame(index)).save(frames_dir / f"{index:05d}.jpg", quality=95)
         kinds = ["official", "auto", "fast"] + (["fp32"] if auto.precision != "fp32" else [])
-        tracks = run_tracking(kinds, args, checkpoint, frames_dir, folder)
+        tracks = run_tracking(kinds, args, checkpoint, frames_dir)
     reference = tracks["fp32" if "fp32" in tracks else "auto"]["logits"]
     track_ious, track_errors = tracking_agreement(reference, tracks["fast"]["logits"])
     report(images, tracks, auto.precision, (image_ious, image_errors), (track_ious, track_errors))
@@ -192,17 +176,16 @@ def main() -> None:
 def report(images, tracks, auto_precision, image_agreement_, track_agreement_) -> None:
     cap = capability()
     official = images["official fp32"]
-    base_track = tracks["official"]["s_per_frame"]
     print(f"\n| [{cap}] | set_image | ratio | click | ratio | tracking s/frame | ratio |")
     print("|---|---|---|---|---|---|---|")
     names = {"official fp32": "official", f"ours auto ({auto_precision})": "auto", "ours fast": "fast"}
     for name, kind in names.items():
         m = images[name]
-        track = tracks[kind]["s_per_frame"]
+        track, ratio = tracks[kind]["s_per_frame"], tracks[kind]["ratio"]
         print(
             f"| {name} | {m['set_image']:.2f} s | {m['set_image'] / official['set_image']:.2f}x | "
             f"{1000 * m['click']:.1f} ms | {m['click'] / official['click']:.2f}x | "
-            f"{track:.2f} | {track / base_track:.2f}x |"
+            f"{track:.2f} | {ratio:.2f}x |"
         )
     for label, (ious, errors) in (
         ("image (3 photos x 3 prompts)", image_agreement_),
