@@ -19,6 +19,7 @@ import argparse
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,13 @@ def open_stream(kind: str, variant: str, checkpoint: Path, frames_dir: Path, fra
     """One implementation tracking one object: an iterator of each frame's low-res logits (None for the
     official package, whose logits are not compared), and the seconds it took to open the video."""
     if kind == "official":
+        import sam2.sam2_video_predictor
+        import sam2.utils.misc
+
         from reference import OFFICIAL_CONFIGS, official
+
+        sam2.sam2_video_predictor.tqdm = sam2.utils.misc.tqdm = lambda items, **_: items  # no progress bars
+        warnings.filterwarnings("ignore", message="cannot import name '_C'")  # its optional CUDA extension
 
         model = official().build_sam2_video_predictor(
             OFFICIAL_CONFIGS[variant],
