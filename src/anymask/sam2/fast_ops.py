@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Above this many query x key pairs per head, bf16 attention is computed in query chunks (see attention()).
+# Above this many query x key pairs per head, CPU attention in bf16 (and in fp32 with narrow values) is
+# computed in query chunks (see attention()).
 CHUNKED_ATTENTION_MIN_PAIRS = 1 << 22
 ATTENTION_QUERY_CHUNK = 512
 
@@ -51,11 +52,12 @@ def _chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: 
 
     One score buffer serves every chunk and object: scores are written into it by the matmul, turned
     into probabilities in place, then multiplied by the values straight into the output. A fresh score
-    block per chunk cost more than the softmax (page faults on 29 MB): this layout made SAM 2's memory
-    cross-attention (4096 x 28712 keys) 150 instead of 172 ms on 2 Zen 5 cores. Objects of a batch run
-    one at a time so each score block stays in cache (a batched bmm over 4 objects took 4.9 s where 4
-    single ones took 4.1 s). Keys are read transposed in place (no slower than a transposed copy); head-strided
-    inputs (Hiera's) are made contiguous once per object, not copied by every chunk's matmul.
+    block per chunk cost more than the softmax (each one page-faulted in): with this layout SAM 2's bf16
+    memory cross-attention (4096 x 28712 keys) takes 129 instead of 165 ms on 2 Zen 5 cores. Objects of a
+    batch run one at a time so each score block stays in cache (a batched bmm over 4 objects took 4.9 s
+    where 4 single ones took 4.1 s). Keys are read transposed in place (no slower than a transposed
+    copy); head-strided inputs (Hiera's) are made contiguous once per object, not copied by every chunk's
+    matmul, and queries shared by the objects (an expanded batch) are scaled per object, not copied B times.
     """
     batch, heads, queries, _ = q.shape
     k, v = k.expand(batch, heads, *k.shape[2:]), v.expand(batch, heads, *v.shape[2:])
@@ -63,13 +65,14 @@ def _chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: 
     chunk = min(ATTENTION_QUERY_CHUNK, queries)
     buffer = torch.empty(heads * chunk * keys, dtype=q.dtype, device=q.device)
     out = torch.empty(batch, heads, queries, v.shape[-1], dtype=q.dtype, device=q.device)
-    scaled = torch.mul(q, q.shape[-1] ** -0.5, out=torch.empty(q.shape, dtype=q.dtype, device=q.device))
+    scaled = torch.empty(q.shape[1:], dtype=q.dtype, device=q.device)
     for b in range(batch):
+        torch.mul(q[b], q.shape[-1] ** -0.5, out=scaled)
         keys_t, values = k[b].contiguous().transpose(-1, -2), v[b].contiguous()  # copies only head-strided views
         for start in range(0, queries, chunk):
             rows = min(chunk, queries - start)
             scores = buffer[: heads * rows * keys].view(heads, rows, keys)
-            torch.bmm(scaled[b, :, start : start + rows], keys_t, out=scores)
+            torch.bmm(scaled[:, start : start + rows], keys_t, out=scores)
             if bias is not None:
                 scores.add_(bias[b])
             torch._softmax(scores, -1, False, out=scores)  # in place: each row is read before it is written
