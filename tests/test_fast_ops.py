@@ -53,8 +53,7 @@ def test_chunked_bf16_attention_with_head_strided_inputs(small_chunks):
 def test_padded_keys_get_no_weight(small_chunks):
     """A -inf bias hides keys: the result equals attention over the other keys only, per object."""
     torch.manual_seed(2)
-    q, k, v = torch.randn(2, 1, 260, 64).bfloat16(), torch.randn(2, 1, 300, 64).bfloat16(), torch.randn(2, 1, 300, 8)
-    v = v.bfloat16()
+    q, k, v = (torch.randn(*shape).bfloat16() for shape in ((2, 1, 260, 64), (2, 1, 300, 64), (2, 1, 300, 8)))
     bias = torch.zeros(2, 1, 1, 300)
     bias[0, ..., 200:] = float("-inf")
     bias[1, ..., 100:] = float("-inf")
