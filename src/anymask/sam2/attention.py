@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .fast_ops import attention
 from .layers import cached, weights_key
+from .linear import linear, linear_weights
 from .position import axial_rotations, rotate
 
 
@@ -48,10 +48,10 @@ class Attention(nn.Module):
         batch = max(q.shape[0], k.shape[0])
         q, k, v = (t.expand(batch, -1, -1) if t.shape[0] != batch else t for t in (q, k, v))
         out = attention(self.split_heads(q), self.split_heads(k), self.split_heads(v))
-        return self.out_proj(self.merge_heads(out))
+        return linear(self.merge_heads(out), self.out_proj)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return self.attend(self.q_proj(q), self.k_proj(k), self.v_proj(v))
+        return self.attend(linear(q, self.q_proj), linear(k, self.k_proj), linear(v, self.v_proj))
 
 
 class RoPEAttention(Attention):
@@ -128,9 +128,9 @@ class RoPEAttention(Attention):
     ) -> torch.Tensor:
         """`key_bias` (B, 1, 1, N_keys): added to the scores, -inf for padded keys (fixed-shape tracking)."""
         fold = self._folds_values(q)
-        q = self.split_heads(self.q_proj(q))
-        k = self.split_heads(self.k_proj(k))
-        v = v.unsqueeze(1) if fold else self.split_heads(self.v_proj(v))
+        q = self.split_heads(linear(q, self.q_proj))
+        k = self.split_heads(linear(k, self.k_proj))
+        v = v.unsqueeze(1) if fold else self.split_heads(linear(v, self.v_proj))
         rotations = self.rotations(q.shape[-2], q.device)
         q = rotate(q, rotations)
         if q.shape[0] != k.shape[0]:  # queries shared by every object of a batch
@@ -142,5 +142,5 @@ class RoPEAttention(Attention):
         out = attention(q, k, v, key_bias)
         if fold:
             weight, bias = self._folded_output(out.dtype)
-            return F.linear(out.squeeze(1), weight, bias)
-        return self.out_proj(self.merge_heads(out))
+            return linear_weights(out.squeeze(1), weight, bias)
+        return linear(self.merge_heads(out), self.out_proj)

@@ -9,6 +9,7 @@ from torch import nn
 from .config import HieraConfig
 from .fast_ops import attention
 from .layers import MLP, cached, weights_key
+from .linear import linear
 
 
 def window_partition(x: torch.Tensor, window: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -67,7 +68,7 @@ class MultiScaleAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, height, width, _ = x.shape
-        qkv = self.qkv(x).reshape(batch, height * width, 3, self.num_heads, -1)
+        qkv = linear(x, self.qkv).reshape(batch, height * width, 3, self.num_heads, -1)
         q, k, v = torch.unbind(qkv, 2)
         if self.q_stride:
             q = max_pool_hw(q.reshape(batch, height, width, -1), self.q_stride)
@@ -75,7 +76,7 @@ class MultiScaleAttention(nn.Module):
             q = q.reshape(batch, height * width, self.num_heads, -1)
         out = attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
         out = out.transpose(1, 2).reshape(batch, height, width, -1)
-        return self.proj(out)
+        return linear(out, self.proj)
 
 
 class HieraBlock(nn.Module):
@@ -97,7 +98,7 @@ class HieraBlock(nn.Module):
         shortcut = x
         x = self.norm1(x)
         if self.dim != self.dim_out:
-            shortcut = self.proj(x)
+            shortcut = linear(x, self.proj)
             if self.q_stride:
                 shortcut = max_pool_hw(shortcut, self.q_stride)
         window = self.window

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .linear import Activation, linear
+
 
 class MLP(nn.Module):
     """A stack of `num_layers` linear layers with an activation between them."""
@@ -32,10 +34,14 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         last = len(self.layers) - 1
+        fused = Activation.of(self.act)
         for index, layer in enumerate(self.layers):
-            x = layer(x)
-            if index < last:
-                x = self.act(x)
+            if index == last:
+                x = linear(x, layer)
+            elif fused is not None:
+                x = linear(x, layer, fused)  # the activation inside the GEMM (see linear.py)
+            else:
+                x = self.act(layer(x))
         return torch.sigmoid(x) if self.sigmoid_output else x
 
 

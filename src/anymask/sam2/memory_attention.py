@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .attention import RoPEAttention
+from .linear import Activation, linear
 
 
 class MemoryAttentionLayer(nn.Module):
@@ -41,7 +41,7 @@ class MemoryAttentionLayer(nn.Module):
         keys = memory + memory_pos
         tgt = tgt + self.cross_attn_image(normed, keys, memory, num_k_exclude_rope, num_spatial_mem, key_bias)
         normed = self.norm3(tgt)
-        return tgt + self.linear2(F.relu(self.linear1(normed)))
+        return tgt + linear(linear(normed, self.linear1, Activation.RELU), self.linear2)
 
 
 class MemoryAttention(nn.Module):

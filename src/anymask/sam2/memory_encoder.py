@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .layers import LayerNorm2d
+from .linear import Activation, linear
 from .position import SinePositionEncoding
 
 
@@ -43,7 +44,7 @@ class CXBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         residual = x
         x = self.norm(self.dwconv(x)).permute(0, 2, 3, 1)
-        x = self.pwconv2(self.act(self.pwconv1(x)))
+        x = linear(linear(x, self.pwconv1, Activation.GELU), self.pwconv2)
         x = (self.gamma * x).permute(0, 3, 1, 2)
         return residual + x
 

@@ -1,0 +1,69 @@
+"""CPU linears through oneDNN (fused activation) equal F.linear followed by the activation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from anymask.sam2 import fast_ops
+from anymask.sam2 import linear as linear_module
+from anymask.sam2.int8 import quantize_linears
+from anymask.sam2.layers import MLP
+from anymask.sam2.linear import Activation, linear, onednn_applies
+
+pytestmark = pytest.mark.skipif(not onednn_applies(torch.ones(2048, 8), torch.ones(8, 8)), reason="no oneDNN here")
+
+
+@pytest.mark.parametrize("activation", list(Activation))
+def test_fused_linear_equals_linear_then_activation(activation):
+    torch.manual_seed(0)
+    layer = nn.Linear(96, 384)
+    x = torch.randn(1, 40, 64, 96).permute(0, 2, 1, 3)  # channels-last view, not contiguous
+    eager = {Activation.NONE: lambda y: y, Activation.GELU: F.gelu, Activation.RELU: F.relu}[activation]
+    with torch.inference_mode():
+        assert onednn_applies(x, layer.weight)
+        out = linear(x, layer, activation)
+        expected = eager(F.linear(x, layer.weight, layer.bias))
+    assert out.shape == expected.shape == (1, 64, 40, 384)
+    assert (out - expected).abs().max() < 1e-5
+
+
+def test_small_inputs_autograd_and_other_devices_keep_f_linear():
+    layer = nn.Linear(8, 8)
+    assert not onednn_applies(torch.ones(10, 8), layer.weight)  # the decoder's few prompt tokens
+    x = torch.ones(4096, 8, requires_grad=True)
+    assert not onednn_applies(x, layer.weight)  # autograd: oneDNN's op has no backward
+    linear(x, layer, Activation.GELU).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    with torch.inference_mode():
+        assert onednn_applies(torch.ones(4096, 8), layer.weight)
+        assert not onednn_applies(torch.ones(4096, 8, dtype=torch.float64), layer.weight.double())
+
+
+def test_int8_layers_keep_their_own_forward():
+    torch.manual_seed(1)
+    mlp = MLP(128, 512, 128, num_layers=2, activation=nn.GELU)
+    x = torch.randn(2048, 128)
+    with torch.inference_mode():
+        float_out = mlp(x)
+        assert quantize_linears(mlp) == 2
+        int8_out = mlp(x)
+    assert not torch.equal(int8_out, float_out)  # the int8 GEMMs ran: their rounding shows
+    assert (int8_out - float_out).abs().max() < 0.05 * float_out.abs().max()
+
+
+def test_fp32_chunked_attention_with_onednn_values(monkeypatch):
+    """fp32 attention with narrow values, chunked, its value products as oneDNN inner products."""
+    monkeypatch.setattr(fast_ops, "ATTENTION_QUERY_CHUNK", 128)
+    monkeypatch.setattr(fast_ops, "CHUNKED_ATTENTION_MIN_PAIRS", 10_000)
+    monkeypatch.setattr(linear_module, "MIN_ROWS", 64)
+    torch.manual_seed(2)
+    q, k, v = torch.randn(2, 1, 300, 64), torch.randn(1, 1, 500, 64), torch.randn(1, 1, 500, 16)
+    with torch.inference_mode():
+        assert onednn_applies(q, q)
+        out = fast_ops.attention(q, k, v)
+    expected = torch.softmax(q @ k.transpose(-1, -2) * 64**-0.5, dim=-1) @ v
+    assert out.shape == (2, 1, 300, 16)
+    assert (out - expected).abs().max() < 1e-5
