@@ -5,9 +5,10 @@ Usage: python benchmarks/cpu_floor.py [--variant sam2.1-tiny] [--threads 2] [--p
 
 Counts the floating-point operations of set_image, one click and one tracked frame (one object, memory bank
 full) of ours in fp32, by kind: matrix products (linears, bmm, convolutions) and fused attention. Then it
-measures the best rate this machine's fp32 kernels reach on the shapes that dominate (oneDNN GEMMs, PyTorch's
-CPU flash attention) and divides. Everything else (softmax outside the fused kernel, GELU, LayerNorm, copies)
-is counted as free, so the result is a strict lower bound for any implementation of the same arithmetic.
+measures the best rate this machine's fp32 kernels reach on the shapes that dominate (MKL's and oneDNN's
+GEMMs, PyTorch's CPU flash attention) and divides. Everything else (softmax outside the fused kernel, GELU,
+LayerNorm, copies) is counted as free, so the result is a strict lower bound for any implementation of the
+same arithmetic.
 --precision bf16 does the same for our bf16 arithmetic with bf16 peaks (for CPUs with native BF16).
 With --official it also times the official package on the same weights in the same run (or takes its times
 from cpu_speed.py's output) and prints each floor as a fraction of them: a target below that fraction cannot be
@@ -64,8 +65,15 @@ def count_flops(call) -> dict[str, int]:
         folded.append(_folded_flops(query_shape, key_shape, value_shape))
         return _attention_flops(query_shape, key_shape, value_shape)
 
+    def inner_product_flops(x_shape, *args, **kwargs) -> int:
+        # (X, W, B, attr, scalars, algorithm), or the .binary overload (X, other, W, B, attr)
+        weight_shape = args[0] if len(args) == 5 else args[1]
+        return 2 * int(np.prod(x_shape[:-1])) * weight_shape[0] * weight_shape[1]
+
     attention_op = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-    counter = FlopCounterMode(display=False, custom_mapping={attention_op: attention_flops})
+    linear_op = torch.ops.mkldnn._linear_pointwise  # oneDNN linears (sam2/linear.py), not in torch's table
+    mapping = {attention_op: attention_flops, linear_op: inner_product_flops}
+    counter = FlopCounterMode(display=False, custom_mapping=mapping)
     with counter:
         call()
     by_op = counter.get_flop_counts()["Global"]
@@ -86,10 +94,16 @@ def best_rate(call, flops: int, repeats: int = 7) -> float:
 
 def machine_peaks(dtype: torch.dtype) -> dict[str, float]:
     """The best rate of each kind over the shapes that carry most of SAM 2's FLOPs, in `dtype`."""
+    from anymask.sam2.linear import inner_product, onednn_applies
+
     gemm_rates = []
-    for rows, inputs, outputs in ((4096, 256, 2048), (16384, 384, 192), (4096, 384, 1536), (16384, 192, 576)):
+    shapes = ((4096, 256, 2048), (16384, 384, 192), (4096, 384, 1536), (16384, 192, 576), (4096, 2048, 256))
+    for rows, inputs, outputs in (*shapes, (512, 28736, 64)):  # the last: attention's value product
         a, w, b = (torch.randn(shape, dtype=dtype) for shape in ((rows, inputs), (outputs, inputs), (outputs,)))
-        gemm_rates.append(best_rate(lambda a=a, w=w, b=b: F.linear(a, w, b), 2 * rows * inputs * outputs))
+        flops = 2 * rows * inputs * outputs
+        gemm_rates.append(best_rate(lambda a=a, w=w, b=b: F.linear(a, w, b), flops))  # MKL in fp32
+        if onednn_applies(a, w):  # oneDNN's inner product: faster on some shapes (AVX-512 on AMD CPUs)
+            gemm_rates.append(best_rate(lambda a=a, w=w: inner_product(a, w), flops))
     attention_rates = []
     for heads, queries, keys, width in ((1, 4096, 28736, 256), (1, 4096, 4096, 256), (4, 4096, 4096, 96)):
         q, k = torch.randn(1, heads, queries, width, dtype=dtype), torch.randn(1, heads, keys, width, dtype=dtype)
