@@ -54,16 +54,23 @@ def test_int8_layers_keep_their_own_forward():
     assert (int8_out - float_out).abs().max() < 0.05 * float_out.abs().max()
 
 
-def test_fp32_chunked_attention_with_onednn_values(monkeypatch):
-    """fp32 attention with narrow values, chunked, its value products as oneDNN inner products."""
-    monkeypatch.setattr(fast_ops, "ATTENTION_QUERY_CHUNK", 128)
+def test_fp32_chunked_attention_through_onednn(monkeypatch):
+    """fp32 attention with narrow values, in chunks, both products oneDNN inner products; a -inf bias
+    hides padded keys per object."""
+    monkeypatch.setattr(fast_ops, "ONEDNN_QUERY_CHUNK", 128)  # 300 queries: a last chunk of 44
     monkeypatch.setattr(fast_ops, "CHUNKED_ATTENTION_MIN_PAIRS", 10_000)
     monkeypatch.setattr(linear_module, "MIN_ROWS", 64)
     torch.manual_seed(2)
     q, k, v = torch.randn(2, 1, 300, 64), torch.randn(1, 1, 500, 64), torch.randn(1, 1, 500, 16)
+    bias = torch.zeros(2, 1, 1, 500)
+    bias[1, ..., 350:] = float("-inf")
     with torch.inference_mode():
         assert onednn_applies(q, q)
         out = fast_ops.attention(q, k, v)
+        padded = fast_ops.attention(q, k, v, bias)
     expected = torch.softmax(q @ k.transpose(-1, -2) * 64**-0.5, dim=-1) @ v
-    assert out.shape == (2, 1, 300, 16)
+    assert out.shape == padded.shape == (2, 1, 300, 16)
     assert (out - expected).abs().max() < 1e-5
+    assert (padded[0] - expected[0]).abs().max() < 1e-5
+    kept = torch.softmax(q[1] @ k[0, :, :350].transpose(-1, -2) * 64**-0.5, dim=-1) @ v[0, :, :350]
+    assert (padded[1] - kept).abs().max() < 1e-5

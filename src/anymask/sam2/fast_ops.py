@@ -12,6 +12,10 @@ from .linear import inner_product, linear_weights, onednn_applies
 # computed in query chunks (see attention()).
 CHUNKED_ATTENTION_MIN_PAIRS = 1 << 22
 ATTENTION_QUERY_CHUNK = 512
+# fp32 through oneDNN (_chunked_attention_onednn): each chunk's scores are a fresh block. 256 queries x 28 712
+# keys is 29 MB, under glibc's 32 MB mmap ceiling, so freed blocks are reused; 59 MB blocks of 512 queries
+# were mapped and page-faulted in again every chunk (3.5% slower per tracked frame than MKL, held to AVX2).
+ONEDNN_QUERY_CHUNK = 256
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -63,18 +67,16 @@ def _chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: 
     """
     batch, heads, queries, _ = q.shape
     k, v = k.expand(batch, heads, *k.shape[2:]), v.expand(batch, heads, *v.shape[2:])
+    if q.dtype == torch.float32 and onednn_applies(q, q):
+        return _chunked_attention_onednn(q, k, v, bias)
     keys = k.shape[-2]
     chunk = min(ATTENTION_QUERY_CHUNK, queries)
     buffer = torch.empty(heads * chunk * keys, dtype=q.dtype, device=q.device)
     out = torch.empty(batch, heads, queries, v.shape[-1], dtype=q.dtype, device=q.device)
     scaled = torch.empty(q.shape[1:], dtype=q.dtype, device=q.device)
-    onednn_values = q.dtype == torch.float32 and onednn_applies(q, q)
     for b in range(batch):
         torch.mul(q[b], q.shape[-1] ** -0.5, out=scaled)
-        keys_t = k[b].contiguous().transpose(-1, -2)  # copies only head-strided views
-        # fp32 value products as oneDNN inner products (a GEMM over the 28 712-key axis: 210 against MKL's
-        # 153 GFLOP/s held to AVX2, 393 against 152 with AVX-512 on Zen 5); values read as (heads, D, keys)
-        values = v[b].transpose(-1, -2).contiguous() if onednn_values else v[b].contiguous()
+        keys_t, values = k[b].contiguous().transpose(-1, -2), v[b].contiguous()  # copies only head-strided views
         for start in range(0, queries, chunk):
             rows = min(chunk, queries - start)
             scores = buffer[: heads * rows * keys].view(heads, rows, keys)
@@ -82,11 +84,32 @@ def _chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: 
             if bias is not None:
                 scores.add_(bias[b])
             torch._softmax(scores, -1, False, out=scores)  # in place: each row is read before it is written
-            if onednn_values:
-                for head in range(heads):
-                    out[b, head, start : start + rows] = inner_product(scores[head], values[head])
-            else:
-                torch.bmm(scores, values, out=out[b, :, start : start + rows])
+            torch.bmm(scores, values, out=out[b, :, start : start + rows])
+    return out
+
+
+def _chunked_attention_onednn(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None):
+    """`_chunked_attention` in fp32 with both products as oneDNN inner products, per head and chunk.
+
+    Held to AVX2 on 2 Zen 5 cores, oneDNN ran the query-key product (512 x 256 x 28 712) at 220 GFLOP/s
+    where MKL's `bmm` reached 165, and the value product (512 x 28 712 x 64) at 210 against 153; with
+    AVX-512, 197 against 157 and 393 against 152. Its scores come in a fresh block per chunk (no `out=`;
+    see ONEDNN_QUERY_CHUNK). A tracked sam2.1-tiny frame took 0.97x the time of MKL into the reused buffer
+    held to AVX2 and 0.79x with AVX-512 (old and new alternating frame by frame, 2 Zen 5 cores).
+    """
+    batch, heads, queries, _ = q.shape
+    chunk = min(ONEDNN_QUERY_CHUNK, queries)
+    out = torch.empty(batch, heads, queries, v.shape[-1], dtype=q.dtype, device=q.device)
+    for b in range(batch):
+        scaled = q[b] * q.shape[-1] ** -0.5
+        keys, values_t = k[b].contiguous(), v[b].transpose(-1, -2).contiguous()  # (heads, N, D), (heads, D, N)
+        for head in range(heads):
+            for start in range(0, queries, chunk):
+                scores = inner_product(scaled[head, start : start + chunk], keys[head])
+                if bias is not None:
+                    scores.add_(bias[b, 0])
+                torch._softmax(scores, -1, False, out=scores)
+                out[b, head, start : start + chunk] = inner_product(scores, values_t[head])
     return out
 
 
