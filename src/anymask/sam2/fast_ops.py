@@ -91,9 +91,9 @@ def _chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: 
 def _chunked_attention_onednn(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None):
     """`_chunked_attention` in fp32 with both products as oneDNN inner products, per head and chunk.
 
-    Held to AVX2 on 2 Zen 5 cores, oneDNN ran the query-key product (512 x 256 x 28 712) at 220 GFLOP/s
-    where MKL's `bmm` reached 165, and the value product (512 x 28 712 x 64) at 210 against 153; with
-    AVX-512, 197 against 157 and 393 against 152. Its scores come in a fresh block per chunk (no `out=`;
+    Held to AVX2 on 2 Zen 5 cores, oneDNN ran the query-key product (256 x 256 x 28 712) at 209 GFLOP/s
+    where MKL reached 151, and the value product (512 x 28 712 x 64) at 210 against 153; with AVX-512 the
+    value product ran at 393 against 152. Its scores come in a fresh block per chunk (no `out=`;
     see ONEDNN_QUERY_CHUNK). A tracked sam2.1-tiny frame took 0.97x the time of MKL into the reused buffer
     held to AVX2 and 0.79x with AVX-512 (old and new alternating frame by frame, 2 Zen 5 cores).
     """

@@ -3,9 +3,9 @@
 PyTorch runs an fp32 `F.linear` on the CPU as MKL's sgemm after copying the bias into every output row;
 the GELU or ReLU after it is one more pass over the output. oneDNN's inner product adds the bias and
 applies the activation inside the GEMM (what inductor's CPU fusion calls), and on AMD CPUs it uses
-AVX-512 where MKL keeps to AVX2 kernels. Measured on 2 Zen 5 cores, fp32 set_image took 0.70x the time
-with every large linear of the image encoder routed here (0.92x with every kernel library held to AVX2),
-and bf16 set_image 0.89x (bf16 GEMMs were oneDNN already; the fused GELU is the gain).
+AVX-512 where MKL keeps to AVX2 kernels. Measured on 2 Zen 5 cores (old and new alternating in one
+process), fp32 set_image took 0.68x the time (0.94x with every kernel library held to AVX2) and bf16
+set_image 0.88x (bf16 GEMMs were oneDNN's already; the fused GELU is the gain).
 Results equal `F.linear` up to float rounding. Small inputs, other devices, int8 layers, autograd and
 torch.compile (whose inductor fuses on its own) keep `F.linear`.
 """
