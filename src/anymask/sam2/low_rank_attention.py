@@ -4,7 +4,8 @@ SAM's decoder projects 4096 image tokens to 128 channels for each cross-attentio
 tokens sit on the other side. Folding the projection into the small side computes the same values with
 half the multiply-adds:
 
-* tokens -> image: scores = (q_h W_k,h) X^T + q_h b_k,h and out_h = (P_h X) W_v,h^T + b_v,h (rows of P sum to 1)
+* tokens -> image: scores = (q_h W_k,h) X^T (+ q_h b_k,h, the same for every image token of a row, which
+  the softmax over image tokens cancels) and out_h = (P_h X) W_v,h^T + b_v,h (rows of P sum to 1)
 * image -> tokens: scores = X (W_q,h^T k_h^T) + b_q,h k_h^T and out = sum_h P_h (v_h W_o,h^T) + b_o
 
 Results equal the plain form up to float rounding (the fp32 parity tests check 1e-4 against the official model).
@@ -32,8 +33,7 @@ def tokens_to_image(
     scale = q.shape[-1] ** -0.5
     w_k = _heads(attn.k_proj.weight, heads)
     q_w = torch.einsum("bhtd,hdc->bhtc", q * scale, w_k).reshape(batch, heads * count, -1)
-    q_b = torch.einsum("bhtd,hd->bht", q * scale, attn.k_proj.bias.view(heads, -1)).reshape(batch, heads * count, 1)
-    scores = torch.baddbmm(q_b, q_w, image_keys.expand(batch, -1, -1).transpose(1, 2))  # (B, H*T, N)
+    scores = torch.bmm(q_w, image_keys.expand(batch, -1, -1).transpose(1, 2))  # (B, H*T, N), key bias cancelled
     weighted = torch.bmm(torch.softmax(scores, dim=-1), image_values.expand(batch, -1, -1))  # (B, H*T, C)
     w_v = _heads(attn.v_proj.weight, heads)
     out = torch.einsum("bhtc,hdc->bthd", weighted.view(batch, heads, count, -1), w_v)
