@@ -47,8 +47,11 @@ class ImagePredictor:
         """Reuse an embedding computed elsewhere (a cache, a background thread)."""
         self.features = features
         self.original_size = (int(original_size[0]), int(original_size[1]))
-        embedding = self.model.image_embedding_without_memory(features.embedding)
-        self._decoder_image = self.model.prepare_decoder_image(embedding, features.high_res)
+        with torch.inference_mode():
+            embedding = self.model.image_embedding_without_memory(features.embedding)
+            self._decoder_image = self.model.prepare_decoder_image(embedding, features.high_res)
+            # the first click then finds the decoder's prompt-independent projections ready (~1-2 ms)
+            self.model.prepare_first_click(self._decoder_image)
 
     @torch.inference_mode()
     def predict(

@@ -138,6 +138,10 @@ class SAM2Model(nn.Module):
             image_embedding, self.sam_prompt_encoder.dense_positional_encoding(), high_res
         )
 
+    def prepare_first_click(self, image: DecoderImage) -> None:
+        """Compute the decoder's projections for prompts without a mask now rather than at the first click."""
+        self.sam_mask_decoder.first_layer_keys(image, self.sam_prompt_encoder.no_mask_embed.weight)
+
     def decode(
         self,
         image: DecoderImage,
