@@ -61,7 +61,7 @@ def _onednn_works(dtype: torch.dtype) -> bool:
         return False
     try:
         x = torch.ones(2, 2, dtype=dtype)
-        y = torch.ops.mkldnn._linear_pointwise(x, x, None, "none", [], "")
+        y = inner_product(x, x)
     except (RuntimeError, AttributeError, NotImplementedError):
         return False
     return bool((y == 2).all())
@@ -76,17 +76,20 @@ def linear_weights(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, activation: Activation = Activation.NONE
 ) -> torch.Tensor:
     """activation(F.linear(x, weight, bias)), as one oneDNN call for large CPU inputs."""
-    attr, algorithm, eager = activation.value
     if onednn_applies(x, weight):
+        attr, algorithm, _ = activation.value
         return torch.ops.mkldnn._linear_pointwise(x, weight, bias, attr, [], algorithm)
-    y = F.linear(x, weight, bias)
-    return y if eager is None else eager(y)
+    return _activate(F.linear(x, weight, bias), activation)
 
 
 def linear(x: torch.Tensor, layer: nn.Module, activation: Activation = Activation.NONE) -> torch.Tensor:
     """activation(layer(x)) for an nn.Linear; other modules (Int8Linear) run their own forward."""
     if type(layer) is nn.Linear:
         return linear_weights(x, layer.weight, layer.bias, activation)
-    y = layer(x)
+    return _activate(layer(x), activation)
+
+
+def _activate(y: torch.Tensor, activation: Activation) -> torch.Tensor:
+    """The activation applied eagerly, after a linear that did not fuse it."""
     eager = activation.value[2]
     return y if eager is None else eager(y)
