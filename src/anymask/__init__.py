@@ -4,6 +4,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .allocator import keep_freed_memory
+
+keep_freed_memory()  # before any thread exists: see anymask.allocator
+
 _LAZY = {
     "load_model": ("anymask.models.loading", "load_model"),
     "ImagePredictor": ("anymask.image_predictor", "ImagePredictor"),

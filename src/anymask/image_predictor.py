@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .allocator import large_blocks_reused
 from .prompts import validate_prompts
 from .sam2.mask_decoder import DecoderImage
 from .sam2.model import ImageFeatures, SAM2Model
@@ -41,7 +42,9 @@ class ImagePredictor:
         array = as_rgb_array(image)
         self.reset()
         batch = to_model_input(array, self.model.config.image_size, self.device)
-        self.set_features(self.model.encode_image(batch), array.shape[:2])
+        with large_blocks_reused():
+            features = self.model.encode_image(batch)
+        self.set_features(features, array.shape[:2])
 
     def set_features(self, features: ImageFeatures, original_size: tuple[int, int]) -> None:
         """Reuse an embedding computed elsewhere (a cache, a background thread)."""

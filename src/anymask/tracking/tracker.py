@@ -11,10 +11,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..allocator import large_blocks_reused, release_free_memory
 from ..media import FrameSource, open_source
 from ..prompts import validate_prompts
 from ..sam2.model import ImageFeatures, SAM2Model
-from .allocator import release_free_memory
 from .batched import batches, track_batch
 from .holes import fill_small_holes
 from .inputs import FrameInputs, normalize_frames
@@ -101,7 +101,8 @@ class VideoTracker:
             self._features.move_to_end(frame)
         else:
             batch = normalize_frames(self.inputs.get(frame, upcoming).unsqueeze(0).to(self.model.device))
-            self._features[frame] = self._encoder(batch)
+            with large_blocks_reused():
+                self._features[frame] = self._encoder(batch)
             while len(self._features) > 3:
                 self._features.popitem(last=False)
         return self._features[frame]
