@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import SAM2Config
-from .fast_ops import conv1x1_channels_last, nchw_view
+from .fast_ops import nchw_view
 from .int8 import dequantize_linears, quantize_linears
 from .layers import MLP
 from .mask_decoder import DecoderImage, DecoderOutput, MaskDecoder
@@ -107,12 +107,12 @@ class SAM2Model(nn.Module):
     @torch.no_grad()
     def encode_image(self, images: torch.Tensor) -> ImageFeatures:
         """images: (B, 3, 1024, 1024) normalised float -> decoder-ready features."""
-        backbone = self.image_encoder(images.to(self.device, self.compute_dtype))
-        stride4, stride8, stride16 = backbone.feature_maps
-        # the decoder's stride-4/8 projections run once per image, in the encoder's precision
-        s0 = conv1x1_channels_last(stride4, self.sam_mask_decoder.conv_s0).float()
-        s1 = conv1x1_channels_last(stride8, self.sam_mask_decoder.conv_s1).float()
-        return ImageFeatures(nchw_view(stride16.float()), (nchw_view(s0), nchw_view(s1)), backbone.position_map.float())
+        # the decoder's stride-4/8 projections run once per image, in the encoder's precision, folded into
+        # the neck's lateral convolutions (the 256-channel maps at those strides feed nothing else)
+        heads = {0: self.sam_mask_decoder.conv_s0, 1: self.sam_mask_decoder.conv_s1}
+        backbone = self.image_encoder(images.to(self.device, self.compute_dtype), heads)
+        s0, s1, stride16 = (feature.float() for feature in backbone.feature_maps)
+        return ImageFeatures(nchw_view(stride16), (nchw_view(s0), nchw_view(s1)), backbone.position_map.float())
 
     def image_embedding_without_memory(self, embedding: torch.Tensor) -> torch.Tensor:
         """A stride-16 map (B, C, H, W) with the learned no-memory embedding added (a frame with no past)."""
