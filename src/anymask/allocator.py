@@ -12,8 +12,8 @@ tcmalloc for this; these settings do the same without a preloaded library:
 - while an image is embedded (`large_blocks_reused`), blocks up to LARGE_BLOCK come from that heap; at
   other times blocks over SMALL_BLOCK are mapped and unmapped as glibc does by default.
 
-So between images resident memory stays near the last embedding's peak (about 0.3 GB above the features
-alone); the peak itself moves little. Tracking calls `release_free_memory` after every frame, which gives
+So between images resident memory stays near the last embedding's peak (about 0.4 GB more than glibc's
+defaults leave); the peak itself rises by 0.1-0.25 GB. Tracking calls `release_free_memory` after every frame, which gives
 all free heap back, so RSS stays flat over any length of video. Linux with glibc only; set
 ANYMASK_KEEP_FREED_MEMORY=0 to keep glibc's defaults.
 """
