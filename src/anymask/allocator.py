@@ -13,9 +13,9 @@ tcmalloc for this; these settings do the same without a preloaded library:
   other times blocks over SMALL_BLOCK are mapped and unmapped as glibc does by default.
 
 So between images resident memory stays near the last embedding's peak (about 0.4 GB more than glibc's
-defaults leave); the peak itself rises by 0.1-0.25 GB. Tracking calls `release_free_memory` after every frame, which gives
-all free heap back, so RSS stays flat over any length of video. Linux with glibc only; set
-ANYMASK_KEEP_FREED_MEMORY=0 to keep glibc's defaults.
+defaults leave); the peak itself rises by 0.1-0.25 GB. Tracking calls `release_free_memory` after every
+frame, which gives all free heap back, so RSS stays flat over any length of video. Linux with glibc only;
+set ANYMASK_KEEP_FREED_MEMORY=0 to keep glibc's defaults.
 """
 
 from __future__ import annotations
