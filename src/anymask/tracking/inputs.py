@@ -1,15 +1,19 @@
-"""Frames to model inputs for tracking: the official video predictor's resize, with read-ahead in a thread."""
+"""Frames to model inputs and image features for tracking: the official resize, read-ahead in a thread."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
+from ..allocator import large_blocks_reused
+from ..sam2.model import ImageFeatures
 from ..sam2.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 _MEAN = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1)
@@ -85,3 +89,40 @@ class FrameInputs:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class FrameFeatures:
+    """The image features of the last KEEP frames used, encoded on demand (freed memory reused between them)."""
+
+    KEEP = 3
+
+    def __init__(self, inputs: FrameInputs, encoder: Callable[[torch.Tensor], ImageFeatures], device) -> None:
+        self.inputs, self.encoder, self.device = inputs, encoder, device
+        self._cache: OrderedDict[int, ImageFeatures] = OrderedDict()
+
+    @property
+    def frames(self) -> list[int]:
+        """Frames whose features are cached, least recently used first."""
+        return list(self._cache)
+
+    @torch.inference_mode()
+    def get(self, frame: int, upcoming: list[int] | None = None) -> ImageFeatures:
+        """Frame `frame`'s features (MediaError if it cannot be decoded); starts preparing `upcoming` frames."""
+        if frame in self._cache:
+            self._cache.move_to_end(frame)
+            return self._cache[frame]
+        batch = normalize_frames(self.inputs.get(frame, upcoming).unsqueeze(0).to(self.device))
+        with large_blocks_reused():
+            features = self._cache[frame] = self.encoder(batch)
+        while len(self._cache) > self.KEEP:
+            self._cache.popitem(last=False)
+        return features
+
+
+def mask_input(mask: np.ndarray, size: int, device) -> torch.Tensor:
+    """A binary (H, W) mask as a (1, 1, size, size) float prompt at the model's input size."""
+    tensor = torch.as_tensor(mask.astype(bool), dtype=torch.float32, device=device)[None, None]
+    if tensor.shape[-2:] != (size, size):
+        tensor = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        tensor = (tensor >= 0.5).float()
+    return tensor

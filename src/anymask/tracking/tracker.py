@@ -11,13 +11,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..allocator import large_blocks_reused, release_free_memory
+from ..allocator import release_free_memory
 from ..media import FrameSource, open_source
 from ..prompts import validate_prompts
 from ..sam2.model import ImageFeatures, SAM2Model
 from .batched import batches, track_batch
 from .holes import fill_small_holes
-from .inputs import FrameInputs, normalize_frames
+from .inputs import FrameFeatures, FrameInputs, mask_input
 from .memory import ObjectMemory, PromptState, new_spill_folder
 from .static_step import StaticEncoder, StaticStep, StepMode
 from .step import (
@@ -67,7 +67,6 @@ class VideoTracker:
         self.step_mode = StepMode(step_mode)
         static = self.step_mode != StepMode.EAGER  # the fixed-shape step and its encoder, with their graphs
         self._static_step = StaticStep(model, self._use_multimask(0), self.step_mode) if static else None
-        self._encoder = StaticEncoder(model, self.step_mode) if static else model.encode_image
         owns_source = not isinstance(source, FrameSource)
         self.source = open_source(source)
         if owns_source:  # tracking reads each frame once: keep only a few decoded frames
@@ -80,10 +79,11 @@ class VideoTracker:
         self.inputs = FrameInputs(
             self.source, model.config.image_size, read_ahead, normalize=model.device.type == "cpu"
         )  # a GPU gets uint8 frames
+        encoder = StaticEncoder(model, self.step_mode) if static else model.encode_image
+        self.features = FrameFeatures(self.inputs, encoder, model.device)
         self.spill_parent = Path(spill_parent) if spill_parent is not None else None
         self._spill = new_spill_folder(self.spill_parent)
         self.objects: OrderedDict[int, ObjectMemory] = OrderedDict()
-        self._features: OrderedDict[int, ImageFeatures] = OrderedDict()
         self._memory_pos: torch.Tensor | None = None
 
     # frames -----------------------------------------------------------------------------------------
@@ -95,22 +95,10 @@ class VideoTracker:
             raise ValueError(f"{self.source.path}: frame {frame} is outside the video (0..{self.num_frames - 1})")
         return int(frame)
 
-    @torch.inference_mode()
-    def _frame_features(self, frame: int, upcoming: list[int] | None = None) -> ImageFeatures:
-        if frame in self._features:
-            self._features.move_to_end(frame)
-        else:
-            batch = normalize_frames(self.inputs.get(frame, upcoming).unsqueeze(0).to(self.model.device))
-            with large_blocks_reused():
-                self._features[frame] = self._encoder(batch)
-            while len(self._features) > 3:
-                self._features.popitem(last=False)
-        return self._features[frame]
-
     @property
     def embedded_frames(self) -> list[int]:
         """Frames whose image embedding is cached (the last few used or prefetched)."""
-        return list(self._features)
+        return self.features.frames
 
     @property
     def obj_ids(self) -> list[int]:
@@ -151,7 +139,7 @@ class VideoTracker:
                 raise ValueError(f"mask must have the frame's shape {(height, width)}, got {mask.shape}")
         else:
             prompts = validate_prompts(points, labels, box, None, (height, width))
-        features = self._frame_features(frame)  # may raise MediaError: nothing has changed yet
+        features = self.features.get(frame)  # may raise MediaError: nothing has changed yet
         memory = self._object(obj_id)
         is_init = frame not in memory.tracked
         reverse = memory.tracked.get(frame, False)
@@ -196,18 +184,9 @@ class VideoTracker:
         low = fill_small_holes(low, self.fill_hole_area)
         return FrameOutput(low, ptr, score, float(ious[0, 0]))
 
-    def _mask_tensor(self, mask: np.ndarray) -> torch.Tensor:
-        """A binary (H, W) mask as (1, 1, S, S) at the model's input size."""
-        size = self.model.config.image_size
-        tensor = torch.as_tensor(mask.astype(bool), dtype=torch.float32, device=self.model.device)[None, None]
-        if tensor.shape[-2:] != (size, size):
-            tensor = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-            tensor = (tensor >= 0.5).float()
-        return tensor
-
     def _prompt_mask(self, memory, frame, features, mask, is_init, reverse):
         memory.points.pop(frame, None)
-        tensor = self._mask_tensor(mask)
+        tensor = mask_input(mask, self.model.config.image_size, self.model.device)
         low, _, ptr, score, iou = mask_as_output(self.model, features.embedding, features.high_res, tensor)
         return FrameOutput(low, ptr, score, iou)
 
@@ -221,13 +200,13 @@ class VideoTracker:
         """
         frame = self._check_frame(frame_idx)
         height, width = self.frame_size(frame)
-        features = self._frame_features(frame)
+        features = self.features.get(frame)
         for obj_id, mask in masks.items():
             memory = self.objects.get(obj_id)
             if memory is None or frame in memory.conditioning or frame in memory.pending:
                 continue
             mask = np.zeros((height, width), bool) if mask is None else np.asarray(mask)
-            tensor = self._mask_tensor(mask)
+            tensor = mask_input(mask, self.model.config.image_size, self.model.device)
             _, high, ptr, score, iou = mask_as_output(self.model, features.embedding, features.high_res, tensor)
             output = FrameOutput(torch.empty(0), ptr, score, iou)
             output.memory, position = encode_memory(self.model, features.embedding, high, score, True)
@@ -281,7 +260,7 @@ class VideoTracker:
         size = self.model.config.image_size
         for memory in self.objects.values():
             for frame, (output, _from_points, is_cond) in sorted(memory.pending.items()):
-                features = self._frame_features(frame)
+                features = self.features.get(frame)
                 high = F.interpolate(output.low_res_logits, size=(size, size), mode="bilinear", align_corners=False)
                 output.memory, position = encode_memory(self.model, features.embedding, high, output.object_score, True)
                 self._memory_pos = position if self._memory_pos is None else self._memory_pos
@@ -343,7 +322,7 @@ class VideoTracker:
 
     def _track(self, memories: list[ObjectMemory], frame: int, reverse: bool, upcoming: list[int]) -> None:
         """Track objects on a frame, those attending to memories of the same layout in one batch."""
-        features = self._frame_features(frame, upcoming)
+        features = self.features.get(frame, upcoming)
         config = self.model.config
         gathered = [
             gather_memory(
@@ -382,7 +361,7 @@ class VideoTracker:
 
     def prefetch(self, frame: int) -> None:
         """Compute a frame's image embedding now (a person is about to click there)."""
-        self._frame_features(self._check_frame(frame))
+        self.features.get(self._check_frame(frame))
 
     # queries and housekeeping -----------------------------------------------------------------------
     def object_scores(self, frame_idx: int) -> dict[int, tuple[float, float]]:
