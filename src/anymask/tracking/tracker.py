@@ -80,7 +80,7 @@ class VideoTracker:
             self.source, model.config.image_size, read_ahead, normalize=model.device.type == "cpu"
         )  # a GPU gets uint8 frames
         encoder = StaticEncoder(model, self.step_mode) if static else model.encode_image
-        self.features = FrameFeatures(self.inputs, encoder, model.device)
+        self._features = FrameFeatures(self.inputs, encoder, model.device)
         self.spill_parent = Path(spill_parent) if spill_parent is not None else None
         self._spill = new_spill_folder(self.spill_parent)
         self.objects: OrderedDict[int, ObjectMemory] = OrderedDict()
@@ -98,7 +98,7 @@ class VideoTracker:
     @property
     def embedded_frames(self) -> list[int]:
         """Frames whose image embedding is cached (the last few used or prefetched)."""
-        return self.features.frames
+        return self._features.frames
 
     @property
     def obj_ids(self) -> list[int]:
@@ -139,7 +139,7 @@ class VideoTracker:
                 raise ValueError(f"mask must have the frame's shape {(height, width)}, got {mask.shape}")
         else:
             prompts = validate_prompts(points, labels, box, None, (height, width))
-        features = self.features.get(frame)  # may raise MediaError: nothing has changed yet
+        features = self._features.get(frame)  # may raise MediaError: nothing has changed yet
         memory = self._object(obj_id)
         is_init = frame not in memory.tracked
         reverse = memory.tracked.get(frame, False)
@@ -200,7 +200,7 @@ class VideoTracker:
         """
         frame = self._check_frame(frame_idx)
         height, width = self.frame_size(frame)
-        features = self.features.get(frame)
+        features = self._features.get(frame)
         for obj_id, mask in masks.items():
             memory = self.objects.get(obj_id)
             if memory is None or frame in memory.conditioning or frame in memory.pending:
@@ -260,7 +260,7 @@ class VideoTracker:
         size = self.model.config.image_size
         for memory in self.objects.values():
             for frame, (output, _from_points, is_cond) in sorted(memory.pending.items()):
-                features = self.features.get(frame)
+                features = self._features.get(frame)
                 high = F.interpolate(output.low_res_logits, size=(size, size), mode="bilinear", align_corners=False)
                 output.memory, position = encode_memory(self.model, features.embedding, high, output.object_score, True)
                 self._memory_pos = position if self._memory_pos is None else self._memory_pos
@@ -322,7 +322,7 @@ class VideoTracker:
 
     def _track(self, memories: list[ObjectMemory], frame: int, reverse: bool, upcoming: list[int]) -> None:
         """Track objects on a frame, those attending to memories of the same layout in one batch."""
-        features = self.features.get(frame, upcoming)
+        features = self._features.get(frame, upcoming)
         config = self.model.config
         gathered = [
             gather_memory(
@@ -361,7 +361,7 @@ class VideoTracker:
 
     def prefetch(self, frame: int) -> None:
         """Compute a frame's image embedding now (a person is about to click there)."""
-        self.features.get(self._check_frame(frame))
+        self._features.get(self._check_frame(frame))
 
     # queries and housekeeping -----------------------------------------------------------------------
     def object_scores(self, frame_idx: int) -> dict[int, tuple[float, float]]:
