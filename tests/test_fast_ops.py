@@ -1,4 +1,4 @@
-"""The CPU bf16 attention in query chunks equals plain softmax attention computed in fp32."""
+"""The CPU attention forms (bf16 in query chunks, fp32 through oneDNN) equal plain softmax attention in fp32."""
 
 from __future__ import annotations
 
@@ -77,3 +77,34 @@ def test_fp32_memory_cross_attention_folds_values_within_rounding(small_chunks, 
         monkeypatch.setattr(RoPEAttention, "_folds_values", lambda self, q: False)
         plain = layer(queries, memory, memory, num_k_exclude_rope=8)
     assert (folded - plain).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("faster", [True, False])
+def test_fp32_attention_takes_onednn_where_it_is_faster(small_chunks, monkeypatch, faster):
+    """Equal-width fp32 attention (Hiera's global blocks, memory self-attention) runs as chunked oneDNN
+    products where they beat the flash kernel (AVX-512), and as the flash kernel elsewhere; same result."""
+    from anymask.sam2.linear import onednn_applies
+
+    torch.manual_seed(4)
+    q, k, v = torch.unbind(torch.randn(1, 1100, 3, 2, 32), 2)  # head-strided, a last chunk of 76 queries
+    q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+    if not onednn_applies(q, q):
+        pytest.skip("this PyTorch build has no oneDNN inner product")
+    calls = []
+    onednn = fast_ops._chunked_attention_onednn
+    monkeypatch.setattr(fast_ops, "_chunked_attention_onednn", lambda *a: calls.append(1) or onednn(*a))
+    monkeypatch.setattr(fast_ops, "onednn_attention_is_faster", lambda: faster)
+    with torch.inference_mode():
+        out = fast_ops.attention(q, k, v)
+    assert bool(calls) == faster
+    assert (out - reference(q, k, v)).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize(("capability", "faster"), [("AVX512", True), ("AVX2", False), ("DEFAULT", False)])
+def test_onednn_attention_is_chosen_by_the_cpu_capability(monkeypatch, capability, faster):
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    fast_ops.onednn_attention_is_faster.cache_clear()
+    try:
+        assert fast_ops.onednn_attention_is_faster() is faster
+    finally:
+        fast_ops.onednn_attention_is_faster.cache_clear()

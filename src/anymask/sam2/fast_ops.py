@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -31,7 +33,9 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Ten
     if q.device.type != "cpu" or q.dtype not in (torch.bfloat16, torch.float32):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
     if q.dtype == torch.float32:
-        if v.shape[-1] < q.shape[-1] and q.shape[-2] * k.shape[-2] >= CHUNKED_ATTENTION_MIN_PAIRS:
+        if q.shape[-2] * k.shape[-2] >= CHUNKED_ATTENTION_MIN_PAIRS and (
+            v.shape[-1] < q.shape[-1] or (onednn_applies(q, q) and onednn_attention_is_faster())
+        ):
             # folded values (memory attention): the flash kernel has no fast path for values narrower
             # than keys (928 ms for 4096 x 28 712 keys x 256 with 64-wide values, 679 ms with 256-wide);
             # chunked matmuls take 543 ms on 2 Zen 5 cores (514 against 624 held to AVX2)
@@ -51,6 +55,18 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Ten
     if q.shape[-2] * k.shape[-2] < CHUNKED_ATTENTION_MIN_PAIRS:
         return F.scaled_dot_product_attention(q, k, v)
     return _chunked_attention(q, k, v, None)
+
+
+@cache
+def onednn_attention_is_faster() -> bool:
+    """Whether fp32 attention of equal key and value widths runs faster as oneDNN inner products than in
+    PyTorch's flash kernel: where PyTorch's kernels use AVX-512 (torch's CPU capability says so).
+
+    On 2 Zen 5 cores with AVX-512: Hiera's global attention (4 heads x 4096 x 4096 x 96) 99 against 145 ms,
+    memory attention's self-attention (4096 x 4096 x 256) 51 against 93 ms. Held to AVX2 the flash kernel
+    wins or ties (146 against 170 ms, 88 against 85 ms), so there it stays.
+    """
+    return torch.backends.cpu.get_cpu_capability().startswith("AVX512")
 
 
 def _chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
