@@ -10,9 +10,10 @@ GEMMs, PyTorch's CPU flash attention) and divides. Everything else (softmax outs
 LayerNorm, copies) is counted as free, so the result is a strict lower bound for any implementation of the
 same arithmetic.
 --precision bf16 does the same for our bf16 arithmetic with bf16 peaks (for CPUs with native BF16).
-With --official it also times the official package on the same weights in the same run (or takes its times
-from cpu_speed.py's output) and prints each floor as a fraction of them: a target below that fraction cannot be
-met by any implementation of the same arithmetic on this machine.
+With --official it also times the official package on the same weights in the same run, in a process of its
+own with glibc's default heap (official_process.py), or takes its times from cpu_speed.py's output, and prints
+each floor as a fraction of them: a target below that fraction cannot be met by any implementation of the same
+arithmetic on this machine.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from common import STEADY_FROM, median_seconds, steady_median  # noqa: E402
+from common import STEADY_FROM, steady_median  # noqa: E402
 from image import PHOTO, clicks, load_photo  # noqa: E402
 
 VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
@@ -142,24 +143,22 @@ def workloads(checkpoint: Path, folder: Path, precision: str) -> dict[str, dict[
     return counts
 
 
-def time_official(variant: str, checkpoint: Path, folder: Path) -> dict[str, float]:
-    """The official package on the same weights: set_image and click medians, steady seconds per tracked frame."""
-    from cpu_speed import track_child
+def time_official(variant: str, checkpoint: Path, folder: Path, threads: int) -> dict[str, float]:
+    """The official package on the same weights, in a process of its own with glibc's default heap
+    (official_process.py): set_image and click medians, steady seconds per tracked frame."""
+    from cpu_speed import POINT
+    from official_process import OfficialProcess
 
-    from reference import OFFICIAL_CONFIGS, install_torchvision_stand_in
-
-    install_torchvision_stand_in()
-    from sam2.build_sam import build_sam2
-    from sam2.sam2_image_predictor import SAM2ImagePredictor
-
-    predictor = SAM2ImagePredictor(build_sam2(OFFICIAL_CONFIGS[variant], ckpt_path=str(checkpoint), device="cpu"))
     photo = load_photo(PHOTO)
     click = clicks(photo.shape[1], photo.shape[0])[0]
-    times = {"set_image": median_seconds(lambda: predictor.set_image(photo), 3)}
-    times["click"] = median_seconds(lambda: predictor.predict(**click), 15)
-    out = folder / "official.npz"
-    track_child("official", variant, checkpoint, folder / "frames", STEADY_FROM + 3, out)
-    times["tracked frame"] = steady_median(np.load(out)["times"])
+    frames = len(list((folder / "frames").glob("*.jpg")))
+    with OfficialProcess(variant, checkpoint, threads) as official:
+        official.load_image(photo)
+        official.set_image()  # warm-up
+        times = {"set_image": float(np.median([official.set_image() for _ in range(3)]))}
+        times["click"] = float(np.median([official.click(click) for _ in range(15)]))
+        official.open_video(folder / "frames", POINT, frames)
+        times["tracked frame"] = steady_median([official.next_frame() for _ in range(frames)])
     return times
 
 
@@ -184,7 +183,7 @@ def main() -> None:
         with torch.inference_mode():
             counts = workloads(checkpoint, Path(tmp), args.precision)
         official = (
-            time_official(args.variant, checkpoint, Path(tmp))
+            time_official(args.variant, checkpoint, Path(tmp), args.threads)
             if args.official
             else {
                 "set_image": args.official_set_image,

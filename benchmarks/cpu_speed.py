@@ -4,8 +4,10 @@ Usage: python benchmarks/cpu_speed.py [--variant sam2.1-tiny] [--frames 14] [--r
 
 Measures, in one run on one machine: set_image and one click -> mask (interleaved repeats, medians), and
 seconds per tracked frame for one object on vtest.avi once the memory bank is full (frame 8 on; the
-implementations take turns frame by frame in one process, and each ratio is the median of per-frame
-ratios). Then the fast mode's accuracy against ours fp32: mask IoU and logit error on three photos x
+implementations take turns frame by frame, and each ratio is the median of per-frame ratios). The
+official package runs in a process of its own with glibc's default heap, as a user runs it, taking turns
+with ours (benchmarks/official_process.py): in ours, `import anymask` tunes the heap for the whole
+process. Then the fast mode's accuracy against ours fp32: mask IoU and logit error on three photos x
 three prompts, and on every tracked frame. Random weights give small logits, so these agreement figures
 are pessimistic: real checkpoints separate object from background far more.
 The CPU capability (torch's kernel level) is printed beside every figure. To see what an AVX2-only CPU
@@ -19,7 +21,7 @@ import argparse
 import sys
 import tempfile
 import time
-import warnings
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -30,40 +32,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from image import PHOTO, bf16_agreement, load_photo, mask_iou, measure  # noqa: E402
+from image import PHOTO, bf16_agreement, clicks, load_photo, mask_iou, timed  # noqa: E402
+from official_process import OfficialProcess  # noqa: E402
 
 VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
 POINT = [[300.0, 200.0]]
+CLICKS_PER_ROUND = 5
 
 
 def capability() -> str:
     return torch.backends.cpu.get_cpu_capability()
 
 
-def open_stream(kind: str, variant: str, checkpoint: Path, frames_dir: Path, frames: int):
-    """One implementation tracking one object: an iterator of each frame's low-res logits (None for the
-    official package, whose logits are not compared), and the seconds it took to open the video."""
+def open_stream(kind: str, official: OfficialProcess, checkpoint: Path, frames_dir: Path, frames: int):
+    """One implementation tracking one object: an iterator of (seconds, low-res logits) per frame (logits
+    None for the official package, whose logits are not compared), and the seconds it took to open the video."""
     if kind == "official":
-        import sam2.sam2_video_predictor
-        import sam2.utils.misc
-
-        from reference import OFFICIAL_CONFIGS, official
-
-        sam2.sam2_video_predictor.tqdm = sam2.utils.misc.tqdm = lambda items, **_: items  # no progress bars
-        warnings.filterwarnings("ignore", message="cannot import name '_C'")  # its optional CUDA extension
-
-        model = official().build_sam2_video_predictor(
-            OFFICIAL_CONFIGS[variant],
-            ckpt_path=str(checkpoint),
-            device="cpu",
-            hydra_overrides_extra=["++model.fill_hole_area=0"],
-        )
-        opened = time.perf_counter()
-        state = model.init_state(str(frames_dir))
-        open_s = time.perf_counter() - opened
-        model.add_new_points_or_box(state, 0, 1, points=np.array(POINT, np.float32), labels=np.array([1], np.int32))
-        stream = (None for _ in model.propagate_in_video(state, max_frame_num_to_track=frames - 1))
-        return stream, open_s
+        open_s = official.open_video(frames_dir, POINT, frames)
+        return ((official.next_frame(), None) for _ in range(frames)), open_s
     from anymask import load_model
     from anymask.tracking import VideoTracker
 
@@ -72,22 +58,32 @@ def open_stream(kind: str, variant: str, checkpoint: Path, frames_dir: Path, fra
     tracker = VideoTracker(model, frames_dir, fill_hole_area=0)
     open_s = time.perf_counter() - opened
     tracker.add_prompt(0, 1, points=POINT, labels=[1])
-    stream = (np.asarray(out_logits[0], np.float32) for _, _, out_logits in tracker.propagate(max_frames=frames - 1))
-    return stream, open_s
+    return _timed(tracker.propagate(max_frames=frames - 1)), open_s
 
 
-def run_tracking(kinds: list[str], args, checkpoint: Path, frames_dir: Path) -> dict[str, dict]:
-    """Every implementation tracks in this process, one frame each in turn (A B C D A B C D ...), so a
-    noisy neighbour slows them alike; the ratio to the official is the median of per-frame ratios."""
+def _timed(frames):
+    """(seconds, logits) for each (index, ids, logits) a tracker yields."""
+    while True:
+        tick = time.perf_counter()
+        try:
+            _, _, out_logits = next(frames)
+        except StopIteration:
+            return
+        yield time.perf_counter() - tick, np.asarray(out_logits[0], np.float32)
+
+
+def run_tracking(kinds: list[str], official: OfficialProcess, args, checkpoint: Path, frames_dir: Path):
+    """The implementations take turns, one frame each (A B C D A B C D ...; the official in its own process,
+    ours in this one), so a noisy neighbour slows them alike; the ratio to the official is the median of
+    per-frame ratios."""
     streams, results = {}, {}
     for kind in kinds:
-        streams[kind], open_s = open_stream(kind, args.variant, checkpoint, frames_dir, args.frames)
+        streams[kind], open_s = open_stream(kind, official, checkpoint, frames_dir, args.frames)
         results[kind] = {"times": [], "logits": [], "open_s": open_s}
     for _ in range(args.frames):
         for kind, stream in streams.items():
-            tick = time.perf_counter()
-            logits = next(stream)
-            results[kind]["times"].append(time.perf_counter() - tick)
+            seconds, logits = next(stream)
+            results[kind]["times"].append(seconds)
             if logits is not None:
                 results[kind]["logits"].append(logits)
     official = np.array(results["official"]["times"])
@@ -105,9 +101,22 @@ def run_tracking(kinds: list[str], args, checkpoint: Path, frames_dir: Path) -> 
     return results
 
 
-def image_timings(predictors: dict, repeats: int) -> dict[str, dict[str, float]]:
-    """benchmarks/image.py's interleaved medians (5 clicks a round), printed with the CPU capability."""
-    medians = measure(predictors, load_photo(PHOTO), repeats, clicks_per_round=5)
+def image_timings(ours: dict, official: OfficialProcess, repeats: int) -> dict[str, dict[str, float]]:
+    """Medians over `repeats` rounds, each the official's set_image and 5 clicks, then each of ours in turn."""
+    image = load_photo(PHOTO)
+    click = clicks(image.shape[1], image.shape[0])[0]
+    official.load_image(image)
+    official.set_image(), official.click(click)  # warm-up
+    for predictor in ours.values():
+        predictor.set_image(image), predictor.predict(**click)
+    times = {name: {"set_image": [], "click": []} for name in ["official fp32", *ours]}
+    for _ in range(repeats):
+        times["official fp32"]["set_image"].append(official.set_image())
+        times["official fp32"]["click"] += [official.click(click) for _ in range(CLICKS_PER_ROUND)]
+        for name, predictor in ours.items():
+            times[name]["set_image"].append(timed(lambda p=predictor: p.set_image(image)))
+            times[name]["click"] += [timed(lambda p=predictor: p.predict(**click)) for _ in range(CLICKS_PER_ROUND)]
+    medians = {name: {k: float(np.median(v)) for k, v in t.items()} for name, t in times.items()}
     for name, m in medians.items():
         print(
             f"[{capability()}] {name:<22} set_image {m['set_image']:6.3f} s   click {1000 * m['click']:7.1f} ms",
@@ -142,25 +151,22 @@ def main() -> None:
     from anymask.media import open_source
     from anymask.models.precision import device_summary, resolve_precision
 
-    from reference import OFFICIAL_CONFIGS, build_official, install_torchvision_stand_in, save_official_checkpoint
+    from reference import build_official, install_torchvision_stand_in, save_official_checkpoint
 
     install_torchvision_stand_in()
-    from sam2.build_sam import build_sam2
-    from sam2.sam2_image_predictor import SAM2ImagePredictor
-
     auto = resolve_precision("auto", "cpu")
     print(f"{device_summary('cpu')}; {args.variant}, random weights; auto -> {auto.describe()}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         folder = Path(tmp)
         checkpoint = save_official_checkpoint(build_official(args.variant, object_bias=6.0), folder / "random.pt")
+        official = stack.enter_context(OfficialProcess(args.variant, checkpoint, args.threads))
+        if official.heap_tuned:
+            sys.exit("the official process runs with anymask's heap settings; it must have glibc's defaults")
         predictors = {
-            "official fp32": SAM2ImagePredictor(
-                build_sam2(OFFICIAL_CONFIGS[args.variant], ckpt_path=str(checkpoint), device="cpu")
-            ),
             f"ours auto ({auto.precision})": ImagePredictor(load_model(checkpoint, precision="auto")),
             "ours fast": ImagePredictor(load_model(checkpoint, precision="fast")),
         }
-        images = image_timings(predictors, args.repeats)
+        images = image_timings(predictors, official, args.repeats)
         exact = (
             predictors["ours auto (fp32)"]
             if auto.precision == "fp32"
@@ -174,7 +180,7 @@ def main() -> None:
         for index in range(args.frames):
             Image.fromarray(source.frame(index)).save(frames_dir / f"{index:05d}.jpg", quality=95)
         kinds = ["official", "auto", "fast"] + (["fp32"] if auto.precision != "fp32" else [])
-        tracks = run_tracking(kinds, args, checkpoint, frames_dir)
+        tracks = run_tracking(kinds, official, args, checkpoint, frames_dir)
     reference = tracks["fp32" if "fp32" in tracks else "auto"]["logits"]
     track_ious, track_errors = tracking_agreement(reference, tracks["fast"]["logits"])
     report(images, tracks, auto.precision, (image_ious, image_errors), (track_ious, track_errors))
