@@ -108,3 +108,20 @@ def test_onednn_attention_is_chosen_by_the_cpu_capability(monkeypatch, capabilit
         assert fast_ops.onednn_attention_is_faster() is faster
     finally:
         fast_ops.onednn_attention_is_faster.cache_clear()
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_deconv_as_one_product_equals_conv_transpose(monkeypatch, onednn):
+    """`addend + deconv(x)` in the un-shuffled layout (fp32: a oneDNN product then the add; else one baddbmm)
+    equals ConvTranspose2d followed by the pixel layout, for 2 objects sharing a skip."""
+    if not onednn:
+        monkeypatch.setattr(fast_ops, "onednn_applies", lambda *args, **kwargs: False)
+    torch.manual_seed(5)
+    deconv = torch.nn.ConvTranspose2d(64, 16, kernel_size=2, stride=2).eval()
+    x, skip = torch.randn(2, 32, 40, 64), torch.randn(1, 64, 80, 16)
+    with torch.inference_mode():
+        out = fast_ops.deconv2x2_unshuffled(x, deconv, fast_ops.deconv_addend(fast_ops.unshuffle_once(skip), deconv))
+        expected = deconv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1) + skip
+    assert out.shape == (2, 32, 40, 2, 2, 16)
+    shuffled = out.permute(0, 1, 3, 2, 4, 5).reshape(2, 64, 80, 16)
+    assert (shuffled - expected).abs().max() < 1e-5

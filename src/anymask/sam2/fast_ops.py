@@ -153,8 +153,14 @@ def deconv2x2_unshuffled(x: torch.Tensor, deconv: nn.ConvTranspose2d, addend: to
     batch = x.shape[0]
     out_channels = deconv.weight.shape[1]
     rows = x.reshape(batch, -1, x.shape[-1])
-    matrix = deconv2x2_matrix(deconv).expand(batch, -1, -1)
-    y = torch.baddbmm(addend.reshape(addend.shape[0], rows.shape[1], -1), rows, matrix)
+    addend = addend.reshape(addend.shape[0], rows.shape[1], -1)
+    if x.dtype == torch.float32 and onednn_applies(x, deconv.weight):
+        # fp32 on the CPU: a oneDNN inner product, then the add (2.76 -> 1.32 ms for 4096 x 256 -> 256 with
+        # AVX-512, 3.14 -> 3.01 ms held to AVX2, 2 Zen 5 cores)
+        weight = deconv.weight.permute(2, 3, 1, 0).reshape(4 * out_channels, -1)  # rows (dy, dx, c)
+        y = inner_product(rows.reshape(-1, rows.shape[-1]), weight).view(batch, rows.shape[1], -1).add_(addend)
+    else:
+        y = torch.baddbmm(addend, rows, deconv2x2_matrix(deconv).expand(batch, -1, -1))
     return y.view(*x.shape[:-1], 2, 2, out_channels)
 
 

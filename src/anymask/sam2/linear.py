@@ -40,9 +40,11 @@ class Activation(Enum):
         return None
 
 
-def onednn_applies(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Whether `linear_weights(x, weight, ...)` takes oneDNN (a large CPU input in fp32, or bf16 where native)."""
-    if x.device.type != "cpu" or x.dtype != weight.dtype or x.numel() < MIN_ROWS * x.shape[-1]:
+def onednn_applies(x: torch.Tensor, weight: torch.Tensor, min_rows: int | None = None) -> bool:
+    """Whether `linear_weights(x, weight, ...)` takes oneDNN (a CPU input of at least `min_rows` rows, MIN_ROWS
+    unless given, in fp32, or bf16 where native)."""
+    rows = MIN_ROWS if min_rows is None else min_rows
+    if x.device.type != "cpu" or x.dtype != weight.dtype or x.numel() < rows * x.shape[-1]:
         return False
     if x.dtype == torch.bfloat16:
         if not torch.ops.mkldnn._is_mkldnn_bf16_supported():

