@@ -100,14 +100,32 @@ def test_fp32_attention_takes_onednn_where_it_is_faster(small_chunks, monkeypatc
     assert (out - reference(q, k, v)).abs().max() < 1e-5
 
 
-@pytest.mark.parametrize(("capability", "faster"), [("AVX512", True), ("AVX2", False), ("DEFAULT", False)])
-def test_onednn_attention_is_chosen_by_the_cpu_capability(monkeypatch, capability, faster):
+@pytest.mark.parametrize(
+    ("capability", "vendor", "faster"),
+    [
+        ("AVX512", "AuthenticAMD", True),  # MKL keeps to AVX2 code on AMD, oneDNN uses AVX-512
+        ("AVX512", "GenuineIntel", False),  # MKL uses AVX-512 there: not measured, the flash kernel stays
+        ("AVX2", "AuthenticAMD", False),
+        ("DEFAULT", "", False),
+    ],
+)
+def test_onednn_attention_is_chosen_by_the_cpu(monkeypatch, capability, vendor, faster):
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    monkeypatch.setattr(fast_ops, "cpu_vendor", lambda: vendor)
     fast_ops.onednn_attention_is_faster.cache_clear()
     try:
         assert fast_ops.onednn_attention_is_faster() is faster
     finally:
         fast_ops.onednn_attention_is_faster.cache_clear()
+
+
+def test_cpu_vendor_is_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\n\nvendor_id\t: AuthenticAMD\n")
+    assert fast_ops.read_cpu_vendor(str(cpuinfo)) == "AuthenticAMD"
+    cpuinfo.write_text("processor\t: 0\nCPU implementer\t: 0x41\n")  # ARM: no vendor_id line
+    assert fast_ops.read_cpu_vendor(str(cpuinfo)) == ""
+    assert fast_ops.read_cpu_vendor(str(tmp_path / "missing")) == ""
 
 
 @pytest.mark.parametrize("onednn", [True, False])

@@ -60,13 +60,33 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Ten
 @cache
 def onednn_attention_is_faster() -> bool:
     """Whether fp32 attention of equal key and value widths runs faster as oneDNN inner products than in
-    PyTorch's flash kernel: where PyTorch's kernels use AVX-512 (torch's CPU capability says so).
+    PyTorch's flash kernel: on AMD CPUs where PyTorch's kernels use AVX-512 (torch's CPU capability says so).
 
-    On 2 Zen 5 cores with AVX-512: Hiera's global attention (4 heads x 4096 x 4096 x 96) 99 against 145 ms,
-    memory attention's self-attention (4096 x 4096 x 256) 51 against 93 ms. Held to AVX2 the flash kernel
-    wins or ties (146 against 170 ms, 88 against 85 ms), so there it stays.
+    The flash kernel's products are MKL's sgemm, which keeps to its AVX2 code on AMD CPUs, while oneDNN
+    uses AVX-512 (see linear.py). On 2 Zen 5 cores with AVX-512: Hiera's global attention (4 heads x 4096 x
+    4096 x 96) 99 against 145 ms, memory attention's self-attention (4096 x 4096 x 256) 51 against 93 ms.
+    Held to AVX2 the flash kernel wins or ties (146 against 170 ms, 88 against 85 ms), so there it stays.
+    On Intel CPUs MKL uses AVX-512 too; not measured, so they keep the flash kernel.
     """
-    return torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+    return torch.backends.cpu.get_cpu_capability().startswith("AVX512") and cpu_vendor() == "AuthenticAMD"
+
+
+@cache
+def cpu_vendor() -> str:
+    """The CPU's vendor string (GenuineIntel, AuthenticAMD, ...) from /proc/cpuinfo; "" where unknown."""
+    return read_cpu_vendor("/proc/cpuinfo")
+
+
+def read_cpu_vendor(cpuinfo_path: str) -> str:
+    """The first `vendor_id` value in a /proc/cpuinfo-style file; "" if it has none or cannot be read."""
+    try:
+        with open(cpuinfo_path, encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("vendor_id"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return ""
 
 
 def _chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
