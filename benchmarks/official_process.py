@@ -42,8 +42,13 @@ class OfficialProcess:
         self.heap_tuned = self._call("ready")
 
     def _call(self, command: str, *args):
-        self._conn.send((command, args))
-        ok, value = self._conn.recv()
+        try:
+            self._conn.send((command, args))
+            ok, value = self._conn.recv()
+        except (EOFError, ConnectionError):
+            self._process.join(timeout=5)
+            code = self._process.exitcode
+            raise RuntimeError(f"official process exited (code {code}) in {command!r}: see its error above") from None
         if not ok:
             raise RuntimeError(f"official process: {value}")
         return value
