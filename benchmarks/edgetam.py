@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -116,7 +117,9 @@ def _steady(result: dict) -> float:
 def _spawn(python: Path, kind: str, checkpoint: Path, frames_dir: Path, frames: int, objects: int, precision: str):
     command = [str(python), __file__, "--worker", kind, str(checkpoint), str(frames_dir)]
     command += ["--frames", str(frames), "--objects", str(objects), "--precision", precision]
-    done = subprocess.run(command, capture_output=True, text=True)
+    # the official package runs with glibc's default heap, as a user runs it: `import anymask` would tune it
+    env = dict(os.environ, ANYMASK_KEEP_FREED_MEMORY="0") if kind == "official" else None
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode:
         sys.exit(f"{kind} with {objects} object(s) failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
