@@ -177,7 +177,7 @@ def deconv2x2_unshuffled(x: torch.Tensor, deconv: nn.ConvTranspose2d, addend: to
     if x.dtype == torch.float32 and onednn_applies(x, deconv.weight):
         # fp32 on the CPU: a oneDNN inner product, then the add (2.76 -> 1.32 ms for 4096 x 256 -> 256 with
         # AVX-512, 3.14 -> 3.01 ms held to AVX2, 2 Zen 5 cores)
-        weight = deconv.weight.permute(2, 3, 1, 0).reshape(4 * out_channels, -1)  # rows (dy, dx, c)
+        weight = deconv2x2_matrix(deconv).t()  # (4 * C_out, C_in), rows (dy, dx, c)
         y = inner_product(rows.reshape(-1, rows.shape[-1]), weight).view(batch, rows.shape[1], -1).add_(addend)
     else:
         y = torch.baddbmm(addend, rows, deconv2x2_matrix(deconv).expand(batch, -1, -1))
