@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from common import median_seconds, rss_mb, steady_median
+from official_process import default_heap_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
@@ -118,7 +118,7 @@ def _spawn(python: Path, kind: str, checkpoint: Path, frames_dir: Path, frames: 
     command = [str(python), __file__, "--worker", kind, str(checkpoint), str(frames_dir)]
     command += ["--frames", str(frames), "--objects", str(objects), "--precision", precision]
     # the official package runs with glibc's default heap, as a user runs it: `import anymask` would tune it
-    env = dict(os.environ, ANYMASK_KEEP_FREED_MEMORY="0") if kind == "official" else None
+    env = default_heap_environment() if kind == "official" else None
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode:
         sys.exit(f"{kind} with {objects} object(s) failed:\n{done.stderr[-3000:]}")

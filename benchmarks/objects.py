@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from common import STEADY_FROM, steady_median
+from official_process import default_heap_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "tests" / "data" / "opencv" / "vtest.avi"
@@ -160,11 +160,9 @@ def run_configuration(args, variant: str, kind: str, checkpoint: Path, frames_di
     """One configuration in its own process: its table row."""
     command = [sys.executable, __file__, "--worker", kind, str(checkpoint), str(frames_dir), str(objects)]
     command += ["--frames", str(args.frames), "--device", args.device, "--precision", args.precision]
-    env = dict(os.environ)
-    if kind.startswith("official"):
-        # the test helpers import anymask, whose heap settings would speed the official package up too
-        # (see official_process.py): it runs with glibc's defaults, as a user runs it
-        env["ANYMASK_KEEP_FREED_MEMORY"] = "0"
+    # the test helpers import anymask, whose heap settings would speed the official package up too
+    # (see official_process.py): it runs with glibc's defaults, as a user runs it
+    env = default_heap_environment() if kind.startswith("official") else None
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout, env=env)
     except subprocess.TimeoutExpired:

@@ -16,10 +16,18 @@ import os
 import sys
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 
+from anymask.allocator import OPT_OUT
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_heap_environment() -> dict[str, str]:
+    """This process's environment with anymask's heap settings opted out: glibc's defaults in a child."""
+    return {**os.environ, OPT_OUT: "0"}
 
 
 class OfficialProcess:
@@ -28,16 +36,9 @@ class OfficialProcess:
     def __init__(self, variant: str, checkpoint: Path, threads: int):
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        previous = os.environ.get("ANYMASK_KEEP_FREED_MEMORY")
-        os.environ["ANYMASK_KEEP_FREED_MEMORY"] = "0"  # the child inherits the environment at start
-        try:
+        with patch.dict(os.environ, default_heap_environment()):  # the child inherits it at start
             self._process = context.Process(target=_serve, args=(child, variant, str(checkpoint), threads))
             self._process.start()
-        finally:
-            if previous is None:
-                del os.environ["ANYMASK_KEEP_FREED_MEMORY"]
-            else:
-                os.environ["ANYMASK_KEEP_FREED_MEMORY"] = previous
         child.close()
         self.heap_tuned = self._call("ready")
 
