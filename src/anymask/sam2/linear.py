@@ -58,20 +58,25 @@ def onednn_applies(x: torch.Tensor, weight: torch.Tensor, min_rows: int | None =
 
 @cache
 def _onednn_works(dtype: torch.dtype) -> bool:
-    """Whether this PyTorch build runs oneDNN inner products in `dtype` (tried once on a 2x2 input)."""
+    """Whether this PyTorch build runs oneDNN inner products in `dtype`, plain and packed (tried once on 2x2)."""
     if not torch.backends.mkldnn.is_available():
         return False
     try:
         x = torch.ones(2, 2, dtype=dtype)
-        y = inner_product(x, x)
+        y, packed = inner_product(x, x), inner_product(x, packed_operand(x, 2))
     except (RuntimeError, AttributeError, NotImplementedError):
         return False
-    return bool((y == 2).all())
+    return bool((y == 2).all() and (packed == 2).all())
 
 
 def inner_product(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """x @ weight.T as one oneDNN call, whatever the shapes (callers check `onednn_applies` first)."""
     return torch.ops.mkldnn._linear_pointwise(x, weight, None, "none", [], "")
+
+
+def packed_operand(weight: torch.Tensor, rows: int) -> torch.Tensor:
+    """`weight` reordered once into oneDNN's blocked layout for `inner_product` calls of about `rows` rows."""
+    return torch.ops.mkldnn._reorder_linear_weight(weight, rows)
 
 
 def linear_weights(
