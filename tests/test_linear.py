@@ -42,6 +42,24 @@ def test_small_inputs_autograd_and_other_devices_keep_f_linear():
         assert not onednn_applies(torch.ones(4096, 8, dtype=torch.float64), layer.weight.double())
 
 
+def test_packed_weight_is_kept_until_the_weight_changes():
+    """linear() runs an nn.Linear through oneDNN on a copy of its weight in oneDNN's layout, made once."""
+    torch.manual_seed(3)
+    layer = nn.Linear(64, 32)
+    x = torch.randn(2048, 64)
+    with torch.no_grad():
+        first = linear(x, layer, Activation.RELU)
+        packed = layer.__dict__[linear_module.PACKED_ATTRIBUTE][1]
+        assert packed.is_mkldnn
+        assert torch.equal(linear(x[:1500], layer, Activation.RELU), first[:1500])  # other row counts too
+        assert layer.__dict__[linear_module.PACKED_ATTRIBUTE][1] is packed  # reused, not made again
+        layer.weight.mul_(2)
+        second = linear(x, layer)
+    assert layer.__dict__[linear_module.PACKED_ATTRIBUTE][1] is not packed
+    assert (first - F.relu(F.linear(x, layer.weight / 2, layer.bias))).abs().max() < 1e-5
+    assert (second - F.linear(x, layer.weight, layer.bias)).abs().max() < 1e-5
+
+
 def test_int8_layers_keep_their_own_forward():
     torch.manual_seed(1)
     mlp = MLP(128, 512, 128, num_layers=2, activation=nn.GELU)
@@ -64,6 +82,10 @@ def test_fp32_chunked_attention_through_onednn(monkeypatch):
     q, k, v = torch.randn(2, 1, 300, 64), torch.randn(1, 1, 500, 64), torch.randn(1, 1, 500, 16)
     bias = torch.zeros(2, 1, 1, 500)
     bias[1, ..., 350:] = float("-inf")
+    packed = []
+    monkeypatch.setattr(
+        fast_ops, "packed_operand", lambda t, rows: packed.append(rows) or linear_module.packed_operand(t, rows)
+    )
     with torch.inference_mode():
         assert onednn_applies(q, q)
         out = fast_ops.attention(q, k, v)
@@ -74,3 +96,4 @@ def test_fp32_chunked_attention_through_onednn(monkeypatch):
     assert (padded[0] - expected[0]).abs().max() < 1e-5
     kept = torch.softmax(q[1] @ k[0, :, :350].transpose(-1, -2) * 64**-0.5, dim=-1) @ v[0, :, :350]
     assert (padded[1] - kept).abs().max() < 1e-5
+    assert packed == [128] * 8  # keys and values reordered once per object and call, not per chunk

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .linear import Activation, linear
+from .linear import Activation, linear, weights_key  # noqa: F401 (weights_key: re-exported)
 
 
 class MLP(nn.Module):
@@ -67,15 +67,6 @@ def activation_fn(name: str):
     if name not in table:
         raise ValueError(f"unknown activation {name!r}")
     return table[name]
-
-
-def weights_key(tensors) -> tuple:
-    """Changes when any tensor is replaced or modified in place: the key of a cache derived from weights.
-
-    Inference tensors (a model loaded under torch.inference_mode) have no version counter; they cannot be
-    modified in place outside inference mode, so their storage address stands for them.
-    """
-    return tuple((0 if t.is_inference() else t._version, t.data_ptr(), t.dtype) for t in tensors)
 
 
 T = TypeVar("T")
