@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .caches import cached, weights_key
 from .fast_ops import attention
-from .layers import cached, weights_key
 from .linear import linear, linear_weights
 from .position import axial_rotations, rotate
 

@@ -6,9 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .caches import cached, weights_key
 from .config import HieraConfig
 from .fast_ops import attention
-from .layers import MLP, cached, weights_key
+from .layers import MLP
 from .linear import linear
 
 

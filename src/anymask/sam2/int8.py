@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import weights_key
+from .caches import weights_key
 
 # Linears with fewer multiply-adds per output than this stay float: quantising their input costs more
 # than the int8 GEMM saves (measured on AVX2: a 256 -> 2048 expansion is 1.1x fp32 time, 2048 -> 256 0.55x).

@@ -1,15 +1,12 @@
-"""Small building blocks shared by several network parts: MLP, channel-first LayerNorm, weight-derived caches."""
+"""Small building blocks shared by several network parts: MLP, channel-first LayerNorm, activations."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .linear import Activation, linear, weights_key  # noqa: F401 (weights_key: re-exported)
+from .linear import Activation, linear
 
 
 class MLP(nn.Module):
@@ -67,23 +64,3 @@ def activation_fn(name: str):
     if name not in table:
         raise ValueError(f"unknown activation {name!r}")
     return table[name]
-
-
-T = TypeVar("T")
-
-
-def cached(owner: object, attribute: str, key: Callable[[], tuple], compute: Callable[[], T]) -> T:
-    """`compute()`, kept in `owner.<attribute>` as (key, value) until `key()` changes (see weights_key).
-
-    Inside torch.compile the cache is neither read nor written: the value is computed in the graph, so no
-    guard depends on the cache and eager calls beside the compiled step cause no recompilation.
-    """
-    if torch.compiler.is_compiling():
-        return compute()
-    current = key()
-    entry = getattr(owner, attribute)
-    if entry is None or entry[0] != current:
-        with torch.no_grad():
-            entry = (current, compute())
-        setattr(owner, attribute, entry)
-    return entry[1]

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .caches import cached, weights_key
+
 # Fewer rows than this (the decoder's prompt tokens) stay with F.linear: oneDNN's per-call cost would dominate.
 MIN_ROWS = 1024
 PACKED_ATTRIBUTE = "_onednn_packed_weight"  # where `packed_weight` keeps its copy on an nn.Linear
@@ -117,22 +119,8 @@ def packed_weight(layer: nn.Linear, rows: int) -> torch.Tensor:
     costs). The price is a second copy of each such weight: resident memory after three fp32 images with
     sam2.1-tiny 1301 against 1250 MB; large's linear weights are 0.9 GB in fp32.
     """
-    key = weights_key((layer.weight,))
-    entry = layer.__dict__.get(PACKED_ATTRIBUTE)
-    if entry is None or entry[0] != key:
-        with torch.no_grad():
-            entry = (key, packed_operand(layer.weight.detach(), rows))
-        layer.__dict__[PACKED_ATTRIBUTE] = entry
-    return entry[1]
-
-
-def weights_key(tensors) -> tuple:
-    """Changes when any tensor is replaced or modified in place: the key of a cache derived from weights.
-
-    Inference tensors (a model loaded under torch.inference_mode) have no version counter; they cannot be
-    modified in place outside inference mode, so their storage address stands for them.
-    """
-    return tuple((0 if t.is_inference() else t._version, t.data_ptr(), t.dtype) for t in tensors)
+    weight = layer.weight
+    return cached(layer, PACKED_ATTRIBUTE, lambda: weights_key((weight,)), lambda: packed_operand(weight, rows))
 
 
 def _activate(y: torch.Tensor, activation: Activation) -> torch.Tensor:

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .layers import cached, weights_key
+from .caches import cached, weights_key
 
 
 class SinePositionEncoding(nn.Module):

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .caches import cached, weights_key
 from .config import RepViTConfig
-from .layers import cached, weights_key
 
 
 def _weights_key(module: nn.Module) -> tuple:
