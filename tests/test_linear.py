@@ -66,7 +66,9 @@ def test_int8_layers_keep_their_own_forward():
     x = torch.randn(2048, 128)
     with torch.inference_mode():
         float_out = mlp(x)
+        assert all(linear_module.PACKED_ATTRIBUTE in layer.__dict__ for layer in mlp.layers)
         assert quantize_linears(mlp) == 2
+        assert not any(linear_module.PACKED_ATTRIBUTE in layer.__dict__ for layer in mlp.layers)  # memory freed
         int8_out = mlp(x)
     assert not torch.equal(int8_out, float_out)  # the int8 GEMMs ran: their rounding shows
     assert (int8_out - float_out).abs().max() < 0.05 * float_out.abs().max()
