@@ -60,6 +60,19 @@ def test_packed_weight_is_kept_until_the_weight_changes():
     assert (second - F.linear(x, layer.weight, layer.bias)).abs().max() < 1e-5
 
 
+def test_precision_change_drops_packed_weights():
+    """set_precision frees the old precision's oneDNN copies instead of holding them until each layer runs."""
+    from anymask.sam2.config import get_config
+    from anymask.sam2.model import SAM2Model
+
+    model = SAM2Model(get_config("sam2.1-tiny")).eval()
+    with torch.inference_mode():
+        linear(torch.ones(1, 2048, 256), model.memory_attention.layers[0].linear1)
+    assert linear_module.PACKED_ATTRIBUTE in model.memory_attention.layers[0].linear1.__dict__
+    model.set_precision("fp32")
+    assert not any(linear_module.PACKED_ATTRIBUTE in m.__dict__ for m in model.modules())
+
+
 def test_int8_layers_keep_their_own_forward():
     torch.manual_seed(1)
     mlp = MLP(128, 512, 128, num_layers=2, activation=nn.GELU)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .caches import weights_key
-from .linear import PACKED_ATTRIBUTE
+from .linear import release_packed_weights
 
 # Linears with fewer multiply-adds per output than this stay float: quantising their input costs more
 # than the int8 GEMM saves (measured on AVX2: a 256 -> 2048 expansion is 1.1x fp32 time, 2048 -> 256 0.55x).
@@ -53,7 +53,7 @@ def quantize_linears(module: nn.Module) -> int:
     for child in module.modules():
         if type(child) is nn.Linear and child.in_features >= MIN_INPUT_FEATURES:
             child.__class__ = Int8Linear
-            child.__dict__.pop(PACKED_ATTRIBUTE, None)  # the float weight's oneDNN copy (linear.packed_weight)
+            release_packed_weights(child)  # the float weight's oneDNN copy
             count += 1
     return count
 

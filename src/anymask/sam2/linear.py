@@ -123,6 +123,12 @@ def packed_weight(layer: nn.Linear, rows: int) -> torch.Tensor:
     return cached(layer, PACKED_ATTRIBUTE, lambda: weights_key((weight,)), lambda: packed_operand(weight, rows))
 
 
+def release_packed_weights(module: nn.Module) -> None:
+    """Drop the oneDNN copies `packed_weight` keeps under `module` (before its weights change precision)."""
+    for child in module.modules():
+        child.__dict__.pop(PACKED_ATTRIBUTE, None)
+
+
 def _activate(y: torch.Tensor, activation: Activation) -> torch.Tensor:
     """The activation applied eagerly, after a linear that did not fuse it."""
     eager = activation.value[2]

@@ -12,6 +12,7 @@ from .config import SAM2Config
 from .fast_ops import nchw_view
 from .int8 import dequantize_linears, quantize_linears
 from .layers import MLP
+from .linear import release_packed_weights
 from .mask_decoder import DecoderImage, DecoderOutput, MaskDecoder
 from .memory_attention import MemoryAttention
 from .memory_encoder import MemoryEncoder
@@ -90,6 +91,7 @@ class SAM2Model(nn.Module):
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.precision = precision
         dequantize_linears(self)
+        release_packed_weights(self)  # the old precision's copies; remade on first use
         self.recent_memories = self.config.num_maskmem - 1
         for part in self.compute_parts():
             part.to(PRECISIONS[precision])
