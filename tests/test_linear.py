@@ -1,4 +1,4 @@
-"""CPU linears through oneDNN (fused activation) equal F.linear followed by the activation."""
+"""CPU linears and attention through oneDNN (fused activation, weights packed once) equal their plain forms."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from torch import nn
 
 from anymask.sam2 import fast_ops
 from anymask.sam2 import linear as linear_module
+from anymask.sam2.config import get_config
 from anymask.sam2.int8 import quantize_linears
 from anymask.sam2.layers import MLP
 from anymask.sam2.linear import Activation, linear, onednn_applies
+from anymask.sam2.model import SAM2Model
 
 pytestmark = pytest.mark.skipif(not onednn_applies(torch.ones(2048, 8), torch.ones(8, 8)), reason="no oneDNN here")
 
@@ -62,9 +64,6 @@ def test_packed_weight_is_kept_until_the_weight_changes():
 
 def test_precision_change_drops_packed_weights():
     """set_precision frees the old precision's oneDNN copies instead of holding them until each layer runs."""
-    from anymask.sam2.config import get_config
-    from anymask.sam2.model import SAM2Model
-
     model = SAM2Model(get_config("sam2.1-tiny")).eval()
     with torch.inference_mode():
         linear(torch.ones(1, 2048, 256), model.memory_attention.layers[0].linear1)
