@@ -95,7 +95,7 @@ def best_rate(call, flops: int, repeats: int = 7) -> float:
 
 def machine_peaks(dtype: torch.dtype) -> dict[str, float]:
     """The best rate of each kind over the shapes that carry most of SAM 2's FLOPs, in `dtype`."""
-    from anymask.sam2.linear import inner_product, onednn_applies
+    from anymask.sam2.linear import inner_product, onednn_applies, packed_operand
 
     gemm_rates = []
     shapes = ((4096, 256, 2048), (16384, 384, 192), (4096, 384, 1536), (16384, 192, 576), (4096, 2048, 256))
@@ -105,6 +105,8 @@ def machine_peaks(dtype: torch.dtype) -> dict[str, float]:
         gemm_rates.append(best_rate(lambda a=a, w=w, b=b: F.linear(a, w, b), flops))  # MKL in fp32
         if onednn_applies(a, w):  # oneDNN's inner product: faster on some shapes (AVX-512 on AMD CPUs)
             gemm_rates.append(best_rate(lambda a=a, w=w: inner_product(a, w), flops))
+            packed = packed_operand(w, rows)  # the weight reordered once, as linear.packed_weight keeps it
+            gemm_rates.append(best_rate(lambda a=a, w=packed: inner_product(a, w), flops))
     attention_rates = []
     for heads, queries, keys, width in ((1, 4096, 28736, 256), (1, 4096, 4096, 256), (4, 4096, 4096, 96)):
         q, k = torch.randn(1, heads, queries, width, dtype=dtype), torch.randn(1, heads, keys, width, dtype=dtype)
