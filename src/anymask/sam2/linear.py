@@ -87,8 +87,7 @@ def linear_weights(
 ) -> torch.Tensor:
     """activation(F.linear(x, weight, bias)), as one oneDNN call for large CPU inputs."""
     if onednn_applies(x, weight):
-        attr, algorithm, _ = activation.value
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, attr, [], algorithm)
+        return _onednn_linear(x, weight, bias, activation)
     return _activate(F.linear(x, weight, bias), activation)
 
 
@@ -101,10 +100,8 @@ def linear(x: torch.Tensor, layer: nn.Module, activation: Activation = Activatio
     if type(layer) is not nn.Linear:
         return _activate(layer(x), activation)
     if onednn_applies(x, layer.weight):
-        attr, algorithm, _ = activation.value
-        weight = packed_weight(layer, x.numel() // x.shape[-1])
-        return torch.ops.mkldnn._linear_pointwise(x, weight, layer.bias, attr, [], algorithm)
-    return linear_weights(x, layer.weight, layer.bias, activation)
+        return _onednn_linear(x, packed_weight(layer, x.numel() // x.shape[-1]), layer.bias, activation)
+    return _activate(F.linear(x, layer.weight, layer.bias), activation)
 
 
 def packed_weight(layer: nn.Linear, rows: int) -> torch.Tensor:
@@ -127,6 +124,14 @@ def release_packed_weights(module: nn.Module) -> None:
     """Drop the oneDNN copies `packed_weight` keeps under `module` (before its weights change precision)."""
     for child in module.modules():
         child.__dict__.pop(PACKED_ATTRIBUTE, None)
+
+
+def _onednn_linear(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, activation: Activation
+) -> torch.Tensor:
+    """One oneDNN inner product with the activation fused; `weight` plain or packed."""
+    attr, algorithm, _ = activation.value
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, attr, [], algorithm)
 
 
 def _activate(y: torch.Tensor, activation: Activation) -> torch.Tensor:
