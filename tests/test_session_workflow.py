@@ -148,3 +148,26 @@ def test_prefetch_computes_the_frame_ahead(clip, own_checkpoint):
             threading.Event().wait(0.1)
         assert {2, 3} <= set(session.host.embedded_frames)
         assert session.prefetch_error is None
+
+
+def test_tracking_progress_reaches_its_total(clip, edgetam_checkpoint):
+    with Session(clip, model=edgetam_checkpoint) as session:
+        session.add_point(300, 200)
+        session.finish_object()
+        runs = []
+
+        def observe(event):
+            if event.kind == "tracking_started":
+                runs.append([event.data["total"], 0])
+            elif event.kind == "tracking_progress":
+                runs[-1][1] += 1
+                assert event.data["done"] <= event.data["total"]
+
+        session.subscribe(observe)
+        # backward from frame 0 has nothing to do: the total must not count it (the bar stopped at 5/6)
+        assert session.track("both", start=0) == [0, 1, 2, 3, 4]
+        assert session.track("backward", start=0) == []
+        assert session.track("both", start=2, end=None) == [2, 3, 4, 2, 1, 0]
+        assert runs == [[5, 5], [0, 0], [6, 6]]
+        assert session.undo() == "track both from frame 3"
+        assert session.undo() == "track both from frame 1"  # the run that did nothing left no step

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import AnymaskError
 from ..project.snapshot import Region
+from ..tracking.tracker import propagation_order
 from ..vocabulary import DIRECTIONS
 from .events import TRACKING_FINISHED, TRACKING_PROGRESS, TRACKING_STARTED
 
@@ -34,6 +35,11 @@ def tracking_passes(direction: str, start: int, end: int | None, num_frames: int
     if direction in ("backward", "both"):
         passes.append((True, start, max(0, end if end is not None and end <= start else 0)))
     return passes
+
+
+def pass_length(reverse: bool, first: int, last: int) -> int:
+    """How many frames a pass from `first` to `last` yields (progress calls): none backward from frame 0."""
+    return len(propagation_order(first, reverse, abs(last - first), max(first, last) + 1))
 
 
 def saved_frames(store, objects) -> set[int]:
@@ -89,11 +95,13 @@ def run_tracking(
         project.last_direction = direction
         host.replay_stored_prompts()
         plan = resume_passes(project.store, passes, objects) if resume else [(*p, []) for p in passes]
-        total = sum(abs(last - first) + 1 for _, first, last, _ in plan)
+        total = sum(pass_length(reverse, first, last) for reverse, first, last, _ in plan)
         lowest = min(min(first, last) for _, first, last in passes)
         highest = max(max(first, last) for _, first, last in passes)
         project.observers.emit(TRACKING_STARTED, direction=direction, start=start, end=end, total=total)
         done: list[int] = []
+        if total == 0:  # backward from frame 0, or a resumed run with every frame saved: no empty undo step
+            return done
         described = f"track {direction} from frame {start + 1}"  # frames counted from 1, as the app shows them
         with project.undoable(described, Region.frames(lowest, highest), atomic=False):
             for reverse, first, last, restored in plan:

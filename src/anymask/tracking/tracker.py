@@ -33,6 +33,16 @@ from .step import (
 TRACKING_FRAME_CACHE_BYTES = 16 * 1024 * 1024
 
 
+def propagation_order(start_frame: int, reverse: bool, count: int, num_frames: int) -> range:
+    """The frames `propagate` visits, in order: `start_frame`, then up to `count` more in the direction.
+
+    Backward from frame 0 there is nothing to do, so it visits none (frame 0 itself is done forward).
+    """
+    if reverse:
+        return range(start_frame, max(start_frame - count, 0) - 1, -1) if start_frame > 0 else range(0)
+    return range(start_frame, min(start_frame + count, num_frames - 1) + 1)
+
+
 class VideoTracker:
     """Track objects through a video with SAM 2. Frames decode on demand; memory does not grow with length.
 
@@ -290,11 +300,7 @@ class VideoTracker:
             start_frame = min(t for m in self.objects.values() for t in m.conditioning)
         start_frame = self._check_frame(start_frame)
         count = self.num_frames if max_frames is None else max_frames
-        if reverse:
-            order = range(start_frame, max(start_frame - count, 0) - 1, -1) if start_frame > 0 else range(0)
-        else:
-            order = range(start_frame, min(start_frame + count, self.num_frames - 1) + 1)
-        frames = list(order)
+        frames = list(propagation_order(start_frame, reverse, count, self.num_frames))
         for position, frame in enumerate(frames):
             upcoming = frames[position + 1 : position + 1 + self.inputs.read_ahead]
             to_track = []
