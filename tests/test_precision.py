@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -152,6 +155,38 @@ def test_fast_mode_is_int8_linears_and_fewer_memories_with_the_same_weights(own_
     assert not any(isinstance(m, Int8Linear) for m in model.modules()) and model.recent_memories == 6
     with pytest.raises(AnymaskError, match="CPU only"):
         resolve_precision("fast", "cuda")
+
+
+def test_int8_activation_range_is_full_only_where_the_gemm_cannot_saturate():
+    """8-bit activations where this CPU's int8 GEMM adds in 32 bits (VNNI), 7-bit where it would saturate."""
+    from anymask.sam2.int8 import Int8Linear, full_range_is_exact
+
+    layer = torch.nn.Linear(64, 8)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        layer.bias.zero_()
+    layer.__class__ = Int8Linear
+    with torch.inference_mode():  # the worst case: every activation 255 and every weight 127 when quantised
+        assert torch.allclose(layer(torch.ones(4, 64)), torch.full((4, 8), 64.0), rtol=0.01)
+    held_to_avx2 = subprocess.run(
+        [sys.executable, "-c", "from anymask.sam2.int8 import full_range_is_exact as f; print(f())"],
+        env={**os.environ, "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if "avx2" in cpu_flags():
+        assert held_to_avx2.stdout.strip() == "False", held_to_avx2.stderr  # AVX2 kernels sum pairs in 16 bits
+    if "avx512_vnni" in cpu_flags() and os.environ.get("FBGEMM_ENABLE_INSTRUCTIONS", "").upper() != "AVX2":
+        assert full_range_is_exact()
+
+
+def cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return {flag for line in cpuinfo if line.startswith("flags") for flag in line.split(":")[1].split()}
+    except OSError:
+        return set()
 
 
 def _agreement(exact: np.ndarray, approx: np.ndarray) -> tuple[float, float]:
