@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import AnymaskError
 from ..session.prompt_file import apply_prompts_once, read_prompts, tracking_plan
-from ..session.runs import pass_length
+from ..session.runs import pass_frames
 from ..vocabulary import STEP_MODES
 from .common import (
     DIRECTIONS,
@@ -79,7 +79,7 @@ def run(args) -> int:
         if resume:
             say(f"the project already holds these prompts: tracking only frames not saved yet ({session.store.folder})")
         passes = tracking_plan(prompts, args.direction, first, last)
-        total = sum(pass_length(direction == "backward", start, end) for direction, start, end in passes)
+        total = sum(len(pass_frames(direction == "backward", start, end)) for direction, start, end in passes)
         bar = tqdm(total=total, unit="frame", desc="tracking", disable=args.quiet)
         begun, frames = time.perf_counter(), set()
 

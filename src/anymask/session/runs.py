@@ -37,9 +37,9 @@ def tracking_passes(direction: str, start: int, end: int | None, num_frames: int
     return passes
 
 
-def pass_length(reverse: bool, first: int, last: int) -> int:
-    """How many frames a pass from `first` to `last` yields (progress calls): none backward from frame 0."""
-    return len(propagation_order(first, reverse, abs(last - first), max(first, last) + 1))
+def pass_frames(reverse: bool, first: int, last: int) -> range:
+    """The frames a pass from `first` to `last` tracks, in order (none backward from frame 0)."""
+    return propagation_order(first, reverse, abs(last - first), max(first, last) + 1)
 
 
 def saved_frames(store, objects) -> set[int]:
@@ -60,7 +60,7 @@ def resume_passes(store, passes, objects) -> list[tuple[bool, int, int, list[int
     done = saved_frames(store, objects)
     plan = []
     for reverse, first, last in passes:
-        order = range(first, last - 1, -1) if reverse else range(first, last + 1)
+        order = pass_frames(reverse, first, last)
         saved = 0
         while saved < len(order) and order[saved] in done:
             saved += 1
@@ -95,7 +95,7 @@ def run_tracking(
         project.last_direction = direction
         host.replay_stored_prompts()
         plan = resume_passes(project.store, passes, objects) if resume else [(*p, []) for p in passes]
-        total = sum(pass_length(reverse, first, last) for reverse, first, last, _ in plan)
+        total = sum(len(pass_frames(reverse, first, last)) for reverse, first, last, _ in plan)
         lowest = min(min(first, last) for _, first, last in passes)
         highest = max(max(first, last) for _, first, last in passes)
         project.observers.emit(TRACKING_STARTED, direction=direction, start=start, end=end, total=total)
