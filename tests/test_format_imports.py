@@ -176,6 +176,54 @@ def test_bad_mot_files(tmp_path, text, message):
     refused("mot", _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, message, tmp_path / "seq")
 
 
+def _mots_line(frame, object_id, class_id, mask):
+    from anymask.annotations import rle
+
+    counts = rle.encode(mask)["counts"]
+    return f"{frame} {object_id} {class_id} {mask.shape[0]} {mask.shape[1]} {counts}\n"
+
+
+def test_mots_from_kitti_counts_frames_from_0_and_leaves_out_ignore_regions(tmp_path):
+    """KITTI MOTS numbers frames from 0 and has no labels.txt: cars and pedestrians by their fixed numbers."""
+    car, walker = np.zeros((576, 768), bool), np.zeros((576, 768), bool)
+    car[10:50, 20:90], walker[200:300, 400:440] = True, True
+    text = _mots_line(0, 1001, 1, car) + _mots_line(5, 2003, 2, walker) + _mots_line(5, 10000, 10, car)
+    imported = import_annotations("mots", _write(tmp_path / "0002.txt", text), FRAMES)
+    assert imported.classes == ["car", "pedestrian"] and imported.notes == ["left out 1 ignore region(s) (class 10)"]
+    assert sorted(imported.instances) == [0, 5]
+    (on_0,), (on_5,) = imported.on(0), imported.on(5)
+    assert (on_0.object_id, on_0.label, on_5.object_id, on_5.label) == (1, "car", 3, "pedestrian")
+    assert np.array_equal(on_0.mask, car) and np.array_equal(on_5.mask, walker)
+
+
+def test_mots_ids_shared_by_two_classes_stay_whole(tmp_path):
+    mask = np.zeros((576, 768), bool)
+    mask[:9, :9] = True
+    text = _mots_line(1, 1001, 1, mask) + _mots_line(1, 2001, 2, ~mask)
+    imported = import_annotations("mots", _write(tmp_path / "gt.txt", text), FRAMES)
+    assert sorted(i.object_id for i in imported.on(0)) == [1001, 2001]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1 2001 2 576 768\n", "expected frame id class_id height width rle"),
+        ("1 2001 x 576 768 abc\n", "expected frame id class_id height width rle"),
+        ("7 2001 2 576 768 P0\n", "frame 7 is not in 1..6"),
+        ("1 2001 2 480 640 P0\n", "mask is 480x640, the frame 576x768"),
+        ("1 2001 2 576 768 P0\n", "RLE counts cover"),
+        ("1 2001 2 576 768 ~~\n", "invalid character"),
+    ],
+)
+def test_bad_mots_files(tmp_path, text, message):
+    refused("mots", _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, message, tmp_path / "seq")
+
+
+def test_a_mots_file_imported_as_mot_says_so(tmp_path):
+    text = _mots_line(1, 2001, 2, np.ones((576, 768), bool))
+    refused("mot", _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, "this is MOTS", tmp_path / "seq")
+
+
 @pytest.mark.parametrize(
     "body, message",
     [

@@ -42,6 +42,7 @@ EXPORTS = {  # import format: (export format, the path handed to import, exact m
     "xanylabeling": ("xanylabeling", "", False),  # pixel-index outlines, not pixel edges
     "yolo": ("yolo-seg", "", True),
     "mot": ("mot", "", False),
+    "mots": ("mots", "", True),
 }
 
 
@@ -97,3 +98,12 @@ def test_import_keeps_existing_work_and_bad_files_are_one_line(annotated, tmp_pa
         assert store.count_masks() == before
     assert main(["import", str(out), "--format", "coco"]) == 2
     assert "--media" in capsys.readouterr().err
+
+
+def test_every_import_format_is_offered_by_the_cli_and_the_app():
+    pytest.importorskip("PySide6")
+    from anymask.app.dialogs import IMPORT_HINTS
+    from anymask.cli.imports import IMPORT_CHOICES
+    from anymask.formats import IMPORT_FORMATS
+
+    assert list(IMPORT_CHOICES) == list(IMPORT_FORMATS) == list(IMPORT_HINTS)

@@ -288,6 +288,7 @@ IMPORT_HINTS = {
     "yolo": "a YOLO dataset folder (data.yaml, labels/)",
     "davis": "a folder of palette PNG masks, or a DAVIS root with one sequence",
     "mot": "a MOT sequence folder (gt/gt.txt) or gt.txt",
+    "mots": "a MOTS sequence folder (gt/gt.txt) or gt.txt (MOTSChallenge, KITTI MOTS)",
     "cvat": "a CVAT XML file (for video or for images)",
 }
 
@@ -318,7 +319,7 @@ class ImportDialog(QDialog):
         form.addRow(_buttons(self))
 
     def _browse(self) -> None:
-        if self.format.currentText() in ("coco", "cvat", "mot"):
+        if self.format.currentText() in ("coco", "cvat", "mot", "mots"):
             chosen, _ = QFileDialog.getOpenFileName(
                 self, "Annotations", self.path.text(), "Annotations (*.json *.xml *.txt)"
             )

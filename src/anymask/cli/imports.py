@@ -1,4 +1,4 @@
-"""`anymask import`: annotations from X-AnyLabeling, labelme, COCO, YOLO, DAVIS, MOT or CVAT into a project."""
+"""`anymask import`: annotations from X-AnyLabeling, labelme, COCO, YOLO, DAVIS, MOT, MOTS or CVAT into a project."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import AnymaskError
 from .common import add_command
 
-IMPORT_CHOICES = ("xanylabeling", "labelme", "coco", "yolo", "davis", "mot", "cvat")
+IMPORT_CHOICES = ("xanylabeling", "labelme", "coco", "yolo", "davis", "mot", "mots", "cvat")
 
 
 def register(commands, parents) -> None:
@@ -21,7 +21,8 @@ def register(commands, parents) -> None:
     parser.add_argument(
         "path",
         type=Path,
-        help="the annotations: a label folder, a COCO JSON or folder, a YOLO or DAVIS root, a MOT sequence, CVAT XML",
+        help="the annotations: a label folder, a COCO JSON or folder, a YOLO or DAVIS root, a MOT or MOTS sequence, "
+        "CVAT XML",
     )
     parser.add_argument("--format", required=True, choices=IMPORT_CHOICES)
     parser.add_argument("--media", type=Path, help="the video or image folder annotated (default: the project's)")

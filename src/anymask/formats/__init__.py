@@ -11,7 +11,7 @@ from .coco import export_coco, import_coco
 from .cvat import export_cvat_video, import_cvat
 from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store, frame_infos
 from .davis import export_davis, import_davis
-from .mot import export_mot, export_mots, import_mot
+from .mot import export_mot, export_mots, import_mot, import_mots
 from .staging import staged
 from .voc import export_voc
 from .xanylabeling import export_xanylabeling, import_label_folder
@@ -51,6 +51,7 @@ IMPORT_FORMATS = {
     "yolo": import_yolo,
     "davis": import_davis,
     "mot": import_mot,
+    "mots": import_mots,
     "cvat": import_cvat,
 }
 

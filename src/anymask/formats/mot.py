@@ -121,20 +121,15 @@ def _seqinfo(dataset: Dataset, sequence: Path, with_images: bool) -> None:
 def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     """Read a MOT sequence (its folder or gt.txt): each row a box on frame N (from 1) of track id; classes
     from gt/labels.txt when there, else the class numbers; track ids are the object ids."""
-    path = Path(path)
-    if path.is_dir() and not (path / "gt").is_dir():  # an export's root: its one sequence
-        sequences = [p for p in sorted(path.iterdir()) if (p / "gt" / "gt.txt").is_file()]
-        path = sequences[0] if len(sequences) == 1 else path
-    gt = path / "gt" / "gt.txt" if path.is_dir() else path
-    sequence = gt.parent.parent if gt.parent.name == "gt" else gt.parent
-    if not gt.is_file():
-        raise AnnotationFormatError(f"{path}: no gt/gt.txt")
+    gt, sequence = _sequence_gt(path)
     frames = frames or _frames_from_seqinfo(sequence, gt)
     names = _lines(gt.parent / "labels.txt")
     rows = []
     for number, line in enumerate(_lines(gt), start=1):
         fields = [v.strip() for v in line.split(",")]
         where = f"{gt}: line {number}"
+        if len(fields) == 1 and len(line.split()) == 6:
+            raise AnnotationFormatError(f"{where}: this is MOTS (frame id class height width rle): import it as mots")
         try:
             frame_number, track, x, y, w, h = int(fields[0]), int(fields[1]), *map(float, fields[2:6])
             class_number = int(float(fields[7])) if len(fields) > 7 else 1
@@ -153,6 +148,84 @@ def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     used = {label for _, _, label, _ in rows}
     classes = [n for n in names if n in used] + sorted(used - set(names))
     return Dataset(sequence.name, frames, classes, instances)
+
+
+def import_mots(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
+    """Read a MOTS sequence (its folder or gt.txt; MOTSChallenge or KITTI MOTS text): each row
+    `frame id class_id height width rle`, an RLE mask of id class_id * 1000 + instance (the object id is
+    the instance, see _mots_object_ids). Frames count from 1 (MOTSChallenge), or from 0 where some row
+    has frame 0 (KITTI MOTS). Ignore regions (class 10) are left out and counted in the notes. Class names
+    come from gt/labels.txt ("number name" lines, as export_mots writes them), else car and pedestrian for
+    1 and 2, else the class numbers."""
+    gt, sequence = _sequence_gt(path)
+    frames = frames or _frames_from_seqinfo(sequence, gt)
+    names = {number: name for name, number in MOTS_CLASSES.items() if name != "person"}
+    names.update(_mots_names(gt.parent / "labels.txt"))
+    rows = []
+    for number, line in enumerate(_lines(gt), start=1):
+        fields = line.split()
+        try:
+            frame_number, object_id, class_id, height, width = (int(v) for v in fields[:5])
+            if len(fields) != 6:
+                raise ValueError
+        except ValueError:
+            raise AnnotationFormatError(f"{gt}: line {number}: expected frame id class_id height width rle") from None
+        rows.append((number, frame_number, object_id, class_id, height, width, fields[5]))
+    first = 0 if any(row[1] == 0 for row in rows) else 1
+    object_of = _mots_object_ids({row[2] for row in rows if row[3] != MOTS_IGNORE})
+    instances: dict[int, list[Instance]] = {}
+    ignored, used = 0, set()
+    for number, frame_number, object_id, class_id, height, width, counts in rows:
+        where = f"{gt}: line {number}"
+        if not first <= frame_number < first + len(frames):
+            raise AnnotationFormatError(f"{where}: frame {frame_number} is not in {first}..{first + len(frames) - 1}")
+        frame = frames[frame_number - first]
+        if (height, width) != (frame.height, frame.width):
+            raise AnnotationFormatError(f"{where}: mask is {height}x{width}, the frame {frame.height}x{frame.width}")
+        if class_id == MOTS_IGNORE:
+            ignored += 1
+            continue
+        encoded = {"size": [height, width], "counts": counts}
+        try:
+            rle_codec.decode(encoded)
+        except ValueError as exc:
+            raise AnnotationFormatError(f"{where}: {exc}") from None
+        label = names.get(class_id, f"class{class_id}")
+        used.add(label)
+        instances.setdefault(frame.index, []).append(Instance(object_of[object_id], label, encoded))
+    ordered = [names[n] for n in sorted(names)]
+    classes = [n for n in ordered if n in used] + sorted(used - set(ordered))
+    notes = [f"left out {ignored} ignore region(s) (class {MOTS_IGNORE})"] if ignored else []
+    return Dataset(sequence.name, frames, classes, instances, notes=notes)
+
+
+def _mots_object_ids(ids: set[int]) -> dict[int, int]:
+    """MOTS id -> object id: the instance number (id % 1000, the track id export_mots writes) where no two
+    classes share one, else the whole id."""
+    instance = {i: i % 1000 for i in ids}
+    return instance if len(set(instance.values())) == len(ids) else {i: i for i in ids}
+
+
+def _mots_names(path: Path) -> dict[int, str]:
+    names = {}
+    for number, line in enumerate(_lines(path), start=1):
+        class_id, _, name = line.strip().partition(" ")
+        if not class_id.isdigit() or not name.strip():
+            raise AnnotationFormatError(f"{path}: line {number}: expected a class number and a name")
+        names[int(class_id)] = name.strip()
+    return names
+
+
+def _sequence_gt(path: Path) -> tuple[Path, Path]:
+    """(gt.txt, the sequence folder) of a MOT/MOTS sequence folder, its gt.txt, or an export's root."""
+    path = Path(path)
+    if path.is_dir() and not (path / "gt").is_dir():  # an export's root: its one sequence
+        sequences = [p for p in sorted(path.iterdir()) if (p / "gt" / "gt.txt").is_file()]
+        path = sequences[0] if len(sequences) == 1 else path
+    gt = path / "gt" / "gt.txt" if path.is_dir() else path
+    if not gt.is_file():
+        raise AnnotationFormatError(f"{path}: no gt/gt.txt")
+    return gt, gt.parent.parent if gt.parent.name == "gt" else gt.parent
 
 
 def _lines(path: Path) -> list[str]:
