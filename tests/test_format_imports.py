@@ -163,19 +163,6 @@ def test_fuzzed_coco_documents_load_or_fail_cleanly(document):
             assert str(path) in str(exc)
 
 
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("1,1,10,10,5\n", "expected frame,id,x,y,w,h"),
-        ("9,1,10,10,5,5,1,1,1\n", "frame 9 is not in 1..6"),
-        ("1,1,10,10,-5,5,1,1,1\n", "positive size"),
-        ("1,1,nan,10,5,5,1,1,1\n", "positive size"),
-    ],
-)
-def test_bad_mot_files(tmp_path, text, message):
-    refused("mot", _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, message, tmp_path / "seq")
-
-
 def _mots_line(frame, object_id, class_id, mask):
     from anymask.annotations import rle
 
@@ -205,23 +192,23 @@ def test_mots_ids_shared_by_two_classes_stay_whole(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, message",
+    "format_name, text, message",
     [
-        ("1 2001 2 576 768\n", "expected frame id class_id height width rle"),
-        ("1 2001 x 576 768 abc\n", "expected frame id class_id height width rle"),
-        ("7 2001 2 576 768 P0\n", "frame 7 is not in 1..6"),
-        ("1 2001 2 480 640 P0\n", "mask is 480x640, the frame 576x768"),
-        ("1 2001 2 576 768 P0\n", "RLE counts cover"),
-        ("1 2001 2 576 768 ~~\n", "invalid character"),
+        ("mot", "1,1,10,10,5\n", "expected frame,id,x,y,w,h"),
+        ("mot", "9,1,10,10,5,5,1,1,1\n", "frame 9 is not in 1..6"),
+        ("mot", "1,1,10,10,-5,5,1,1,1\n", "positive size"),
+        ("mot", "1,1,nan,10,5,5,1,1,1\n", "positive size"),
+        ("mot", "1 2001 2 576 768 P0\n", "this is MOTS"),
+        ("mots", "1 2001 2 576 768\n", "expected frame id class_id height width rle"),
+        ("mots", "1 2001 x 576 768 abc\n", "expected frame id class_id height width rle"),
+        ("mots", "7 2001 2 576 768 P0\n", "frame 7 is not in 1..6"),
+        ("mots", "1 2001 2 480 640 P0\n", "mask is 480x640, the frame 576x768"),
+        ("mots", "1 2001 2 576 768 P0\n", "RLE counts cover"),
+        ("mots", "1 2001 2 576 768 ~~\n", "invalid character"),
     ],
 )
-def test_bad_mots_files(tmp_path, text, message):
-    refused("mots", _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, message, tmp_path / "seq")
-
-
-def test_a_mots_file_imported_as_mot_says_so(tmp_path):
-    text = _mots_line(1, 2001, 2, np.ones((576, 768), bool))
-    refused("mot", _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, "this is MOTS", tmp_path / "seq")
+def test_bad_mot_and_mots_files(tmp_path, format_name, text, message):
+    refused(format_name, _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, message, tmp_path / "seq")
 
 
 @pytest.mark.parametrize(
