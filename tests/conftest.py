@@ -14,10 +14,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the app's tests run without a display
 
-# pytest-xdist workers (scripts/test.sh runs one per two cores) share the cores: each gets its share, and so do
-# the processes they start (the CLI's, the app's), through OMP_NUM_THREADS
+# pytest-xdist workers (scripts/test.sh runs one per core, at most 4) share the cores: each gets its share (at
+# most 2 threads), and so do the processes they start (the CLI's, the app's), through OMP_NUM_THREADS
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-THREADS = max(1, min(2, os.cpu_count() or 1) // _WORKERS)
+THREADS = max(1, min(2, (os.cpu_count() or 1) // _WORKERS))
 if _WORKERS > 1:
     os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 torch.set_num_threads(THREADS)
