@@ -159,8 +159,9 @@ def import_mots(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     1 and 2, else the class numbers."""
     gt, sequence = _sequence_gt(path)
     frames = frames or _frames_from_seqinfo(sequence, gt)
-    names = {number: name for name, number in MOTS_CLASSES.items() if name != "person"}
-    names.update(_mots_names(gt.parent / "labels.txt"))
+    names = _mots_names(gt.parent / "labels.txt")  # in the file's order
+    for name, class_id in MOTS_CLASSES.items():
+        names.setdefault(class_id, name)  # car 1, pedestrian 2 (person is pedestrian's other name)
     rows = []
     for number, line in enumerate(_lines(gt), start=1):
         fields = line.split()
@@ -193,8 +194,7 @@ def import_mots(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         label = names.get(class_id, f"class{class_id}")
         used.add(label)
         instances.setdefault(frame.index, []).append(Instance(object_of[object_id], label, encoded))
-    ordered = [names[n] for n in sorted(names)]
-    classes = [n for n in ordered if n in used] + sorted(used - set(ordered))
+    classes = [n for n in names.values() if n in used] + sorted(used - set(names.values()))
     notes = [f"left out {ignored} ignore region(s) (class {MOTS_IGNORE})"] if ignored else []
     return Dataset(sequence.name, frames, classes, instances, notes=notes)
 
