@@ -211,6 +211,52 @@ def test_bad_mot_and_mots_files(tmp_path, format_name, text, message):
     refused(format_name, _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, message, tmp_path / "seq")
 
 
+def _voc(objects, filename="vtest_000002.jpg", size="<width>768</width><height>576</height>"):
+    return f"<annotation><filename>{filename}</filename><size>{size}</size>{objects}</annotation>"
+
+
+def _voc_object(name, box, track=None):
+    attributes = "" if track is None else f"<attributes><attribute><name>track_id</name><value>{track}</value>"
+    attributes += "</attribute></attributes>" if attributes else ""
+    corners = "".join(f"<{k}>{v}</{k}>" for k, v in zip(("xmin", "ymin", "xmax", "ymax"), box))
+    return f"<object><name>{name}</name>{attributes}<bndbox>{corners}</bndbox></object>"
+
+
+def test_voc_from_another_tool_matches_frames_by_name_and_keeps_labelmap_order(tmp_path):
+    """Plain VOC (no track ids: a box is an object) over a labelmap.txt; 1-based inclusive boxes."""
+    _write(tmp_path / "labelmap.txt", "# label:color_rgb:parts:actions\nbackground:0,0,0::\ncar:1,2,3::\ndog:4,5,6::\n")
+    _write(
+        tmp_path / "Annotations" / "a.xml", _voc(_voc_object("dog", (1, 1, 10, 20)) + _voc_object("car", (5, 5, 6, 6)))
+    )
+    _write(tmp_path / "Annotations" / "b.xml", _voc(_voc_object("dog", (700, 500, 768, 576), 7), "vtest_000004.png"))
+    imported = import_annotations("voc", tmp_path, FRAMES)
+    assert imported.classes == ["car", "dog"] and sorted(imported.instances) == [2, 4]
+    first, second = imported.on(2)
+    assert (first.label, first.object_id, second.label, second.object_id) == ("dog", 8, "car", 9)
+    assert first.mask.sum() == 10 * 20 and first.mask[0, 0] and first.mask[19, 9] and not first.mask[20, 10]
+    (tracked,) = imported.on(4)
+    assert tracked.object_id == 7 and tracked.mask.sum() == 69 * 77 and tracked.mask[575, 767]
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ("<annotation><filename>x", "invalid XML"),
+        ("<annotations/>", "not a VOC annotation"),
+        (_voc("", "other.jpg"), "no frame named other.jpg"),
+        (_voc("", size="<width>640</width><height>480</height>"), "size 640x480, but vtest_000002.jpg is 768x576"),
+        (_voc("<object><bndbox/></object>"), "has no <name>"),
+        (_voc(_voc_object("a", (1, 1, "x", 5))), "needs numbers"),
+        (_voc(_voc_object("a", (10, 10, 5, 20))), "empty or outside"),
+        (_voc(_voc_object("a", (1, 1, 900, 20))), "empty or outside"),
+        (_voc(_voc_object("a", (1, 1, "nan", 20))), "empty or outside"),
+        (_voc(_voc_object("a", (1, 1, 5, 5), "-3")), "track_id '-3' is not a number from 0"),
+    ],
+)
+def test_bad_voc_files(tmp_path, document, message):
+    refused("voc", _write(tmp_path / "Annotations" / "a.xml", document), FRAMES, message, tmp_path)
+
+
 @pytest.mark.parametrize(
     "body, message",
     [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from anymask.annotations import rle
-from anymask.annotations.geometry import mask_iou
+from anymask.annotations.geometry import box_to_mask, mask_iou
 from anymask.cli import main
 from anymask.project import ProjectStore
 
@@ -43,6 +43,7 @@ EXPORTS = {  # import format: (export format, the path handed to import, exact m
     "yolo": ("yolo-seg", "", True),
     "mot": ("mot", "", False),
     "mots": ("mots", "", True),
+    "voc": ("voc", "", False),
 }
 
 
@@ -70,9 +71,13 @@ def test_import_an_export_into_a_fresh_project(annotated, tmp_path, capsys, form
         for frame in range(FRAMES):
             got = store.masks(frame)
             assert len(got) == len(wanted[frame])
-            if format_name in ("yolo", "mot"):
-                continue  # no ids (YOLO) or boxes only (MOT)
+            if format_name == "yolo":
+                continue  # no track ids
             for mask in got:
+                if format_name in ("mot", "voc"):  # boxes: the box around each original mask
+                    box = rle.to_box(wanted[frame][mask.object_id])
+                    assert np.array_equal(rle.decode(mask.rle), box_to_mask(box, 576, 768)), (frame, mask.object_id)
+                    continue
                 iou = mask_iou(rle.decode(mask.rle), rle.decode(wanted[frame][mask.object_id]))
                 assert iou == 1.0 if exact else iou > 0.97, (frame, mask.object_id, iou)
 

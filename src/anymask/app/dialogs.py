@@ -289,6 +289,7 @@ IMPORT_HINTS = {
     "davis": "a folder of palette PNG masks, or a DAVIS root with one sequence",
     "mot": "a MOT sequence folder (gt/gt.txt) or gt.txt",
     "mots": "a MOTS sequence folder (gt/gt.txt) or gt.txt (MOTSChallenge, KITTI MOTS)",
+    "voc": "a Pascal VOC root (Annotations/*.xml) or a folder of VOC XML files; boxes",
     "cvat": "a CVAT XML file (for video or for images)",
 }
 

@@ -1,4 +1,4 @@
-"""`anymask import`: annotations from X-AnyLabeling, labelme, COCO, YOLO, DAVIS, MOT, MOTS or CVAT into a project."""
+"""`anymask import`: another tool's annotations (any format in formats.IMPORT_FORMATS) into a project."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import AnymaskError
 from .common import add_command
 
-IMPORT_CHOICES = ("xanylabeling", "labelme", "coco", "yolo", "davis", "mot", "mots", "cvat")
+IMPORT_CHOICES = ("xanylabeling", "labelme", "coco", "yolo", "davis", "mot", "mots", "voc", "cvat")
 
 
 def register(commands, parents) -> None:
@@ -22,7 +22,7 @@ def register(commands, parents) -> None:
         "path",
         type=Path,
         help="the annotations: a label folder, a COCO JSON or folder, a YOLO or DAVIS root, a MOT or MOTS sequence, "
-        "CVAT XML",
+        "a VOC root, CVAT XML",
     )
     parser.add_argument("--format", required=True, choices=IMPORT_CHOICES)
     parser.add_argument("--media", type=Path, help="the video or image folder annotated (default: the project's)")

@@ -13,7 +13,7 @@ from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_st
 from .davis import export_davis, import_davis
 from .mot import export_mot, export_mots, import_mot, import_mots
 from .staging import staged
-from .voc import export_voc
+from .voc import export_voc, import_voc
 from .xanylabeling import export_xanylabeling, import_label_folder
 from .yolo import export_yolo, import_yolo
 from .youtube_vis import export_youtube_vis
@@ -52,6 +52,7 @@ IMPORT_FORMATS = {
     "davis": import_davis,
     "mot": import_mot,
     "mots": import_mots,
+    "voc": import_voc,
     "cvat": import_cvat,
 }
 

@@ -12,7 +12,7 @@ from ..annotations.geometry import box_to_mask, edge_polygon_mask
 from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, safe_file_name
+from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, read_xml, safe_file_name
 
 TRACK_ATTRIBUTE = "track_id"
 
@@ -111,12 +111,7 @@ def import_cvat(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     layout, each shape alone unless it has a group_id; classes keep the file's label order."""
     path = Path(path)
     path = path / "annotations.xml" if path.is_dir() else path
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise AnnotationFormatError(f"{path}: invalid XML ({exc})") from None
-    except OSError as exc:
-        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    root = read_xml(path)
     declared = [e.text or "" for e in root.iterfind("meta/*/labels/label/name")]
     frames = frames or _cvat_frames(root, path)
     entries = []  # (frame, track, label, element)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -42,6 +43,16 @@ def safe_file_name(name, fallback: str) -> str:
 
 
 MAX_FRAME_PIXELS = 178_956_970  # Pillow's decompression-bomb limit: a larger declared size is refused
+
+
+def read_xml(path: Path) -> ET.Element:
+    """The root element of an XML file, or AnnotationFormatError naming the file."""
+    try:
+        return ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise AnnotationFormatError(f"{path}: invalid XML ({exc})") from None
+    except OSError as exc:
+        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
 
 
 def check_frame_size(height, width, where: str) -> tuple[int, int]:
