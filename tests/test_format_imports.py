@@ -21,6 +21,19 @@ def _write(path, text):
     return path
 
 
+@pytest.mark.parametrize("format_name", ["mot", "voc"])
+def test_one_object_twice_on_a_frame_is_the_union_not_the_last(tmp_path, format_name):
+    if format_name == "mot":
+        where = _write(tmp_path / "seq" / "gt" / "gt.txt", "3,4,0,0,10,10,1,1,1\n3,4,20,0,5,5,1,1,1\n").parent.parent
+    else:
+        twice = _voc_object("a", (1, 1, 10, 10), 4) + _voc_object("a", (21, 1, 25, 5), 4)
+        where = _write(tmp_path / "Annotations" / "a.xml", _voc(twice)).parent.parent
+    imported = import_annotations(format_name, where, FRAMES)
+    (only,) = imported.on(2)
+    assert only.object_id == 4 and only.mask.sum() == 100 + 25
+    assert imported.notes == ["merged 1 mask(s) into the same object's other mask on that frame"]
+
+
 @pytest.mark.parametrize(
     "document, message",
     [

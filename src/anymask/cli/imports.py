@@ -50,5 +50,6 @@ def run(args) -> int:
         if not media:
             raise AnymaskError(f"{project}: the project does not record its video; pass --media")
         report = import_into(store, open_source(media), args.format, args.path)
-    print(f"imported {report} into {project}")
+    notes = "".join(f"; {note}" for note in report.notes)
+    print(f"imported {report.masks} masks of {report.objects} objects on {report.frames} frames into {project}{notes}")
     return 0

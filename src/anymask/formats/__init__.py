@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..annotations import rle as rle_codec
 from ..errors import MediaError
 from .coco import export_coco, import_coco
 from .cvat import export_cvat_video, import_cvat
@@ -91,7 +92,27 @@ def import_annotations(format_name: str, path: str | Path, frames: list[FrameInf
     """Parse annotations completely (raising AnnotationFormatError on any problem) before anything is stored."""
     if format_name not in IMPORT_FORMATS:
         raise ValueError(f"unknown import format {format_name!r}; choose one of {', '.join(IMPORT_FORMATS)}")
-    return IMPORT_FORMATS[format_name](Path(path), frames)
+    dataset = IMPORT_FORMATS[format_name](Path(path), frames)
+    merge_repeated_objects(dataset)
+    return dataset
+
+
+def merge_repeated_objects(dataset: Dataset) -> None:
+    """One mask per object and frame: masks a file gives one object twice on a frame (two rows of a MOT
+    track, COCO annotations or VOC boxes sharing a track id) become their union, noted, so that storing
+    one does not overwrite the other."""
+    merged = 0
+    for frame, items in dataset.instances.items():
+        kept: dict[int, Instance] = {}
+        for item in items:
+            first = kept.get(item.object_id)
+            if first is not None:
+                union = rle_codec.encode(first.mask | item.mask)
+                item, merged = Instance(first.object_id, first.label, union, first.score), merged + 1
+            kept[item.object_id] = item
+        dataset.instances[frame] = list(kept.values())
+    if merged:
+        dataset.notes.append(f"merged {merged} mask(s) into the same object's other mask on that frame")
 
 
 @dataclass(frozen=True)
