@@ -34,6 +34,43 @@ def test_one_object_twice_on_a_frame_is_the_union_not_the_last(tmp_path, format_
     assert imported.notes == ["merged 1 mask(s) into the same object's other mask on that frame"]
 
 
+def _vis(annotations, videos=None, categories=({"id": 1, "name": "a"},)):
+    video = {"id": 1, "height": 576, "width": 768, "length": 6, "file_names": [f.file_name for f in FRAMES]}
+    document = {"videos": videos or [video], "annotations": annotations, "categories": list(categories)}
+    return json.dumps(document)
+
+
+SQUARE = {"size": [576, 768], "counts": [0, 5, 576 * 768 - 5]}  # uncompressed counts, as YouTube-VIS has them
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ('{"videos": [', "invalid JSON at line 1"),
+        ("[]", "expected an object with the lists videos, annotations, categories"),
+        (_vis([], videos=[{}, {}]), "holds 2 videos"),
+        (_vis([{"id": 1, "category_id": 1}]), "annotations\\[0\\]: expected an id from 0"),
+        (_vis([{"id": 1, "category_id": 9, "segmentations": []}]), "category_id 9 is not in categories"),
+        (_vis([{"id": 1, "category_id": 1, "segmentations": [None] * 7}]), "7 segmentations, but the video has 6"),
+        (_vis([{"id": 1, "category_id": 1, "segmentations": [None, {"size": [5, 5], "counts": [25]}]}]), "is 5x5"),
+        (_vis([{"id": 1, "category_id": 1, "segmentations": [{"size": [576, 768], "counts": "~~"}]}]), "invalid char"),
+        (_vis([{"id": 1, "category_id": 1, "segmentations": [[1, 2]]}]), "expected an RLE"),
+        (_vis([], categories=[{"id": "x"}]), "categories\\[0\\]"),
+    ],
+)
+def test_bad_youtube_vis_files(tmp_path, document, message):
+    refused("youtube-vis", _write(tmp_path / "instances.json", document), FRAMES, message)
+
+
+def test_youtube_vis_with_uncompressed_counts_and_gaps(tmp_path):
+    document = _vis([{"id": 3, "category_id": 1, "segmentations": [None, SQUARE, None, SQUARE]}])
+    imported = import_annotations("youtube-vis", _write(tmp_path / "instances.json", document), None)
+    assert [f.file_name for f in imported.frames] == [f.file_name for f in FRAMES]
+    assert sorted(imported.instances) == [1, 3] and imported.classes == ["a"]
+    (one,) = imported.on(3)
+    assert one.object_id == 3 and one.mask.sum() == 5 and one.mask[:5, 0].all()
+
+
 @pytest.mark.parametrize(
     "document, message",
     [

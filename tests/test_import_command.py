@@ -44,6 +44,7 @@ EXPORTS = {  # import format: (export format, the path handed to import, exact m
     "mot": ("mot", "", False),
     "mots": ("mots", "", True),
     "voc": ("voc", "", False),
+    "youtube-vis": ("youtube-vis", "", True),
 }
 
 

@@ -54,7 +54,7 @@ def make_dataset(first_label="pedestrian") -> Dataset:
 def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("exports")
     dataset = make_dataset()
-    for name in ("coco", "voc", "mot", "mots", "cvat", "davis", "yolo-seg"):
+    for name in ("coco", "voc", "mot", "mots", "cvat", "davis", "yolo-seg", "youtube-vis"):
         export_dataset(dataset, name, root / name, mode="polygon", tolerance=0.0, val=0.34)
     for mode in ("polygon", "rectangle"):
         export_dataset(dataset, "xanylabeling", root / f"xanylabeling-{mode}", mode=mode)
@@ -159,6 +159,7 @@ def test_re_import_keeps_ids_classes_and_masks(exported):
         ("mot", "mot", False),
         ("mots", "mots", True),
         ("voc", "voc", False),
+        ("youtube-vis", "youtube-vis", True),
     ):
         back = import_annotations(name, exported / folder, dataset.frames)
         assert back.classes == ["pedestrian", "car"], name

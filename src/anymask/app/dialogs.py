@@ -290,6 +290,7 @@ IMPORT_HINTS = {
     "mot": "a MOT sequence folder (gt/gt.txt) or gt.txt",
     "mots": "a MOTS sequence folder (gt/gt.txt) or gt.txt (MOTSChallenge, KITTI MOTS)",
     "voc": "a Pascal VOC root (Annotations/*.xml) or a folder of VOC XML files; boxes",
+    "youtube-vis": "a YouTube-VIS instances JSON of one video, or its folder",
     "cvat": "a CVAT XML file (for video or for images)",
 }
 
@@ -320,7 +321,7 @@ class ImportDialog(QDialog):
         form.addRow(_buttons(self))
 
     def _browse(self) -> None:
-        if self.format.currentText() in ("coco", "cvat", "mot", "mots"):
+        if self.format.currentText() in ("coco", "cvat", "mot", "mots", "youtube-vis"):
             chosen, _ = QFileDialog.getOpenFileName(
                 self, "Annotations", self.path.text(), "Annotations (*.json *.xml *.txt)"
             )

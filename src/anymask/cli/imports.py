@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import AnymaskError
 from .common import add_command
 
-IMPORT_CHOICES = ("xanylabeling", "labelme", "coco", "yolo", "davis", "mot", "mots", "voc", "cvat")
+IMPORT_CHOICES = ("xanylabeling", "labelme", "coco", "yolo", "davis", "mot", "mots", "voc", "youtube-vis", "cvat")
 
 
 def register(commands, parents) -> None:
@@ -22,7 +22,7 @@ def register(commands, parents) -> None:
         "path",
         type=Path,
         help="the annotations: a label folder, a COCO JSON or folder, a YOLO or DAVIS root, a MOT or MOTS sequence, "
-        "a VOC root, CVAT XML",
+        "a VOC root, a YouTube-VIS JSON, CVAT XML",
     )
     parser.add_argument("--format", required=True, choices=IMPORT_CHOICES)
     parser.add_argument("--media", type=Path, help="the video or image folder annotated (default: the project's)")

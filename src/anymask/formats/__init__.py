@@ -17,7 +17,7 @@ from .staging import staged
 from .voc import export_voc, import_voc
 from .xanylabeling import export_xanylabeling, import_label_folder
 from .yolo import export_yolo, import_yolo
-from .youtube_vis import export_youtube_vis
+from .youtube_vis import export_youtube_vis, import_youtube_vis
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ IMPORT_FORMATS = {
     "mot": import_mot,
     "mots": import_mots,
     "voc": import_voc,
+    "youtube-vis": import_youtube_vis,
     "cvat": import_cvat,
 }
 

@@ -12,7 +12,7 @@ from ..annotations.geometry import polygons_to_mask
 from ..atomic import atomic_open
 from ..checks import as_key, is_finite_number, is_int_in
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, frames_by_name
+from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, frames_by_name, read_json
 
 SUBSET = "default"  # Datumaro/CVAT name the one subset of a task "default"
 
@@ -91,14 +91,7 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     """Read a COCO instances file, or the one under a folder's annotations/ (Datumaro's and our layout).
     Frames are matched by file name when `frames` is given."""
     path = coco_file(Path(path))
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise AnnotationFormatError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    document = read_json(path)
     if not isinstance(document, dict):
         raise _fail(path, "top level", "expected a JSON object")
     for key in ("images", "annotations", "categories"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -52,6 +53,18 @@ def read_xml(path: Path) -> ET.Element:
     except ET.ParseError as exc:
         raise AnnotationFormatError(f"{path}: invalid XML ({exc})") from None
     except OSError as exc:
+        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+
+
+def read_json(path: Path):
+    """A JSON file's document, or AnnotationFormatError naming the file (and the place JSON broke)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AnnotationFormatError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
 
 

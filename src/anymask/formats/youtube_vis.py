@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..annotations import rle as rle_codec
 from ..atomic import atomic_write_text
-from .dataset import Dataset
+from ..checks import is_int_in
+from ..errors import AnnotationFormatError
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, read_json
 
 
 def export_youtube_vis(dataset: Dataset, out: Path, write_images: bool = False) -> Path:
@@ -72,3 +75,75 @@ def export_youtube_vis(dataset: Dataset, out: Path, write_images: bool = False) 
         for frame, name in zip(dataset.frames, file_names):
             dataset.write_image(frame, out / "JPEGImages" / name)
     return path
+
+
+def import_youtube_vis(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
+    """Read a YouTube-VIS instances JSON (or a folder holding instances.json) of one video: each annotation
+    is an object (its id), its segmentations[i] (COCO RLE, compressed or not, or null) the mask on frame i."""
+    path = Path(path)
+    path = path / "instances.json" if path.is_dir() else path
+    document = read_json(path)
+    if not isinstance(document, dict) or not all(isinstance(document.get(k), list) for k in _KEYS):
+        raise AnnotationFormatError(f"{path}: expected an object with the lists {', '.join(_KEYS)}")
+    if len(document["videos"]) != 1:
+        raise AnnotationFormatError(f"{path}: holds {len(document['videos'])} videos; a project is one video")
+    frames = frames or _declared_frames(path, document["videos"][0])
+    names = _categories(path, document["categories"])
+    instances: dict[int, list[Instance]] = {}
+    for i, annotation in enumerate(document["annotations"]):
+        where = f"{path}: annotations[{i}]"
+        fields = (
+            [annotation.get(k) for k in ("id", "category_id", "segmentations")] if isinstance(annotation, dict) else []
+        )
+        if len(fields) != 3 or not is_int_in(fields[0], 0, 2**63 - 1) or not isinstance(fields[2], list):
+            raise AnnotationFormatError(f"{where}: expected an id from 0, a category_id and a segmentations list")
+        object_id, category, masks = fields
+        if category not in names:
+            raise AnnotationFormatError(f"{where}: category_id {category!r} is not in categories")
+        if len(masks) > len(frames):
+            raise AnnotationFormatError(f"{where}: {len(masks)} segmentations, but the video has {len(frames)} frames")
+        for frame, segmentation in zip(frames, masks):
+            if segmentation is not None:
+                rle = _mask(segmentation, frame, f"{where}.segmentations[{frame.index}]")
+                instances.setdefault(frame.index, []).append(Instance(object_id, names[category], rle))
+    used = {i.label for items in instances.values() for i in items}
+    return Dataset(path.parent.name, frames, [n for n in names.values() if n in used], instances)
+
+
+_KEYS = ("videos", "annotations", "categories")
+
+
+def _declared_frames(path: Path, video) -> list[FrameInfo]:
+    fields = [video.get(k) for k in ("height", "width", "file_names")] if isinstance(video, dict) else []
+    if len(fields) != 3 or not isinstance(fields[2], list) or not all(isinstance(n, str) for n in fields[2]):
+        raise AnnotationFormatError(f"{path}: videos[0]: expected height, width and file_names (or open the video)")
+    height, width = check_frame_size(fields[0], fields[1], f"{path}: videos[0]")
+    return [FrameInfo(i, name, height, width) for i, name in enumerate(fields[2])]
+
+
+def _categories(path: Path, categories: list) -> dict[int, str]:
+    names = {}
+    for i, category in enumerate(categories):
+        if (
+            not isinstance(category, dict)
+            or not isinstance(category.get("id"), int)
+            or not isinstance(category.get("name"), str)
+        ):
+            raise AnnotationFormatError(f'{path}: categories[{i}]: expected {{"id": int, "name": str}}')
+        names[category["id"]] = category["name"]
+    return names
+
+
+def _mask(segmentation, frame: FrameInfo, where: str) -> dict:
+    """A compressed RLE of one frame's segmentation, checked against the frame's size."""
+    try:
+        mask = rle_codec.decode(segmentation) if isinstance(segmentation, dict) else None
+    except ValueError as exc:
+        raise AnnotationFormatError(f"{where}: {exc}") from None
+    if mask is None:
+        raise AnnotationFormatError(f"{where}: expected an RLE {{size, counts}} or null")
+    if mask.shape != (frame.height, frame.width):
+        raise AnnotationFormatError(
+            f"{where}: mask is {mask.shape[1]}x{mask.shape[0]}, the frame {frame.width}x{frame.height}"
+        )
+    return rle_codec.encode(mask)
