@@ -52,7 +52,11 @@ SQUARE = {"size": [576, 768], "counts": [0, 5, 576 * 768 - 5]}  # uncompressed c
         (_vis([{"id": 1, "category_id": 1}]), "annotations\\[0\\]: expected an id from 0"),
         (_vis([{"id": 1, "category_id": 9, "segmentations": []}]), "category_id 9 is not in categories"),
         (_vis([{"id": 1, "category_id": 1, "segmentations": [None] * 7}]), "7 segmentations, but the video has 6"),
-        (_vis([{"id": 1, "category_id": 1, "segmentations": [None, {"size": [5, 5], "counts": [25]}]}]), "is 5x5"),
+        (
+            _vis([{"id": 1, "category_id": 1, "segmentations": [None, {"size": [5, 5], "counts": [25]}]}]),
+            r"size \[5, 5\], the frame",
+        ),
+        (_vis([{"id": 1, "category_id": 1, "segmentations": [{"size": [9**9, 9**9], "counts": [9**17]}]}]), "size"),
         (_vis([{"id": 1, "category_id": 1, "segmentations": [{"size": [576, 768], "counts": "~~"}]}]), "invalid char"),
         (_vis([{"id": 1, "category_id": 1, "segmentations": [[1, 2]]}]), "expected an RLE"),
         (_vis([], categories=[{"id": "x"}]), "categories\\[0\\]"),

@@ -135,15 +135,14 @@ def _categories(path: Path, categories: list) -> dict[int, str]:
 
 
 def _mask(segmentation, frame: FrameInfo, where: str) -> dict:
-    """A compressed RLE of one frame's segmentation, checked against the frame's size."""
+    """A compressed RLE of one frame's segmentation, its size checked against the frame's before decoding."""
+    if not isinstance(segmentation, dict):
+        raise AnnotationFormatError(f"{where}: expected an RLE {{size, counts}} or null")
+    if segmentation.get("size") != [frame.height, frame.width]:
+        raise AnnotationFormatError(
+            f"{where}: size {segmentation.get('size')!r}, the frame is [{frame.height}, {frame.width}]"
+        )
     try:
-        mask = rle_codec.decode(segmentation) if isinstance(segmentation, dict) else None
+        return rle_codec.encode(rle_codec.decode(segmentation))
     except ValueError as exc:
         raise AnnotationFormatError(f"{where}: {exc}") from None
-    if mask is None:
-        raise AnnotationFormatError(f"{where}: expected an RLE {{size, counts}} or null")
-    if mask.shape != (frame.height, frame.width):
-        raise AnnotationFormatError(
-            f"{where}: mask is {mask.shape[1]}x{mask.shape[0]}, the frame {frame.width}x{frame.height}"
-        )
-    return rle_codec.encode(mask)
