@@ -1,8 +1,26 @@
-"""Checks of values read from foreign files: JSON numbers that are finite floats, integers in a range."""
+"""Checks of values read from foreign files: JSON files read whole, numbers that are finite, integers in a range."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+
+from .errors import AnnotationFormatError
+
+
+def read_json_file(path: str | Path):
+    """A JSON file's document, or AnnotationFormatError naming the file (and where the JSON broke)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AnnotationFormatError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+        ) from None
 
 
 def is_finite_number(value) -> bool:

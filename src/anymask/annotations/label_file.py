@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
-from ..checks import is_finite_number
+from ..checks import is_finite_number, read_json_file
 from ..errors import AnnotationFormatError
 from .shapes import SHAPE_TYPES, Shape
 
@@ -161,17 +161,7 @@ def label_file_from_dict(data: Any, source: str = "<dict>") -> LabelFile:
 def read_label_file(path: str | Path) -> LabelFile:
     """Load an X-AnyLabeling or labelme JSON file; AnnotationFormatError naming the file if it is malformed."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise AnnotationFormatError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        ) from None
-    return label_file_from_dict(data, str(path))
+    return label_file_from_dict(read_json_file(path), str(path))
 
 
 def shape_to_dict(shape: Shape) -> dict[str, Any]:

@@ -10,9 +10,9 @@ import numpy as np
 from ..annotations import rle as rle_codec
 from ..annotations.geometry import polygons_to_mask
 from ..atomic import atomic_open
-from ..checks import as_key, is_finite_number, is_int_in
+from ..checks import as_key, is_finite_number, is_int_in, read_json_file
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, frames_by_name, read_json
+from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, frames_by_name
 
 SUBSET = "default"  # Datumaro/CVAT name the one subset of a task "default"
 
@@ -87,25 +87,31 @@ def _fail(path: Path, where: str, problem: str) -> AnnotationFormatError:
     return AnnotationFormatError(f"{path}: {where}: {problem}")
 
 
-def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
-    """Read a COCO instances file, or the one under a folder's annotations/ (Datumaro's and our layout).
-    Frames are matched by file name when `frames` is given."""
-    path = coco_file(Path(path))
-    document = read_json(path)
-    if not isinstance(document, dict):
-        raise _fail(path, "top level", "expected a JSON object")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(document.get(key), list):
-            raise _fail(path, key, "expected a list")
-    categories = {}
-    for i, category in enumerate(document["categories"]):
+def category_names(path: Path, categories: list) -> dict[int, str]:
+    """id -> name of a COCO-style `categories` list (COCO's, YouTube-VIS's), in the list's order."""
+    names = {}
+    for i, category in enumerate(categories):
         if (
             not isinstance(category, dict)
             or not isinstance(category.get("id"), int)
             or not isinstance(category.get("name"), str)
         ):
             raise _fail(path, f"categories[{i}]", 'expected {"id": int, "name": str}')
-        categories[category["id"]] = category["name"]
+        names[category["id"]] = category["name"]
+    return names
+
+
+def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
+    """Read a COCO instances file, or the one under a folder's annotations/ (Datumaro's and our layout).
+    Frames are matched by file name when `frames` is given."""
+    path = coco_file(Path(path))
+    document = read_json_file(path)
+    if not isinstance(document, dict):
+        raise _fail(path, "top level", "expected a JSON object")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(document.get(key), list):
+            raise _fail(path, key, "expected a list")
+    categories = category_names(path, document["categories"])
     by_name = frames_by_name(frames or [])
     images: dict[int, FrameInfo] = {}
     for i, image in enumerate(document["images"]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -56,14 +55,12 @@ def read_xml(path: Path) -> ET.Element:
         raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
 
 
-def read_json(path: Path):
-    """A JSON file's document, or AnnotationFormatError naming the file (and the place JSON broke)."""
+def read_lines(path: Path) -> list[str]:
+    """The non-blank lines of a text file ([] where there is none), or AnnotationFormatError naming it."""
+    if not path.is_file():
+        return []
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise AnnotationFormatError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        ) from None
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as exc:
         raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
 

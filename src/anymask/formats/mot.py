@@ -10,7 +10,7 @@ from ..annotations import rle as rle_codec
 from ..annotations.geometry import box_to_mask
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, without_overlaps
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, read_lines, without_overlaps
 
 MOT17_CLASSES = (  # MOT17's class column, 1-based: TrackEval scores 1 and treats 2, 7, 8, 12 as distractors
     "pedestrian", "person_on_vehicle", "car", "bicycle", "motorbike", "non_mot_vehicle", "static_person",
@@ -123,9 +123,9 @@ def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     from gt/labels.txt when there, else the class numbers; track ids are the object ids."""
     gt, sequence = _sequence_gt(path)
     frames = frames or _frames_from_seqinfo(sequence, gt)
-    names = _lines(gt.parent / "labels.txt")
+    names = read_lines(gt.parent / "labels.txt")
     rows = []
-    for number, line in enumerate(_lines(gt), start=1):
+    for number, line in enumerate(read_lines(gt), start=1):
         fields = [v.strip() for v in line.split(",")]
         where = f"{gt}: line {number}"
         if len(fields) == 1 and len(line.split()) == 6:
@@ -163,7 +163,7 @@ def import_mots(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     for name, class_id in MOTS_CLASSES.items():
         names.setdefault(class_id, name)  # car 1, pedestrian 2 (person is pedestrian's other name)
     rows = []
-    for number, line in enumerate(_lines(gt), start=1):
+    for number, line in enumerate(read_lines(gt), start=1):
         fields = line.split()
         try:
             frame_number, object_id, class_id, height, width = (int(v) for v in fields[:5])
@@ -208,7 +208,7 @@ def _mots_object_ids(ids: set[int]) -> dict[int, int]:
 
 def _mots_names(path: Path) -> dict[int, str]:
     names = {}
-    for number, line in enumerate(_lines(path), start=1):
+    for number, line in enumerate(read_lines(path), start=1):
         class_id, _, name = line.strip().partition(" ")
         if not class_id.isdigit() or not name.strip():
             raise AnnotationFormatError(f"{path}: line {number}: expected a class number and a name")
@@ -226,15 +226,6 @@ def _sequence_gt(path: Path) -> tuple[Path, Path]:
     if not gt.is_file():
         raise AnnotationFormatError(f"{path}: no gt/gt.txt")
     return gt, gt.parent.parent if gt.parent.name == "gt" else gt.parent
-
-
-def _lines(path: Path) -> list[str]:
-    if not path.is_file():
-        return []
-    try:
-        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
 
 
 def _frames_from_seqinfo(sequence: Path, gt: Path) -> list[FrameInfo]:

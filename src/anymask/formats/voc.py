@@ -11,7 +11,7 @@ from ..annotations.geometry import box_to_mask
 from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, frames_by_name, read_xml
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, frames_by_name, read_lines, read_xml
 
 
 def export_voc(dataset: Dataset, out: Path, write_images: bool = True, empty_frames: bool = False) -> Path:
@@ -153,11 +153,5 @@ def _object(element: ET.Element, file: Path, frame: FrameInfo) -> tuple[str, tup
 
 def _labelmap(path: Path) -> list[str]:
     """Class names in labelmap.txt's order (Datumaro's/CVAT's `name:color:parts:actions`), background left out."""
-    if not path.is_file():
-        return []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-    names = [line.split(":")[0].strip() for line in lines if line.strip() and not line.startswith("#")]
+    names = [line.split(":")[0].strip() for line in read_lines(path) if not line.startswith("#")]
     return [name for name in names if name and name != "background"]

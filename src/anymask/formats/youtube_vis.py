@@ -7,9 +7,10 @@ from pathlib import Path
 
 from ..annotations import rle as rle_codec
 from ..atomic import atomic_write_text
-from ..checks import is_int_in
+from ..checks import is_int_in, read_json_file
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, read_json
+from .coco import category_names
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size
 
 
 def export_youtube_vis(dataset: Dataset, out: Path, write_images: bool = False) -> Path:
@@ -82,13 +83,13 @@ def import_youtube_vis(path: Path, frames: list[FrameInfo] | None = None) -> Dat
     is an object (its id), its segmentations[i] (COCO RLE, compressed or not, or null) the mask on frame i."""
     path = Path(path)
     path = path / "instances.json" if path.is_dir() else path
-    document = read_json(path)
+    document = read_json_file(path)
     if not isinstance(document, dict) or not all(isinstance(document.get(k), list) for k in _KEYS):
         raise AnnotationFormatError(f"{path}: expected an object with the lists {', '.join(_KEYS)}")
     if len(document["videos"]) != 1:
         raise AnnotationFormatError(f"{path}: holds {len(document['videos'])} videos; a project is one video")
     frames = frames or _declared_frames(path, document["videos"][0])
-    names = _categories(path, document["categories"])
+    names = category_names(path, document["categories"])
     instances: dict[int, list[Instance]] = {}
     for i, annotation in enumerate(document["annotations"]):
         where = f"{path}: annotations[{i}]"
@@ -119,19 +120,6 @@ def _declared_frames(path: Path, video) -> list[FrameInfo]:
         raise AnnotationFormatError(f"{path}: videos[0]: expected height, width and file_names (or open the video)")
     height, width = check_frame_size(fields[0], fields[1], f"{path}: videos[0]")
     return [FrameInfo(i, name, height, width) for i, name in enumerate(fields[2])]
-
-
-def _categories(path: Path, categories: list) -> dict[int, str]:
-    names = {}
-    for i, category in enumerate(categories):
-        if (
-            not isinstance(category, dict)
-            or not isinstance(category.get("id"), int)
-            or not isinstance(category.get("name"), str)
-        ):
-            raise AnnotationFormatError(f'{path}: categories[{i}]: expected {{"id": int, "name": str}}')
-        names[category["id"]] = category["name"]
-    return names
 
 
 def _mask(segmentation, frame: FrameInfo, where: str) -> dict:
