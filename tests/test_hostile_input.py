@@ -295,3 +295,47 @@ def test_exports_report_progress_per_frame(tmp_path, format_name):
         progress=lambda d, t: calls.append((d, t)),
     )
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def json_files_as_each_reader_takes_them(root: Path, text: bytes) -> dict[str, tuple[Path, object]]:
+    """Where each JSON reader finds its file (written with `text`), and how to call that reader."""
+    from anymask.batch.manifest import read_manifest
+    from anymask.batch.seeds import FrameIndex, read_coco
+
+    frames = [FrameInfo(0, "a.jpg", 40, 60)]
+    davis = root / "davis"
+    davis.mkdir(parents=True)
+    Image.new("P", (60, 40)).save(davis / "00000.png")
+    files = {
+        "coco": root / "coco.json",
+        "youtube-vis": root / "instances.json",
+        "labelme": root / "labels" / "a.json",
+        "davis": davis / "anymask_objects.json",
+        "manifest": root / "manifest.json",
+        "seeds": root / "seeds.json",
+    }
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text)
+    readers = {
+        "coco": lambda: import_annotations("coco", files["coco"], frames),
+        "youtube-vis": lambda: import_annotations("youtube-vis", files["youtube-vis"], frames),
+        "labelme": lambda: import_annotations("labelme", files["labelme"].parent, frames),
+        "davis": lambda: import_annotations("davis", davis, frames),
+        "manifest": lambda: read_manifest(files["manifest"]),
+        "seeds": lambda: read_coco(files["seeds"], FrameIndex(open_source(image_folder(root / "frames", ["a.jpg"])))),
+    }
+    return {name: (files[name], readers[name]) for name in files}
+
+
+@pytest.mark.parametrize("reader", ["coco", "youtube-vis", "labelme", "davis", "manifest", "seeds"])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [(b"[" * 100000 + b"]" * 100000, "JSON nested too deeply"), (b'{"a": "\xff"}', "not UTF-8 text")],
+    ids=["deep nesting", "not utf-8"],
+)
+def test_every_json_reader_refuses_hostile_json_in_one_line(tmp_path, reader, text, fragment):
+    path, read = json_files_as_each_reader_takes_them(tmp_path, text)[reader]
+    with pytest.raises(AnnotationFormatError, match=fragment) as exc:
+        read()
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)

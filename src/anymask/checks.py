@@ -9,18 +9,35 @@ from pathlib import Path
 from .errors import AnnotationFormatError
 
 
-def read_json_file(path: str | Path):
-    """A JSON file's document, or AnnotationFormatError naming the file (and where the JSON broke)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+def parse_json(text: str, where: str):
+    """A JSON document from text, or AnnotationFormatError naming `where` (and where the JSON broke)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise AnnotationFormatError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+            f"{where}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
         ) from None
+    except RecursionError:
+        raise AnnotationFormatError(f"{where}: JSON nested too deeply") from None
+
+
+def read_text_file(path: str | Path, what: str) -> str:
+    """A UTF-8 file's text, or AnnotationFormatError naming the file; `what` names the kind of file expected."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AnnotationFormatError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise AnnotationFormatError(f"{path}: is a folder, not a {what}") from None
+    except UnicodeDecodeError:
+        raise AnnotationFormatError(f"{path}: not UTF-8 text, expected a {what}") from None
+    except OSError as exc:
+        raise AnnotationFormatError(f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
+
+
+def read_json_file(path: str | Path, what: str = "JSON file"):
+    """A JSON file's document, or AnnotationFormatError naming the file (and where the JSON broke)."""
+    return parse_json(read_text_file(path, what), str(path))
 
 
 def is_finite_number(value) -> bool:

@@ -161,7 +161,7 @@ def label_file_from_dict(data: Any, source: str = "<dict>") -> LabelFile:
 def read_label_file(path: str | Path) -> LabelFile:
     """Load an X-AnyLabeling or labelme JSON file; AnnotationFormatError naming the file if it is malformed."""
     path = Path(path)
-    return label_file_from_dict(read_json_file(path), str(path))
+    return label_file_from_dict(read_json_file(path, "label file"), str(path))
 
 
 def shape_to_dict(shape: Shape) -> dict[str, Any]:

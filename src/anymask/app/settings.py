@@ -55,7 +55,7 @@ class AppSettings:
         """A JSON list of strings kept under `key` (anything else reads as empty)."""
         try:
             entries = json.loads(str(self.value(key, "[]")))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return []
         return [e for e in entries if isinstance(e, str)] if isinstance(entries, list) else []
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..checks import is_finite_number
+from ..checks import is_finite_number, parse_json, read_text_file
 from ..errors import AnnotationFormatError
 from ..session.prompt_file import parse_prompts, prompts_digest, read_prompts
 from ..vocabulary import DIRECTIONS, EXPORT_FORMATS
@@ -73,30 +73,15 @@ def read_manifest(path: str | Path) -> list[VideoEntry]:
 
 
 def _file_entries(path: Path) -> list[tuple[dict, str]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AnnotationFormatError(f"{path}: manifest not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationFormatError(f"{path}: cannot read the manifest ({exc})") from None
+    text = read_text_file(path, "manifest")
     if path.suffix.lower() == ".jsonl":
         lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
-        return [(_json(line, f"{path}: line {number}"), f"{path}: line {number}") for number, line in lines]
-    document = _json(text, str(path))
+        return [(parse_json(line, f"{path}: line {number}"), f"{path}: line {number}") for number, line in lines]
+    document = parse_json(text, str(path))
     videos = document.get("videos") if isinstance(document, dict) else None
     if not isinstance(videos, list):
         raise AnnotationFormatError(f'{path}: expected {{"videos": [...]}} (or a .jsonl file, one video a line)')
     return [(video, f"{path}: videos[{index}]") for index, video in enumerate(videos)]
-
-
-def _json(text: str, where: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        problem = f"invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        raise AnnotationFormatError(f"{where}: {problem}") from None
-    except RecursionError:
-        raise AnnotationFormatError(f"{where}: JSON nested too deeply") from None
 
 
 def _folder_entries(folder: Path) -> list[tuple[dict, str]]:

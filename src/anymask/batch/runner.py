@@ -221,7 +221,7 @@ def _previous_results(path: Path) -> dict[str, VideoResult]:
         document = json.loads(path.read_text(encoding="utf-8"))
         fields = set(VideoResult.__dataclass_fields__)
         videos = [VideoResult(**{k: v for k, v in video.items() if k in fields}) for video in document["videos"]]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return {}  # none, or unreadable: every video runs
     return {video.name: video for video in videos}
 

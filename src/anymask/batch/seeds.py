@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checks import as_key, is_finite_number, is_int_in
+from ..checks import as_key, is_finite_number, is_int_in, read_json_file
 from ..errors import AnnotationFormatError
 from .manifest import Seeds
 
@@ -105,7 +104,7 @@ def _number(value, where: str) -> float:
 def read_coco(path: Path, frames: FrameIndex) -> list[Detection]:
     """A COCO dataset (images matched by frame_id, file name or the number in it) or a results list
     ([{"image_id", "category_id", "bbox", "score"}], image_id taken as the 0-based frame)."""
-    document = _load_json(path)
+    document = read_json_file(path, "COCO JSON file")
     if isinstance(document, list):
         annotations, images, categories = document, None, {}
     elif isinstance(document, dict) and isinstance(document.get("annotations"), list):
@@ -233,17 +232,6 @@ def read_mot(path: Path, frames: FrameIndex) -> list[Detection]:
 
 def _list(value) -> list:
     return value if isinstance(value, list) else []
-
-
-def _load_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AnnotationFormatError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise AnnotationFormatError(f"{path}: is a folder, expected a COCO JSON file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AnnotationFormatError(f"{path}: invalid JSON ({exc})") from None
 
 
 READERS = {"coco": read_coco, "yolo": read_yolo, "mot": read_mot}

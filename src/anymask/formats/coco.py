@@ -105,7 +105,7 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     """Read a COCO instances file, or the one under a folder's annotations/ (Datumaro's and our layout).
     Frames are matched by file name when `frames` is given."""
     path = coco_file(Path(path))
-    document = read_json_file(path)
+    document = read_json_file(path, "COCO JSON file")
     if not isinstance(document, dict):
         raise _fail(path, "top level", "expected a JSON object")
     for key in ("images", "annotations", "categories"):

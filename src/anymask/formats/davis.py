@@ -11,6 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..annotations import rle as rle_codec
 from ..atomic import atomic_write_bytes, atomic_write_text
+from ..checks import read_json_file
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, without_overlaps
 
@@ -127,8 +128,8 @@ def _object_names(masks_dir: Path) -> dict[int, tuple[int, str]]:
         sidecar = masks_dir / OBJECTS_FILE
     if not sidecar.is_file():
         return {}
+    data = read_json_file(sidecar, "DAVIS objects file")
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
         return {int(k): (int(v["object_id"]), str(v["label"])) for k, v in data.items()}
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise AnnotationFormatError(f"{sidecar}: expected {{index: {{object_id, label}}}}") from None

@@ -83,7 +83,7 @@ def import_youtube_vis(path: Path, frames: list[FrameInfo] | None = None) -> Dat
     is an object (its id), its segmentations[i] (COCO RLE, compressed or not, or null) the mask on frame i."""
     path = Path(path)
     path = path / "instances.json" if path.is_dir() else path
-    document = read_json_file(path)
+    document = read_json_file(path, "YouTube-VIS JSON file")
     if not isinstance(document, dict) or not all(isinstance(document.get(k), list) for k in _KEYS):
         raise AnnotationFormatError(f"{path}: expected an object with the lists {', '.join(_KEYS)}")
     if len(document["videos"]) != 1:

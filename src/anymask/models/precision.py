@@ -114,7 +114,7 @@ def _measured_bf16_support(capability: str) -> Bf16Support:
     cache = _cache_file()
     try:
         known = json.loads(cache.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         known = {}
     if key not in known:
         known[key] = bf16_speed_ratio()

@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..checks import is_finite_number
+from ..checks import is_finite_number, read_json_file
 from ..errors import AnnotationFormatError, AnymaskError
 
 
@@ -17,19 +17,7 @@ def read_prompts(path: Path, images: bool = False) -> list[dict]:
     and "id" is optional (each entry is one object).
     """
     path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AnnotationFormatError(f"{path}: prompts file not found") from None
-    except IsADirectoryError:
-        raise AnnotationFormatError(f"{path}: is a folder, not a prompts file") from None
-    except RecursionError:
-        raise AnnotationFormatError(f"{path}: JSON nested too deeply") from None
-    except OSError as exc:
-        raise AnnotationFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise AnnotationFormatError(f"{path}: invalid JSON{where} ({getattr(exc, 'msg', exc)})") from None
+    document = read_json_file(path, "prompts file")
     return parse_prompts(document, str(path), images)
 
 
