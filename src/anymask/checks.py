@@ -1,4 +1,4 @@
-"""Checks of values read from foreign files: JSON files read whole, numbers that are finite, integers in a range."""
+"""Reading foreign files and checking their values: text and JSON read whole, finite numbers, integers in a range."""
 
 from __future__ import annotations
 

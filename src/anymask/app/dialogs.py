@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import AnymaskError
-from ..formats import EXPORT_FORMATS
+from ..formats import EXPORT_FORMATS, guess_format
+from ..formats.detect import LABEL_FILE_FAMILY
 from ..models.hub import REGISTRY, find_cached, get_spec
 from ..models.loading import looks_like_path
 from ..vocabulary import OUTPUT_MODES
@@ -305,6 +306,7 @@ class ImportDialog(QDialog):
         self.format.addItems(IMPORT_HINTS)
         self.hint = QLabel()
         self.path = QLineEdit(str(start))
+        self.path.editingFinished.connect(self._guess_format)
         self.format.currentTextChanged.connect(lambda name: self.hint.setText(IMPORT_HINTS[name]))
         self.hint.setText(IMPORT_HINTS[self.format.currentText()])
         browse = QPushButton("Browse…")
@@ -329,6 +331,13 @@ class ImportDialog(QDialog):
             chosen = QFileDialog.getExistingDirectory(self, "Annotations", self.path.text())
         if chosen:
             self.path.setText(chosen)
+            self._guess_format()
+
+    def _guess_format(self) -> None:
+        """Switch to the format the chosen file or folder looks like; the user can still change it."""
+        guess = guess_format(Path(self.path.text()))
+        if guess is not None and not {guess, self.format.currentText()} <= LABEL_FILE_FAMILY:
+            self.format.setCurrentText(guess)
 
     def choice(self) -> tuple[str, Path]:
         return self.format.currentText(), Path(self.path.text())

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checks import as_key, is_finite_number, is_int_in, read_json_file
+from ..checks import as_key, is_finite_number, is_int_in, read_json_file, read_text_file
 from ..errors import AnnotationFormatError
+from ..formats.dataset import read_lines
 from .manifest import Seeds
 
 
@@ -163,7 +164,7 @@ def read_yolo(folder: Path, frames: FrameIndex) -> list[Detection]:
         if frame is None:
             continue
         height, width = frames.size(frame)
-        for number, line in enumerate(label_file.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(read_text_file(label_file, "YOLO label file").splitlines(), start=1):
             if line.strip():
                 detections.append(_yolo_line(line, f"{label_file}: line {number}", frame, width, height, names))
     return detections
@@ -176,7 +177,7 @@ def _yolo_names(folder: Path) -> list[str]:
         if (parent / "data.yaml").is_file():
             return read_class_names(parent / "data.yaml")
         if (parent / "classes.txt").is_file():
-            return [n.strip() for n in (parent / "classes.txt").read_text(encoding="utf-8").splitlines() if n.strip()]
+            return [n.strip() for n in read_lines(parent / "classes.txt")]
     return []
 
 
@@ -206,9 +207,9 @@ def read_mot(path: Path, frames: FrameIndex) -> list[Detection]:
     if not path.is_file():
         raise AnnotationFormatError(f"{path}: expected a MOT text file (det.txt or gt.txt)")
     labels_file = path.parent / "labels.txt"
-    names = labels_file.read_text(encoding="utf-8").split("\n") if labels_file.is_file() else []
+    names = read_text_file(labels_file, "labels file").split("\n") if labels_file.is_file() else []
     detections = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text_file(path, "MOT text file").splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}: line {number}"

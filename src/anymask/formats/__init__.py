@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..annotations import rle as rle_codec
-from ..errors import MediaError
+from ..errors import AnnotationFormatError, MediaError
 from .coco import export_coco, import_coco
 from .cvat import export_cvat_video, import_cvat
 from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store, frame_infos
 from .davis import export_davis, import_davis
+from .detect import format_hint, guess_format
 from .mot import export_mot, export_mots, import_mot, import_mots
 from .staging import staged
 from .voc import export_voc, import_voc
@@ -93,7 +94,13 @@ def import_annotations(format_name: str, path: str | Path, frames: list[FrameInf
     """Parse annotations completely (raising AnnotationFormatError on any problem) before anything is stored."""
     if format_name not in IMPORT_FORMATS:
         raise ValueError(f"unknown import format {format_name!r}; choose one of {', '.join(IMPORT_FORMATS)}")
-    dataset = IMPORT_FORMATS[format_name](Path(path), frames)
+    try:
+        dataset = IMPORT_FORMATS[format_name](Path(path), frames)
+    except AnnotationFormatError as exc:
+        hint = "" if "import it as" in str(exc) else format_hint(Path(path), format_name)
+        if not hint:
+            raise
+        raise AnnotationFormatError(f"{exc}{hint}") from None
     merge_repeated_objects(dataset)
     return dataset
 
@@ -169,6 +176,7 @@ __all__ = [
     "import_into",
     "ImportReport",
     "import_annotations",
+    "guess_format",
     "store_dataset",
     "EXPORT_FORMATS",
     "ExportOptions",

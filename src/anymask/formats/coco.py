@@ -156,8 +156,10 @@ def coco_file(path: Path) -> Path:
         return path
     found = sorted((path / "annotations").glob("instances_*.json")) or sorted(path.glob("*.json"))
     if len(found) != 1:
-        what = "no instances JSON" if not found else f"{len(found)} instances JSON files ({found[0].name}, ...)"
-        raise AnnotationFormatError(f"{path}: {what} under annotations/; name the file to import")
+        if not found:
+            raise AnnotationFormatError(f"{path}: no COCO JSON under annotations/ or in the folder")
+        where = "under annotations/" if found[0].parent != path else "in the folder"
+        raise AnnotationFormatError(f"{path}: {len(found)} JSON files {where} ({found[0].name}, ...); name one")
     return found[0]
 
 

@@ -112,6 +112,8 @@ def import_cvat(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     path = Path(path)
     path = path / "annotations.xml" if path.is_dir() else path
     root = read_xml(path)
+    if root.tag != "annotations":
+        raise AnnotationFormatError(f"{path}: not CVAT XML (its root is <{root.tag}>, not <annotations>)")
     declared = [e.text or "" for e in root.iterfind("meta/*/labels/label/name")]
     frames = frames or _cvat_frames(root, path)
     entries = []  # (frame, track, label, element)

@@ -18,6 +18,7 @@ from ..annotations.geometry import mask_to_box, mask_to_rotated_box
 from ..annotations.polygon_cache import CACHE_FILE, Tracing, trace, trace_mask, traced_frames
 from ..annotations.shapes import Shape
 from ..atomic import atomic_open
+from ..checks import read_text_file
 from ..errors import AnnotationFormatError, MediaError
 from ..vocabulary import OUTPUT_MODES
 
@@ -49,6 +50,8 @@ def read_xml(path: Path) -> ET.Element:
     """The root element of an XML file, or AnnotationFormatError naming the file."""
     try:
         return ET.parse(path).getroot()
+    except FileNotFoundError:
+        raise AnnotationFormatError(f"{path}: XML file not found") from None
     except ET.ParseError as exc:
         raise AnnotationFormatError(f"{path}: invalid XML ({exc})") from None
     except OSError as exc:
@@ -59,10 +62,7 @@ def read_lines(path: Path) -> list[str]:
     """The non-blank lines of a text file ([] where there is none), or AnnotationFormatError naming it."""
     if not path.is_file():
         return []
-    try:
-        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationFormatError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    return [line for line in read_text_file(path, "text file").splitlines() if line.strip()]
 
 
 def check_frame_size(height, width, where: str) -> tuple[int, int]:

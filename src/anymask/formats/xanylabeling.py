@@ -55,9 +55,10 @@ def _file_shape(shape: Shape, frame: FrameInfo, track: int) -> Shape:
 
 
 def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> Dataset:
-    """Read every X-AnyLabeling / labelme JSON in a folder; shapes with a group_id share an object."""
+    """Read every X-AnyLabeling / labelme JSON in a folder (or one such file); shapes with a group_id share
+    an object."""
     folder = Path(folder)
-    files = sorted(folder.glob("*.json"))
+    files = [folder] if folder.is_file() else sorted(folder.glob("*.json"))
     if not files:
         raise AnnotationFormatError(f"{folder}: no .json label files found")
     by_stem = {Path(f.file_name).stem: f for f in frames} if frames else {}

@@ -10,6 +10,7 @@ from PIL import Image
 from ..annotations import rle as rle_codec
 from ..annotations.geometry import box_to_mask, mask_to_rotated_box, polygons_to_mask, rotated_box_to_mask
 from ..atomic import atomic_write_text
+from ..checks import read_text_file
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, Tracing
 
@@ -99,10 +100,13 @@ def _label_line(dataset: Dataset, frame: FrameInfo, instance: Instance, task: st
 def read_class_names(data_yaml: Path) -> list[str]:
     import yaml
 
+    text = read_text_file(data_yaml, "YOLO data.yaml")
     try:
-        data = yaml.safe_load(data_yaml.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise AnnotationFormatError(f"{data_yaml}: cannot read YAML ({exc.__class__.__name__})") from None
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise AnnotationFormatError(f"{data_yaml}: invalid YAML ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise AnnotationFormatError(f"{data_yaml}: YAML nested too deeply") from None
     names = data.get("names") if isinstance(data, dict) else None
     if isinstance(names, dict) and all(isinstance(k, int) for k in names):
         return [str(names[k]) for k in sorted(names)]
@@ -114,7 +118,9 @@ def read_class_names(data_yaml: Path) -> list[str]:
 def import_yolo(root: Path, frames: list[FrameInfo] | None = None, task: str | None = None) -> Dataset:
     """Read an Ultralytics dataset (data.yaml + labels/**.txt). Each label line becomes its own object."""
     root = Path(root)
-    classes = read_class_names(root / "data.yaml")
+    data_yaml = root if root.suffix.lower() in (".yaml", ".yml") and not root.is_dir() else root / "data.yaml"
+    root = data_yaml.parent
+    classes = read_class_names(data_yaml)
     label_files = sorted((root / "labels").rglob("*.txt")) if (root / "labels").is_dir() else []
     if not label_files:
         raise AnnotationFormatError(f"{root}: no label files under labels/")
@@ -127,7 +133,7 @@ def import_yolo(root: Path, frames: list[FrameInfo] | None = None, task: str | N
         if frame is None:
             raise AnnotationFormatError(f"{label_file}: no frame named {label_file.stem}.* in this video or folder")
         found_frames.append(frame)
-        for number, line in enumerate(label_file.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(read_text_file(label_file, "YOLO label file").splitlines(), start=1):
             if not line.strip():
                 continue
             label, mask = _parse_line(line, classes, frame, f"{label_file}: line {number}", task)
