@@ -59,11 +59,12 @@ def test_import_an_export_into_a_fresh_project(annotated, tmp_path, capsys, form
         == 0
     )
     project = tmp_path / "fresh"
-    code = main(["import", str(out / inside), "--format", format_name, "--media", str(clip), "--project", str(project)])
+    code = main(["import", str(out / inside), "--media", str(clip), "--project", str(project)])  # format guessed
     assert code == 0, capsys.readouterr().err
     said = capsys.readouterr().out.strip().splitlines()[-1]
     expected_objects = 8 if format_name == "yolo" else 2  # YOLO has no track ids: one object per label line
     assert said.startswith(f"imported 8 masks of {expected_objects} objects on 5 frames into {project}"), said
+    assert f"(read as {format_name})" in said
     with ProjectStore.open(root / "clip.anymask") as original:
         wanted = {frame: {m.object_id: m.rle for m in original.masks(frame)} for frame in range(FRAMES)}
         labels = [label.name for label in original.labels()]
@@ -84,6 +85,9 @@ def test_import_an_export_into_a_fresh_project(annotated, tmp_path, capsys, form
 
 
 def test_import_keeps_existing_work_and_bad_files_are_one_line(annotated, tmp_path, capsys):
+    from anymask.cli.imports import IMPORT_CHOICES
+
+    choices = f"({', '.join(IMPORT_CHOICES)})"
     root, clip = annotated
     out = tmp_path / "coco"
     main(["export", str(root / "clip.anymask"), "--format", "coco", "--out", str(out), "--quiet"])
@@ -104,6 +108,9 @@ def test_import_keeps_existing_work_and_bad_files_are_one_line(annotated, tmp_pa
         assert store.count_masks() == before
     assert main(["import", str(out), "--format", "coco"]) == 2
     assert "--media" in capsys.readouterr().err
+    assert main(["import", str(clip), "--project", str(project)]) == 2  # a folder of images: no annotations
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.endswith("cannot tell its format; name it with --format " + choices)
 
 
 def test_every_import_format_is_offered_by_the_cli_and_the_app():

@@ -24,7 +24,9 @@ def register(commands, parents) -> None:
         help="the annotations: a label folder, a COCO JSON or folder, a YOLO or DAVIS root, a MOT or MOTS sequence, "
         "a VOC root, a YouTube-VIS JSON, CVAT XML",
     )
-    parser.add_argument("--format", required=True, choices=IMPORT_CHOICES)
+    parser.add_argument(
+        "--format", choices=IMPORT_CHOICES, help="the annotations' format (default: the one the path looks like)"
+    )
     parser.add_argument("--media", type=Path, help="the video or image folder annotated (default: the project's)")
     parser.add_argument(
         "--project",
@@ -34,7 +36,7 @@ def register(commands, parents) -> None:
 
 
 def run(args) -> int:
-    from ..formats import import_into
+    from ..formats import guess_format, import_into
     from ..media import open_source
     from ..project import ProjectStore, default_project_folder
 
@@ -42,6 +44,9 @@ def run(args) -> int:
         raise AnymaskError("name the annotated video or folder with --media, or an existing project with --project")
     if not args.path.exists():
         raise AnymaskError(f"{args.path}: no such file or folder")
+    format_name = args.format or guess_format(args.path)
+    if format_name is None:
+        raise AnymaskError(f"{args.path}: cannot tell its format; name it with --format ({', '.join(IMPORT_CHOICES)})")
     project = args.project or default_project_folder(args.media)
     if args.media is None and not (project / "project.sqlite").is_file():
         raise AnymaskError(f"{project}: not an anymask project folder (no project.sqlite)")
@@ -49,7 +54,11 @@ def run(args) -> int:
         media = args.media or store.get_meta("media_path")
         if not media:
             raise AnymaskError(f"{project}: the project does not record its video; pass --media")
-        report = import_into(store, open_source(media), args.format, args.path)
+        report = import_into(store, open_source(media), format_name, args.path)
     notes = "".join(f"; {note}" for note in report.notes)
-    print(f"imported {report.masks} masks of {report.objects} objects on {report.frames} frames into {project}{notes}")
+    read_as = "" if args.format else f" (read as {format_name})"
+    print(
+        f"imported {report.masks} masks of {report.objects} objects on {report.frames} frames into {project}"
+        f"{read_as}{notes}"
+    )
     return 0
