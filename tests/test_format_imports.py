@@ -1,5 +1,5 @@
 """Imports that must fail: every importer's bad files end in one AnnotationFormatError naming the file and
-the place (fuzzed too), and the CVAT layouts another tool writes."""
+the place (fuzzed too); MOTS, VOC and YouTube-VIS files as other tools write them."""
 
 from __future__ import annotations
 
@@ -12,22 +12,16 @@ from PIL import Image
 from anymask.errors import AnnotationFormatError
 from anymask.formats import FrameInfo, import_annotations
 
-FRAMES = [FrameInfo(i, f"vtest_{i:06d}.jpg", 576, 768) for i in range(6)]  # vtest.avi's first six frames
-
-
-def _write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
+from import_support import FRAMES, refused, write
 
 
 @pytest.mark.parametrize("format_name", ["mot", "voc"])
 def test_one_object_twice_on_a_frame_is_the_union_not_the_last(tmp_path, format_name):
     if format_name == "mot":
-        where = _write(tmp_path / "seq" / "gt" / "gt.txt", "3,4,0,0,10,10,1,1,1\n3,4,20,0,5,5,1,1,1\n").parent.parent
+        where = write(tmp_path / "seq" / "gt" / "gt.txt", "3,4,0,0,10,10,1,1,1\n3,4,20,0,5,5,1,1,1\n").parent.parent
     else:
         twice = _voc_object("a", (1, 1, 10, 10), 4) + _voc_object("a", (21, 1, 25, 5), 4)
-        where = _write(tmp_path / "Annotations" / "a.xml", _voc(twice)).parent.parent
+        where = write(tmp_path / "Annotations" / "a.xml", _voc(twice)).parent.parent
     imported = import_annotations(format_name, where, FRAMES)
     (only,) = imported.on(2)
     assert only.object_id == 4 and only.mask.sum() == 100 + 25
@@ -63,12 +57,12 @@ SQUARE = {"size": [576, 768], "counts": [0, 5, 576 * 768 - 5]}  # uncompressed c
     ],
 )
 def test_bad_youtube_vis_files(tmp_path, document, message):
-    refused("youtube-vis", _write(tmp_path / "instances.json", document), FRAMES, message)
+    refused("youtube-vis", write(tmp_path / "instances.json", document), FRAMES, message)
 
 
 def test_youtube_vis_with_uncompressed_counts_and_gaps(tmp_path):
     document = _vis([{"id": 3, "category_id": 1, "segmentations": [None, SQUARE, None, SQUARE]}])
-    imported = import_annotations("youtube-vis", _write(tmp_path / "instances.json", document), None)
+    imported = import_annotations("youtube-vis", write(tmp_path / "instances.json", document), None)
     assert [f.file_name for f in imported.frames] == [f.file_name for f in FRAMES]
     assert sorted(imported.instances) == [1, 3] and imported.classes == ["a"]
     (one,) = imported.on(3)
@@ -99,14 +93,7 @@ def test_youtube_vis_with_uncompressed_counts_and_gaps(tmp_path):
     ],
 )
 def test_bad_coco_files(tmp_path, document, message):
-    refused("coco", _write(tmp_path / "bad.json", document), FRAMES, message)
-
-
-def refused(format_name, path, frames, message, where=None):
-    """The import fails with one AnnotationFormatError that names the file."""
-    with pytest.raises(AnnotationFormatError, match=message) as exc:
-        import_annotations(format_name, where or path, frames)
-    assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+    refused("coco", write(tmp_path / "bad.json", document), FRAMES, message)
 
 
 @pytest.mark.parametrize(
@@ -119,8 +106,8 @@ def refused(format_name, path, frames, message, where=None):
     ],
 )
 def test_bad_yolo_labels(tmp_path, line, message):
-    _write(tmp_path / "data.yaml", "names:\n  0: person\n  1: car\n")
-    label = _write(tmp_path / "labels" / "train" / "vtest_000000.txt", f"0 0.5 0.5 0.2 0.2\n{line}\n")
+    write(tmp_path / "data.yaml", "names:\n  0: person\n  1: car\n")
+    label = write(tmp_path / "labels" / "train" / "vtest_000000.txt", f"0 0.5 0.5 0.2 0.2\n{line}\n")
     with pytest.raises(AnnotationFormatError, match=message) as exc:
         import_annotations("yolo", tmp_path, FRAMES)
     assert f"{label}: line 2" in str(exc.value)
@@ -133,7 +120,7 @@ def test_bad_davis_and_label_files(tmp_path):
     with pytest.raises(AnnotationFormatError, match="frame is 768x576"):
         import_annotations("davis", folder, FRAMES)
     labels = tmp_path / "labels"
-    _write(
+    write(
         labels / "vtest_000000.json",
         json.dumps(
             {
@@ -165,8 +152,8 @@ def test_fuzzed_yolo_labels_load_or_fail_cleanly(lines):
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        _write(root / "data.yaml", "names: [a, b]\n")
-        _write(root / "labels" / "a.txt", "\n".join(lines))
+        write(root / "data.yaml", "names: [a, b]\n")
+        write(root / "labels" / "a.txt", "\n".join(lines))
         try:
             imported = import_annotations("yolo", root, FUZZ_FRAMES)
             assert all(i.mask.shape == (20, 30) for i in imported.on(0))
@@ -210,7 +197,7 @@ def test_fuzzed_coco_documents_load_or_fail_cleanly(document):
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as folder:
-        path = _write(Path(folder) / "coco.json", json.dumps(document))
+        path = write(Path(folder) / "coco.json", json.dumps(document))
         try:
             import_annotations("coco", path, FUZZ_FRAMES)
         except AnnotationFormatError as exc:
@@ -229,7 +216,7 @@ def test_mots_from_kitti_counts_frames_from_0_and_leaves_out_ignore_regions(tmp_
     car, walker = np.zeros((576, 768), bool), np.zeros((576, 768), bool)
     car[10:50, 20:90], walker[200:300, 400:440] = True, True
     text = _mots_line(0, 1001, 1, car) + _mots_line(5, 2003, 2, walker) + _mots_line(5, 10000, 10, car)
-    imported = import_annotations("mots", _write(tmp_path / "0002.txt", text), FRAMES)
+    imported = import_annotations("mots", write(tmp_path / "0002.txt", text), FRAMES)
     assert imported.classes == ["car", "pedestrian"] and imported.notes == ["left out 1 ignore region(s) (class 10)"]
     assert sorted(imported.instances) == [0, 5]
     (on_0,), (on_5,) = imported.on(0), imported.on(5)
@@ -241,7 +228,7 @@ def test_mots_ids_shared_by_two_classes_stay_whole(tmp_path):
     mask = np.zeros((576, 768), bool)
     mask[:9, :9] = True
     text = _mots_line(1, 1001, 1, mask) + _mots_line(1, 2001, 2, ~mask)
-    imported = import_annotations("mots", _write(tmp_path / "gt.txt", text), FRAMES)
+    imported = import_annotations("mots", write(tmp_path / "gt.txt", text), FRAMES)
     assert sorted(i.object_id for i in imported.on(0)) == [1001, 2001]
 
 
@@ -262,7 +249,7 @@ def test_mots_ids_shared_by_two_classes_stay_whole(tmp_path):
     ],
 )
 def test_bad_mot_and_mots_files(tmp_path, format_name, text, message):
-    refused(format_name, _write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, message, tmp_path / "seq")
+    refused(format_name, write(tmp_path / "seq" / "gt" / "gt.txt", text), FRAMES, message, tmp_path / "seq")
 
 
 def _voc(objects, filename="vtest_000002.jpg", size="<width>768</width><height>576</height>"):
@@ -278,11 +265,11 @@ def _voc_object(name, box, track=None):
 
 def test_voc_from_another_tool_matches_frames_by_name_and_keeps_labelmap_order(tmp_path):
     """Plain VOC (no track ids: a box is an object) over a labelmap.txt; 1-based inclusive boxes."""
-    _write(tmp_path / "labelmap.txt", "# label:color_rgb:parts:actions\nbackground:0,0,0::\ncar:1,2,3::\ndog:4,5,6::\n")
-    _write(
+    write(tmp_path / "labelmap.txt", "# label:color_rgb:parts:actions\nbackground:0,0,0::\ncar:1,2,3::\ndog:4,5,6::\n")
+    write(
         tmp_path / "Annotations" / "a.xml", _voc(_voc_object("dog", (1, 1, 10, 20)) + _voc_object("car", (5, 5, 6, 6)))
     )
-    _write(tmp_path / "Annotations" / "b.xml", _voc(_voc_object("dog", (700, 500, 768, 576), 7), "vtest_000004.png"))
+    write(tmp_path / "Annotations" / "b.xml", _voc(_voc_object("dog", (700, 500, 768, 576), 7), "vtest_000004.png"))
     imported = import_annotations("voc", tmp_path, FRAMES)
     assert imported.classes == ["car", "dog"] and sorted(imported.instances) == [2, 4]
     first, second = imported.on(2)
@@ -308,154 +295,4 @@ def test_voc_from_another_tool_matches_frames_by_name_and_keeps_labelmap_order(t
     ],
 )
 def test_bad_voc_files(tmp_path, document, message):
-    refused("voc", _write(tmp_path / "Annotations" / "a.xml", document), FRAMES, message, tmp_path)
-
-
-@pytest.mark.parametrize(
-    "body, message",
-    [
-        ("<annotations><track id='0' label='a'><box frame='0'", "invalid XML"),
-        ("<annotations><track id='x' label='a'></track></annotations>", "track id: expected an integer"),
-        (
-            "<annotations><track id='0' label='a'><box frame='99' xtl='1' ytl='1' xbr='5' ybr='5'/></track>"
-            "</annotations>",
-            "frame 99 is not in 0..5",
-        ),
-        ("<annotations><track id='0' label='a'><polygon frame='0' points='1,1;zz'/></track></annotations>", "polygon"),
-        (
-            "<annotations><image id='0' name='a.jpg' width='60' height='40'><mask label='a' left='0' top='0' "
-            "width='2' height='2' rle='1,2'/></image></annotations>",
-            "rle counts sum to 3",
-        ),
-    ],
-)
-def test_bad_cvat_files(tmp_path, body, message):
-    refused("cvat", _write(tmp_path / "annotations.xml", body), FRAMES, message)
-
-
-def test_cvat_images_layout_with_masks_and_groups(tmp_path):
-    body = (
-        "<annotations><image id='0' name='a.jpg' width='6' height='4'>"
-        "<mask label='cat' left='1' top='1' width='2' height='2' rle='1,3'/>"
-        "<box label='dog' xtl='3' ytl='0' xbr='6' ybr='2' group_id='1'/>"
-        "<box label='dog' xtl='0' ytl='3' xbr='2' ybr='4' group_id='1'/></image></annotations>"
-    )
-    imported = import_annotations("cvat", _write(tmp_path / "annotations.xml", body))
-    cat, dog = sorted(imported.on(0), key=lambda i: i.label)
-    assert cat.mask.sum() == 3 and not cat.mask[1, 1] and cat.mask[2, 2]
-    assert dog.mask.sum() == 6 + 2 and imported.classes == ["cat", "dog"]
-
-
-def _small_dataset():
-    from anymask.annotations import rle
-    from anymask.formats import Dataset, Instance
-
-    frames = [FrameInfo(i, f"f{i:03d}.jpg", 48, 64) for i in range(2)]
-    square = np.zeros((48, 64), bool)
-    square[10:30, 20:40] = True
-
-    class Pixels:
-        fps, path = 25.0, "synthetic"
-
-        def frame(self, index):
-            return np.full((48, 64, 3), 40 * index, np.uint8)
-
-    instances = {i: [Instance(1, "a", rle.encode(square), 0.9)] for i in range(2)}
-    return Dataset("seq", frames, ["a"], instances, Pixels(), 25.0)
-
-
-# each export, and the import format that reads it back
-EXPORTED_AS = {
-    "coco": "coco",
-    "voc": "voc",
-    "mot": "mot",
-    "mots": "mots",
-    "cvat": "cvat",
-    "davis": "davis",
-    "yolo-seg": "yolo",
-    "youtube-vis": "youtube-vis",
-    "xanylabeling": "xanylabeling",
-}
-
-
-def test_an_export_given_to_the_wrong_importer_names_the_right_one(tmp_path):
-    from anymask.formats import IMPORT_FORMATS, export_dataset, guess_format
-
-    dataset = _small_dataset()
-    for export_name, right in EXPORTED_AS.items():
-        written = export_dataset(dataset, export_name, tmp_path / export_name)
-        for picked in (written, tmp_path / export_name):  # what export returns, and the folder a user picks
-            assert guess_format(picked) == right, (export_name, picked)
-            assert import_annotations(right, picked, dataset.frames).instances, (export_name, picked)
-            for wrong in set(IMPORT_FORMATS) - {right, "labelme" if right == "xanylabeling" else right}:
-                with pytest.raises(AnnotationFormatError, match=f"import it as {right}$") as exc:
-                    import_annotations(wrong, picked, dataset.frames)
-                assert "\n" not in str(exc.value), (export_name, wrong)
-
-
-def test_a_damaged_file_of_the_chosen_format_gets_no_hint(tmp_path):
-    document = '{"images": [], "annotations": [], "categories": {}}'
-    with pytest.raises(AnnotationFormatError) as exc:
-        import_annotations("coco", _write(tmp_path / "bad.json", document), FRAMES)
-    assert "categories: expected a list" in str(exc.value) and "looks like" not in str(exc.value)
-
-
-@pytest.mark.parametrize(
-    "name, text, guess",
-    [
-        ("a.json", '{"version": "5.4.1", "flags": {}, "shapes": [], "imagePath": "a.jpg"}', "xanylabeling"),
-        ("a.json", '{"info": {}, "images": [], "annotations": [], "categories": []}', "coco"),
-        ("a.json", '[{"image_id": 0, "category_id": 1, "bbox": [0, 0, 1, 1]}]', None),
-        ("a.json", '{"videos": [], "annotations": [{"segmentations": []}]}', "youtube-vis"),
-        ("a.xml", '<?xml version="1.0"?>\n<!-- CVAT -->\n<annotations><version>1.1</version></annotations>', "cvat"),
-        ("a.xml", "<annotation><filename>a.jpg</filename></annotation>", "voc"),
-        ("gt.txt", "1,1,10,10,5,5,1,1,1\n", "mot"),
-        ("gt.txt", "1 2001 2 375 1242 WSV:2d;1O10000O\n", "mots"),
-        ("a.txt", "0 0.5 0.5 0.2 0.2\n", None),
-        ("data.yaml", "names: [a]\n", "yolo"),
-        ("a.png", "", None),
-    ],
-)
-def test_guessing_a_foreign_file_reads_only_its_head(tmp_path, name, text, guess):
-    from anymask.formats import guess_format
-
-    path = _write(tmp_path / name, text)
-    assert guess_format(path) == guess
-    assert guess_format(tmp_path / "missing.json") is None
-
-
-def test_the_import_dialog_switches_to_the_format_a_chosen_path_looks_like(qtbot, tmp_path):
-    pytest.importorskip("PySide6")
-    from anymask.app.dialogs import ImportDialog
-    from anymask.formats import export_dataset
-
-    dialog = ImportDialog(tmp_path)
-    qtbot.addWidget(dialog)
-    assert dialog.format.currentText() == "xanylabeling"
-    dialog.path.setText(str(export_dataset(_small_dataset(), "cvat", tmp_path / "cvat")))
-    dialog.path.editingFinished.emit()
-    assert dialog.choice() == ("cvat", tmp_path / "cvat" / "annotations.xml")
-    dialog.format.setCurrentText("labelme")
-    dialog.path.setText(str(export_dataset(_small_dataset(), "xanylabeling", tmp_path / "x")))
-    dialog.path.editingFinished.emit()
-    assert dialog.format.currentText() == "labelme"  # the same importer: the user's choice stays
-    dialog.path.setText(str(tmp_path / "nothing here"))
-    dialog.path.editingFinished.emit()
-    assert dialog.format.currentText() == "labelme"
-
-
-def test_one_label_file_imports_and_misnamed_or_undecodable_files_are_one_line(tmp_path):
-    from anymask.formats import export_dataset
-
-    dataset = _small_dataset()
-    folder = export_dataset(dataset, "xanylabeling", tmp_path / "x")
-    one = import_annotations("labelme", folder / "f001.json", dataset.frames)
-    assert list(one.instances) == [1] and one.on(1)[0].mask.sum() == 400
-    voc = export_dataset(dataset, "voc", tmp_path / "voc") / "Annotations" / "f000.xml"
-    refused("cvat", voc, dataset.frames, "not CVAT XML \\(its root is <annotation>")
-    yolo = export_dataset(dataset, "yolo-seg", tmp_path / "yolo").parent
-    label = next((yolo / "labels").rglob("*.txt"))
-    label.write_bytes(b"0 0.5 \xff\n")
-    with pytest.raises(AnnotationFormatError, match="not UTF-8 text") as exc:
-        import_annotations("yolo", yolo, dataset.frames)
-    assert str(label) in str(exc.value)
+    refused("voc", write(tmp_path / "Annotations" / "a.xml", document), FRAMES, message, tmp_path)

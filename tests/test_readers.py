@@ -58,6 +58,7 @@ def exported(tmp_path_factory):
         export_dataset(dataset, name, root / name, mode="polygon", tolerance=0.0, val=0.34)
     for mode in ("polygon", "rectangle"):
         export_dataset(dataset, "xanylabeling", root / f"xanylabeling-{mode}", mode=mode)
+    export_dataset(dataset, "cvat", root / "cvat-rotation", mode="rotation")
     return root
 
 
@@ -83,6 +84,7 @@ EXPECTED_TRACKS = {"1:pedestrian": FRAMES, "2:car": FRAMES, "3:pedestrian": FRAM
         ("voc", "voc", "bbox"),
         ("mot_seq", "mot", "bbox"),
         ("cvat", "cvat", "polygon"),
+        ("cvat", "cvat-rotation", "rotated_bbox"),
     ],
 )
 def test_datumaro_imports_with_classes_and_track_ids(exported, format_name, folder, shape):

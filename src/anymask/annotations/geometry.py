@@ -309,6 +309,44 @@ def rotated_box_to_mask(points, height: int, width: int) -> np.ndarray:
     return mask
 
 
+def rotated_corners(box, degrees: float) -> list[list[float]]:
+    """The corners of box (x1, y1, x2, y2) turned `degrees` clockwise on screen about its centre, as CVAT
+    keeps a rotated box: clockwise from the corner that was top-left."""
+    x1, y1, x2, y2 = box
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    offsets = [(x1 - cx, y1 - cy), (x2 - cx, y1 - cy), (x2 - cx, y2 - cy), (x1 - cx, y2 - cy)]
+    return [[cx + dx * cos - dy * sin, cy + dx * sin + dy * cos] for dx, dy in offsets]
+
+
+def unrotated_box(corners, direction: float) -> tuple[tuple[float, float, float, float], float]:
+    """`mask_to_rotated_box`'s corners and direction as CVAT's box: (x1, y1, x2, y2) before turning, and
+    the clockwise turn in degrees [0, 360). `rotated_corners` gives the corners back."""
+    points = np.asarray(corners, dtype=np.float64).reshape(4, 2)
+    cx, cy = points.mean(axis=0)
+    half_width = float(np.hypot(*(points[1] - points[0]))) / 2
+    half_height = float(np.hypot(*(points[2] - points[1]))) / 2
+    box = (cx - half_width, cy - half_height, cx + half_width, cy + half_height)
+    return tuple(float(v) for v in box), math.degrees(direction) % 360
+
+
+def ellipse_mask(cx: float, cy: float, rx: float, ry: float, degrees: float, height: int, width: int) -> np.ndarray:
+    """An ellipse (centre, radii, turned `degrees` clockwise on screen) filled: a pixel is in when its
+    centre is (pixel-edge coordinates, as CVAT's ellipses)."""
+    mask = np.zeros((height, width), dtype=bool)
+    reach = max(abs(rx), abs(ry))
+    x0, y0 = (int(np.clip(math.floor(c - reach), 0, n)) for c, n in ((cx, width), (cy, height)))
+    x1, y1 = (int(np.clip(math.ceil(c + reach), 0, n)) for c, n in ((cx, width), (cy, height)))
+    if x1 <= x0 or y1 <= y0 or rx == 0 or ry == 0:
+        return mask
+    ys, xs = np.mgrid[y0:y1, x0:x1] + 0.5
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    along = (xs - cx) * cos + (ys - cy) * sin  # the ellipse's own axes
+    across = -(xs - cx) * sin + (ys - cy) * cos
+    mask[y0:y1, x0:x1] = (along / rx) ** 2 + (across / ry) ** 2 <= 1
+    return mask
+
+
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.logical_or(a, b).sum()
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 
 from ..annotations import rle as rle_codec
-from ..annotations.geometry import box_to_mask, edge_polygon_mask
+from ..annotations.geometry import (
+    box_to_mask,
+    edge_polygon_mask,
+    ellipse_mask,
+    mask_to_rotated_box,
+    rotated_box_to_mask,
+    rotated_corners,
+    unrotated_box,
+)
 from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
@@ -18,7 +27,8 @@ TRACK_ATTRIBUTE = "track_id"
 
 
 def export_cvat_video(dataset: Dataset, out: Path, mode: str = "polygon", tolerance: float = 1.0) -> Path:
-    """mode 'rectangle' writes <box>, anything else <polygon> (all components and holes joined into one ring).
+    """mode 'rectangle' writes <box>, 'rotation' a rotated <box> (the minimum-area rectangle, turned by its
+    `rotation` in degrees clockwise), anything else <polygon> (all components and holes joined into one ring).
 
     The track's id is the track id (object + 1), which Datumaro keeps; each shape also carries it as the
     `track_id` attribute, declared under its label, which CVAT keeps when it renumbers tracks on upload."""
@@ -64,6 +74,13 @@ def _shape(instance, frame: int, mode: str, tolerance: float) -> ET.Element | No
         return ET.Element(
             "box", dict(common, xtl=f"{box[0]:.2f}", ytl=f"{box[1]:.2f}", xbr=f"{box[2]:.2f}", ybr=f"{box[3]:.2f}")
         )
+    if mode == "rotation":
+        rotated = mask_to_rotated_box(instance.mask)
+        if rotated is None:
+            return None
+        (x1, y1, x2, y2), degrees = unrotated_box(*rotated)
+        fields = dict(xtl=f"{x1:.2f}", ytl=f"{y1:.2f}", xbr=f"{x2:.2f}", ybr=f"{y2:.2f}", rotation=f"{degrees:.2f}")
+        return ET.Element("box", dict(common, **fields))
     ring = instance.ring(tolerance, pixel_edges=True)
     if ring is None:
         return None
@@ -105,7 +122,8 @@ def _meta(root: ET.Element, dataset: Dataset) -> None:
 
 
 def import_cvat(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
-    """Read CVAT XML, for video (tracks) or for images: boxes, polygons and masks become object masks.
+    """Read CVAT XML, for video (tracks) or for images: boxes (rotated too), polygons, ellipses and masks
+    become object masks; points, polylines, skeletons, cuboids and tags are counted in the notes.
 
     An object is a track (its `track_id` attribute when there, else the track's id) or, in the images
     layout, each shape alone unless it has a group_id; classes keep the file's label order."""
@@ -117,29 +135,33 @@ def import_cvat(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     declared = [e.text or "" for e in root.iterfind("meta/*/labels/label/name")]
     frames = frames or _cvat_frames(root, path)
     entries = []  # (frame, track, label, element)
+    skipped: dict[str, int] = {}
     for track in root.iterfind("track"):
         label, own_id = track.get("label", ""), _integer(track.get("id", "0"), path, "track id")
         for element in track:
-            if element.tag in SHAPE_TAGS and element.get("outside", "0") != "1":
-                number = _integer(element.get("frame"), path, f"track {own_id} frame")
-                entries.append((number, _attribute_id(element, path, own_id), label, element))
+            if element.get("outside", "0") == "1" or not _is_area(element, skipped):
+                continue
+            number = _integer(element.get("frame"), path, f"track {own_id} frame")
+            entries.append((number, _attribute_id(element, path, own_id), label, element))
     free = 1 + max((track for _, track, _, _ in entries), default=0)
     groups: dict[str, int] = {}
     for position, image in enumerate(root.iterfind("image")):
         number = _integer(image.get("id", position), path, "image id")
         for element in image:
-            if element.tag not in SHAPE_TAGS:
+            if not _is_area(element, skipped):
                 continue
             track = _attribute_id(element, path, None)
             if track is None:  # each shape its own object, or one per group_id
                 key = f"{number}:{element.get('group_id')}" if element.get("group_id") else f"shape{len(entries)}"
                 track = groups.setdefault(key, free + len(groups))
             entries.append((number, track, "", element))
+    position, notes = _frame_positions(root, path, [number for number, *_ in entries], len(frames))
+    if skipped:
+        kinds = ", ".join(f"{count} {tag}" for tag, count in skipped.items())
+        notes.append(f"left out {sum(skipped.values())} shape(s) that are not areas ({kinds})")
     instances: dict[int, list[Instance]] = {}
     for number, track, label, element in entries:
-        if not 0 <= number < len(frames):
-            raise AnnotationFormatError(f"{path}: frame {number} is not in 0..{len(frames) - 1}")
-        frame = frames[number]
+        frame = frames[position(number)]
         mask = _element_mask(element, frame, path)
         label = label or element.get("label", "")
         items = instances.setdefault(frame.index, [])
@@ -150,10 +172,18 @@ def import_cvat(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         items.append(Instance(track, label, rle_codec.encode(mask)))
     used = {i.label for items in instances.values() for i in items}
     classes = [n for n in declared if n in used] + sorted(used - set(declared))
-    return Dataset(path.parent.name or "cvat", frames, classes, instances)
+    return Dataset(path.parent.name or "cvat", frames, classes, instances, notes=notes)
 
 
-SHAPE_TAGS = ("box", "polygon", "mask")
+SHAPE_TAGS = ("box", "polygon", "ellipse", "mask")
+OTHER_SHAPE_TAGS = ("points", "polyline", "skeleton", "cuboid", "tag")
+
+
+def _is_area(element: ET.Element, skipped: dict[str, int]) -> bool:
+    """A shape that becomes a mask; other shapes are counted by kind in `skipped`."""
+    if element.tag in OTHER_SHAPE_TAGS:
+        skipped[element.tag] = skipped.get(element.tag, 0) + 1
+    return element.tag in SHAPE_TAGS
 
 
 def _integer(value, path: Path, what: str) -> int:
@@ -168,6 +198,37 @@ def _attribute_id(element: ET.Element, path: Path, default: int | None) -> int |
         if attribute.get("name") in (TRACK_ATTRIBUTE, "anymask_object_id"):
             return _integer((attribute.text or "").strip(), path, f"attribute {attribute.get('name')}")
     return default
+
+
+def _frame_positions(root: ET.Element, path: Path, numbers: list[int], count: int):
+    """How the file's frame numbers index the frames, and a note when they are not taken as they are.
+
+    CVAT writes a task's absolute frame numbers: start_frame + step x the task's own frame index (a task
+    made from frames 10, 13, 16, 19 of a video has frame_filter step=3). They index the whole video as
+    they are; where they do not fit, as with the task's frames alone, they become the task's index."""
+    if all(0 <= n < count for n in numbers):
+        return (lambda n: n), []
+    start, step = _task_numbering(root, path)
+    relative = [(n - start) // step for n in numbers]
+    fits = all((n - start) % step == 0 for n in numbers) and all(0 <= r < count for r in relative)
+    if (start, step) == (0, 1) or not fits:
+        wrong = next(n for n, r in zip(numbers, relative) if not (0 <= r < count and (n - start) % step == 0))
+        numbering = f" (the task's frames start at {start}, step {step})" if (start, step) != (0, 1) else ""
+        raise AnnotationFormatError(f"{path}: frame {wrong} is not in 0..{count - 1}{numbering}")
+    note = f"CVAT task frames from {start}, step {step}, read as frames 0..{count - 1}"
+    return (lambda n: (n - start) // step), [note]
+
+
+def _task_numbering(root: ET.Element, path: Path) -> tuple[int, int]:
+    """The task's start_frame and frame step (frame_filter "step=N"), (0, 1) where the meta has none."""
+    task = root.find("meta/task")
+    task = task if task is not None else root.find("meta/job")
+    if task is None:
+        return 0, 1
+    start = _integer(task.findtext("start_frame") or "0", path, "start_frame")
+    found = re.fullmatch(r"\s*step\s*=\s*(\d+)\s*", task.findtext("frame_filter") or "")
+    step = int(found.group(1)) if found else 1
+    return start, max(step, 1)
 
 
 def _cvat_frames(root: ET.Element, path: Path) -> list[FrameInfo]:
@@ -202,19 +263,44 @@ def _element_mask(element: ET.Element, frame: FrameInfo, path: Path) -> np.ndarr
     where = f"{path}: frame {frame.index} <{element.tag}>"
     try:
         if element.tag == "box":
-            box = [float(element.get(key)) for key in ("xtl", "ytl", "xbr", "ybr")]
-            return box_to_mask(box, height, width)
+            box = _numbers(element, ("xtl", "ytl", "xbr", "ybr"))
+            rotation = _rotation(element)
+            if rotation % 360 == 0:
+                return box_to_mask(box, height, width)
+            return rotated_box_to_mask(rotated_corners(box, rotation), height, width)
+        if element.tag == "ellipse":
+            return ellipse_mask(*_numbers(element, ("cx", "cy", "rx", "ry")), _rotation(element), height, width)
         if element.tag == "polygon":
             points = [[float(v) for v in pair.split(",")] for pair in element.get("points", "").split(";")]
+            if not np.isfinite(points).all():
+                raise ValueError("points must be finite numbers")
             return edge_polygon_mask(np.asarray(points, dtype=np.float64), height, width)
         return _cvat_mask(element, height, width)
     except (TypeError, ValueError) as exc:
         raise AnnotationFormatError(f"{where}: {exc}") from None
 
 
+def _numbers(element: ET.Element, keys: tuple[str, ...], default: float | None = None) -> list[float]:
+    """Finite numbers from the element's attributes (`default` where one is missing, if given)."""
+    values = []
+    for key in keys:
+        text = element.get(key)
+        value = default if text is None and default is not None else float(text)
+        if not np.isfinite(value):
+            raise ValueError(f"{key} must be a finite number, got {text!r}")
+        values.append(value)
+    return values
+
+
+def _rotation(element: ET.Element) -> float:
+    return _numbers(element, ("rotation",), 0.0)[0]
+
+
 def _cvat_mask(element: ET.Element, height: int, width: int) -> np.ndarray:
     """CVAT's mask: runs alternating 0/1 from 0, row by row over the box [left..right] x [top..bottom]."""
     left, top, box_width, box_height = (int(element.get(key)) for key in ("left", "top", "width", "height"))
+    if min(left, top, box_width, box_height) < 0 or left + box_width > width or top + box_height > height:
+        raise ValueError(f"the mask's box {left},{top} {box_width}x{box_height} is outside the {width}x{height} image")
     counts = [int(v) for v in element.get("rle", "").split(",") if v.strip()]
     if sum(counts) != box_width * box_height or min(counts, default=0) < 0:
         raise ValueError(f"rle counts sum to {sum(counts)}, the box has {box_width * box_height} pixels")
