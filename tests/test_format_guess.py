@@ -21,6 +21,7 @@ EXPORTED_AS = {
     "yolo-seg": "yolo",
     "youtube-vis": "youtube-vis",
     "xanylabeling": "xanylabeling",
+    "label-studio": "label-studio",
 }
 
 
@@ -53,6 +54,12 @@ def test_a_damaged_file_of_the_chosen_format_gets_no_hint(tmp_path):
         ("a.json", '{"info": {}, "images": [], "annotations": [], "categories": []}', "coco"),
         ("a.json", '[{"image_id": 0, "category_id": 1, "bbox": [0, 0, 1, 1]}]', None),
         ("a.json", '{"videos": [], "annotations": [{"segmentations": []}]}', "youtube-vis"),
+        ("a.json", '[{"id": 1, "data": {"image": "a.jpg"}, "annotations": [], "predictions": []}]', "label-studio"),
+        (
+            "a.json",
+            '[{"data": {"image": "a.jpg"}, "predictions": [{"result": [{"from_name": "l", "to_name": "i"}]}]}]',
+            "label-studio",
+        ),
         ("a.xml", '<?xml version="1.0"?>\n<!-- CVAT -->\n<annotations><version>1.1</version></annotations>', "cvat"),
         ("a.xml", "<annotation><filename>a.jpg</filename></annotation>", "voc"),
         ("gt.txt", "1,1,10,10,5,5,1,1,1\n", "mot"),

@@ -45,6 +45,7 @@ EXPORTS = {  # import format: (export format, the path handed to import, exact m
     "mots": ("mots", "", True),
     "voc": ("voc", "", False),
     "youtube-vis": ("youtube-vis", "", True),
+    "label-studio": ("label-studio", "tasks.json", True),
 }
 
 

@@ -1,5 +1,6 @@
-"""Exports read back by the tools a user's next step uses: Datumaro, TrackEval, labelme (in their own venv,
-scripts/readers_venv.sh), and the layout rules of davis2017-evaluation and Ultralytics checked directly."""
+"""Exports read back by the tools a user's next step uses: Datumaro, TrackEval, labelme and Label Studio's
+converter (in their own venv, scripts/readers_venv.sh), and the layout rules of davis2017-evaluation and
+Ultralytics checked directly."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import yaml
 from PIL import Image
 
 from anymask.annotations import rle
-from anymask.annotations.geometry import mask_iou
+from anymask.annotations.geometry import edge_polygon_mask, mask_iou
 from anymask.formats import Dataset, FrameInfo, Instance, export_dataset, import_annotations
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,8 @@ def exported(tmp_path_factory):
     for mode in ("polygon", "rectangle"):
         export_dataset(dataset, "xanylabeling", root / f"xanylabeling-{mode}", mode=mode)
     export_dataset(dataset, "cvat", root / "cvat-rotation", mode="rotation")
+    for mode in ("polygon", "mask"):
+        export_dataset(dataset, "label-studio", root / f"label-studio-{mode}", mode=mode, tolerance=0.0)
     return root
 
 
@@ -150,6 +153,33 @@ def test_ultralytics_layout_rules(exported):
     assert splits == {"train": [0, 1, 2, 3], "val": [4, 5]}
 
 
+def test_label_studio_converter_reads_polygons_and_brush_masks(exported):
+    """Label Studio's own converter: its COCO polygons fill our masks (holes and parts too), and its brush
+    decoder gives every mask's pixels back."""
+    dataset = make_dataset()
+    found = read_back("label-studio", exported / "label-studio-polygon")["images"]
+    assert len(found) == FRAMES
+    for frame in dataset.frames:
+        shapes = found[f"/data/local-files/?d=images/{frame.file_name}"]
+        for label in ("pedestrian", "car"):
+            ours = np.zeros((HEIGHT, WIDTH), bool)
+            for instance in dataset.on(frame.index):
+                ours |= instance.mask if instance.label == label else False
+            theirs = np.zeros((HEIGHT, WIDTH), bool)
+            for name, _, segmentation in shapes:
+                for ring in segmentation if name == label else []:
+                    theirs |= edge_polygon_mask(np.reshape(ring, (-1, 2)), HEIGHT, WIDTH)
+            assert mask_iou(theirs, ours) == 1.0, (frame.index, label)
+    brushes = read_back("label-studio", exported / "label-studio-mask")["brushes"]
+    for frame in dataset.frames:
+        decoded = {
+            region: (count, box) for region, count, box in brushes[f"/data/local-files/?d=images/{frame.file_name}"]
+        }
+        for instance in dataset.on(frame.index):
+            x1, y1, x2, y2 = instance.box
+            assert decoded[f"obj{instance.object_id}-0"] == (instance.mask.sum(), [x1, y1, x2, y2])
+
+
 def test_re_import_keeps_ids_classes_and_masks(exported):
     """Every importer gives back the exported object ids, class order and masks."""
     dataset = make_dataset()
@@ -162,6 +192,8 @@ def test_re_import_keeps_ids_classes_and_masks(exported):
         ("mots", "mots", True),
         ("voc", "voc", False),
         ("youtube-vis", "youtube-vis", True),
+        ("label-studio", "label-studio-polygon", True),
+        ("label-studio", "label-studio-mask", True),
     ):
         back = import_annotations(name, exported / folder, dataset.frames)
         assert back.classes == ["pedestrian", "car"], name

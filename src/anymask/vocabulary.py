@@ -56,6 +56,7 @@ EXPORT_FORMATS = (
     "youtube-vis",
     "cvat",
     "xanylabeling",
+    "label-studio",
 )
 PRECISION_HELP = (
     "auto: bf16 where the device computes it natively (CUDA with bf16, AVX512_BF16/AMX CPUs), else fp32; "

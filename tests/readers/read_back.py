@@ -1,6 +1,7 @@
 """Read an anymask export back with the ecosystem's own readers; prints one JSON object of findings.
 
-Run with a Python that has the readers (datumaro, trackeval, labelme): `python read_back.py READER FOLDER`.
+Run with a Python that has the readers (datumaro, trackeval, labelme, label-studio-converter):
+`python read_back.py READER FOLDER`.
 tests/test_readers.py runs it in the readers' venv (scripts/readers_venv.sh) and checks the findings.
 """
 
@@ -98,6 +99,38 @@ def labelme(folder: Path) -> dict:
     return {"files": files}
 
 
+def label_studio(folder: Path) -> dict:
+    """Label Studio's own converter (label-studio-converter) turns the tasks into COCO; brush masks are
+    decoded with its brush module. Per image file: (category, bbox, segmentation) and brush pixel counts."""
+    import numpy as np
+    from label_studio_converter import Converter
+    from label_studio_converter.brush import decode_rle
+
+    tasks = json.loads((folder / "tasks.json").read_text())
+    brushes = {}
+    for task in tasks:
+        for result in task["annotations"][0]["result"]:
+            if result["type"] == "brushlabels":
+                shape = (result["original_height"], result["original_width"], 4)
+                alpha = np.reshape(decode_rle(result["value"]["rle"]), shape)[:, :, 3] > 0
+                ys, xs = np.nonzero(alpha)
+                box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+                brushes.setdefault(task["data"]["image"], []).append((result["id"], int(alpha.sum()), box))
+    if brushes:
+        return {"brushes": brushes}
+    with tempfile.TemporaryDirectory() as work:
+        converter = Converter((folder / "label_config.xml").read_text(), project_dir=str(folder))
+        converter.convert_to_coco(str(folder / "tasks.json"), work, is_dir=False)
+        coco = json.loads((Path(work) / "result.json").read_text())
+    names = {category["id"]: category["name"] for category in coco["categories"]}
+    files = {image["id"]: image["file_name"] for image in coco["images"]}
+    found = {}
+    for annotation in coco["annotations"]:
+        shape = (names[annotation["category_id"]], annotation["bbox"], annotation.get("segmentation") or [])
+        found.setdefault(files[annotation["image_id"]], []).append(shape)
+    return {"images": found}
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     reader, folder = sys.argv[1], Path(sys.argv[2])
@@ -107,6 +140,8 @@ def main() -> None:
         found = trackeval_hota(folder, reader.split(":", 1)[1])
     elif reader == "labelme":
         found = labelme(folder)
+    elif reader == "label-studio":
+        found = label_studio(folder)
     else:
         raise SystemExit(f"unknown reader {reader}")
     print("READ_BACK " + json.dumps(found))

@@ -293,6 +293,7 @@ IMPORT_HINTS = {
     "voc": "a Pascal VOC root (Annotations/*.xml) or a folder of VOC XML files; boxes",
     "youtube-vis": "a YouTube-VIS instances JSON of one video, or its folder",
     "cvat": "a CVAT XML file (for video or for images)",
+    "label-studio": "a Label Studio JSON export (image tasks, or a video task's box tracks)",
 }
 
 
@@ -323,7 +324,7 @@ class ImportDialog(QDialog):
         form.addRow(_buttons(self))
 
     def _browse(self) -> None:
-        if self.format.currentText() in ("coco", "cvat", "mot", "mots", "youtube-vis"):
+        if self.format.currentText() in ("coco", "cvat", "mot", "mots", "youtube-vis", "label-studio"):
             chosen, _ = QFileDialog.getOpenFileName(
                 self, "Annotations", self.path.text(), "Annotations (*.json *.xml *.txt)"
             )

@@ -7,7 +7,19 @@ from pathlib import Path
 from ..errors import AnymaskError
 from .common import add_command
 
-IMPORT_CHOICES = ("xanylabeling", "labelme", "coco", "yolo", "davis", "mot", "mots", "voc", "youtube-vis", "cvat")
+IMPORT_CHOICES = (
+    "xanylabeling",
+    "labelme",
+    "coco",
+    "yolo",
+    "davis",
+    "mot",
+    "mots",
+    "voc",
+    "youtube-vis",
+    "cvat",
+    "label-studio",
+)
 
 
 def register(commands, parents) -> None:
@@ -22,7 +34,7 @@ def register(commands, parents) -> None:
         "path",
         type=Path,
         help="the annotations: a label folder, a COCO JSON or folder, a YOLO or DAVIS root, a MOT or MOTS sequence, "
-        "a VOC root, a YouTube-VIS JSON, CVAT XML",
+        "a VOC root, a YouTube-VIS JSON, CVAT XML, a Label Studio JSON export",
     )
     parser.add_argument(
         "--format", choices=IMPORT_CHOICES, help="the annotations' format (default: the one the path looks like)"

@@ -13,6 +13,8 @@ from .cvat import export_cvat_video, import_cvat
 from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store, frame_infos
 from .davis import export_davis, import_davis
 from .detect import format_hint, guess_format
+from .label_studio import export_label_studio
+from .label_studio_import import import_label_studio
 from .mot import export_mot, export_mots, import_mot, import_mots
 from .staging import staged
 from .voc import export_voc, import_voc
@@ -29,7 +31,7 @@ class ExportOptions:
     mode: str = "polygon"
     tolerance: float = 1.0
     val: float = 0.2
-    empty_frames: bool = False  # YOLO, VOC, X-AnyLabeling: also write frames without objects
+    empty_frames: bool = False  # YOLO, VOC, X-AnyLabeling, Label Studio: also write frames without objects
 
 
 EXPORT_FORMATS: dict[str, Callable[[Dataset, Path, ExportOptions], Path]] = {
@@ -44,6 +46,7 @@ EXPORT_FORMATS: dict[str, Callable[[Dataset, Path, ExportOptions], Path]] = {
     "youtube-vis": lambda d, out, o: export_youtube_vis(d, out),
     "cvat": lambda d, out, o: export_cvat_video(d, out, o.mode, o.tolerance),
     "xanylabeling": lambda d, out, o: export_xanylabeling(d, out, o.mode, o.tolerance, empty_frames=o.empty_frames),
+    "label-studio": lambda d, out, o: export_label_studio(d, out, o.mode, o.tolerance, empty_frames=o.empty_frames),
 }
 
 IMPORT_FORMATS = {
@@ -57,6 +60,7 @@ IMPORT_FORMATS = {
     "voc": import_voc,
     "youtube-vis": import_youtube_vis,
     "cvat": import_cvat,
+    "label-studio": import_label_studio,
 }
 
 

@@ -18,6 +18,7 @@ TITLES = {
     "mot": "MOT text",
     "mots": "MOTS text",
     "davis": "DAVIS PNG masks",
+    "label-studio": "Label Studio JSON",
 }
 
 
@@ -48,7 +49,8 @@ def _guess_folder(folder: Path) -> str | None:
         return "voc"
     if any((folder / "annotations").glob("*.json")):
         return "coco"
-    for file in (folder / "instances.json", folder / "gt" / "gt.txt", *sorted(folder.glob("*/gt/gt.txt"))[:1]):
+    candidates = (folder / "tasks.json", folder / "instances.json", folder / "gt" / "gt.txt")
+    for file in (*candidates, *sorted(folder.glob("*/gt/gt.txt"))[:1]):
         if file.is_file():
             return _guess_file(file)
     if any(folder.glob("*.png")):
@@ -77,6 +79,8 @@ def _guess_file(path: Path) -> str | None:
 
 def _guess_json(head: str) -> str | None:
     keys = set(re.findall(r'"(\w+)"\s*:', head))
+    if {"from_name", "to_name"} <= keys or ("data" in keys and "annotations" in keys and "images" not in keys):
+        return "label-studio"
     if {"shapes", "imagePath"} <= keys:
         return "xanylabeling"
     if {"videos", "segmentations"} <= keys or "file_names" in keys:

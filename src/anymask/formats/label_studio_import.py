@@ -1,0 +1,303 @@
+"""Label Studio JSON import: image tasks' polygons, boxes (rotated too), ellipses and brush masks, and video
+tasks' box tracks, as object masks on the frames they name."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
+
+import numpy as np
+
+from ..annotations import rle as rle_codec
+from ..annotations.geometry import box_to_mask, edge_polygon_mask, ellipse_mask, rotated_box_to_mask
+from ..checks import is_finite_number, read_json_file
+from ..errors import AnnotationFormatError
+from .dataset import Dataset, FrameInfo, Instance, check_frame_size, frames_by_name, safe_file_name
+from .label_studio import OBJECT_ID_PREFIX, TASKS_FILE, VIDEO_TASKS_FILE
+from .label_studio_brush import decode_brush
+
+AREA_TYPES = {
+    "polygonlabels": "polygon",
+    "polygon": "polygon",
+    "rectanglelabels": "rectangle",
+    "rectangle": "rectangle",
+    "ellipselabels": "ellipse",
+    "ellipse": "ellipse",
+    "brushlabels": "brush",
+    "brush": "brush",
+}
+UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")  # Label Studio renames an uploaded file <8 hex>-<name>
+OWN_REGION_ID = re.compile(rf"^{OBJECT_ID_PREFIX}(\d{{1,9}})(?:-\d+)?$")
+
+
+def import_label_studio(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
+    """Read a Label Studio JSON export (a list of tasks, or one task), or the tasks.json in a folder.
+
+    Each task's first annotation that was not cancelled is read (its first prediction where it has none).
+    An image task lands on the frame its data names; a region is an object of its own unless its id is
+    `obj<n>` (anymask's), which keeps object n. A video task's videorectangle tracks are boxes on every
+    frame Label Studio shows them. Other region kinds (keypoints, choices, text) are counted in the notes."""
+    path = _tasks_file(Path(path))
+    document = read_json_file(path, "Label Studio JSON file")
+    tasks = [document] if isinstance(document, dict) and "data" in document else document
+    if not isinstance(tasks, list):
+        raise AnnotationFormatError(f'{path}: expected a list of Label Studio tasks ({{"data": ..., "annotations"}})')
+    reading = _Reading(path, list(frames) if frames else None)
+    for index, task in enumerate(tasks):
+        reading.task(task, f"{path}: tasks[{index}]")
+    return reading.dataset()
+
+
+def _tasks_file(path: Path) -> Path:
+    if not path.is_dir():
+        return path
+    for name in (TASKS_FILE, VIDEO_TASKS_FILE):
+        if (path / name).is_file():
+            return path / name
+    found = sorted(path.glob("*.json"))
+    if len(found) != 1:
+        raise AnnotationFormatError(f"{path}: {len(found)} JSON files and no {TASKS_FILE}; name the file to import")
+    return found[0]
+
+
+@dataclass
+class _Region:
+    frame: int
+    region_id: object
+    label: str
+    mask: np.ndarray
+    track: bool = False  # a video track's region: its id is one object on every frame
+
+
+@dataclass
+class _Reading:
+    path: Path
+    frames: list[FrameInfo] | None  # None: built from the tasks' own sizes
+    regions: list[_Region] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    by_name: dict[str, FrameInfo] | None = None
+
+    def task(self, task, where: str) -> None:
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+            raise AnnotationFormatError(f'{where}: expected an object with "data"')
+        results = self._results(task, where)
+        if not results:
+            return
+        if any(result.get("type") == "videorectangle" for result in results):
+            self._video(results, where)
+            return
+        frame = self._frame(task["data"], results, where)
+        for index, result in enumerate(results):
+            self._region(result, frame, f"{where}: result[{index}]")
+
+    def _results(self, task: dict, where: str) -> list[dict]:
+        """The results of the task's first annotation not cancelled, else of its first prediction."""
+        for key in ("annotations", "completions", "predictions"):
+            entries = task.get(key)
+            if entries is None:
+                continue
+            if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                raise AnnotationFormatError(f"{where}: {key}: expected a list of objects")
+            kept = [e for e in entries if not e.get("was_cancelled")]
+            if not kept:
+                continue
+            results = kept[0].get("result", [])
+            if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+                raise AnnotationFormatError(f"{where}: {key}[0].result: expected a list of objects")
+            if len(kept) > 1:
+                self._count("task(s) with several annotations: the first was read")
+            if key == "predictions":
+                self._count("task(s) read from their predictions (no annotation)")
+            return results
+        return []
+
+    def _frame(self, data: dict, results: list[dict], where: str) -> FrameInfo:
+        names = [data.get("image")] + [value for key, value in data.items() if key != "image"]
+        names = [_file_name(value) for value in names if isinstance(value, str) and value]
+        if not names:
+            raise AnnotationFormatError(f"{where}: data names no image")
+        if self.frames is None:
+            return self._new_frame(names[0], results, where)
+        if self.by_name is None:
+            self.by_name = frames_by_name(self.frames)
+        for name in names:
+            for candidate in (name, UPLOAD_PREFIX.sub("", name)):
+                frame = self.by_name.get(candidate) or self.by_name.get(PurePosixPath(candidate).stem)
+                if frame is not None:
+                    return frame
+        raise AnnotationFormatError(f"{where}: image {names[0]!r} is not a frame of this video or folder")
+
+    def _new_frame(self, name: str, results: list[dict], where: str) -> FrameInfo:
+        sized = next((r for r in results if "original_width" in r and "original_height" in r), None)
+        if sized is None:
+            raise AnnotationFormatError(f"{where}: no original_width/original_height; name the images with --media")
+        height, width = check_frame_size(sized["original_height"], sized["original_width"], where)
+        name = safe_file_name(UPLOAD_PREFIX.sub("", name), "frame.jpg")
+        frame = FrameInfo(len(self.frames or []), name, height, width)
+        self.frames = (self.frames or []) + [frame]
+        return frame
+
+    def _region(self, result: dict, frame: FrameInfo, where: str) -> None:
+        kind = str(result.get("type", ""))
+        if kind not in AREA_TYPES:
+            self.skipped[kind] = self.skipped.get(kind, 0) + 1
+            return
+        value = result.get("value")
+        if not isinstance(value, dict):
+            raise AnnotationFormatError(f"{where}: value: expected an object")
+        try:
+            mask = _mask(AREA_TYPES[kind], value, result, frame)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise AnnotationFormatError(f"{where}: {kind}: {exc}") from None
+        self.regions.append(_Region(frame.index, result.get("id"), _label(value, kind), mask))
+
+    def _video(self, results: list[dict], where: str) -> None:
+        if self.frames is None:
+            raise AnnotationFormatError(f"{where}: a video task; name its video with --media")
+        count = len(self.frames)
+        for index, result in enumerate(results):
+            if result.get("type") != "videorectangle":
+                kind = str(result.get("type", ""))
+                self.skipped[kind] = self.skipped.get(kind, 0) + 1
+                continue
+            here = f"{where}: result[{index}]"
+            value = result.get("value")
+            sequence = value.get("sequence") if isinstance(value, dict) else None
+            if not isinstance(sequence, list) or not all(_is_keyframe(k) for k in sequence):
+                raise AnnotationFormatError(
+                    f"{here}: value.sequence: expected keyframes with a frame from 1 and finite x, y, width, height"
+                )
+            shown = keyframes_on_frames(sequence, count)
+            past = {k["frame"] for k in sequence if k["frame"] > count}
+            if past:
+                self._count(f"keyframe(s) past the video's {count} frames left out")
+            track = result.get("id") if isinstance(result.get("id"), str) else f"#track{index}"
+            for number, box in sorted(shown.items()):
+                mask = _box_mask(box, self.frames[number])
+                self.regions.append(_Region(number, track, _label(value, "labels"), mask, track=True))
+
+    def _count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def dataset(self) -> Dataset:
+        own = {id(r): int(found.group(1)) for r in self.regions if (found := _own_id(r.region_id))}
+        next_id = 1 + max(own.values(), default=0)
+        tracks: dict[object, int] = {}
+        instances: dict[int, list[Instance]] = {}
+        for region in self.regions:
+            object_id = own.get(id(region))
+            if object_id is None and region.track:  # a video track: one object on all its frames
+                object_id = tracks.setdefault(region.region_id, next_id + len(tracks))
+            if object_id is None:  # an image region: an object of its own
+                object_id = tracks.setdefault(object(), next_id + len(tracks))
+            on_frame = instances.setdefault(region.frame, [])
+            same = next((i for i in on_frame if i.object_id == object_id), None)
+            if same is not None:  # the parts of one object (anymask writes a polygon per component)
+                same.rle = rle_codec.encode(same.mask | region.mask)
+                continue
+            on_frame.append(Instance(object_id, region.label, rle_codec.encode(region.mask)))
+        classes = list(dict.fromkeys(r.label for r in self.regions))
+        notes = [f"{count} {what}" for what, count in self.counts.items()]
+        if self.skipped:
+            kinds = ", ".join(f"{count} {kind or 'untyped'}" for kind, count in self.skipped.items())
+            notes.append(f"left out {sum(self.skipped.values())} result(s) that are not areas ({kinds})")
+        return Dataset(self.path.stem, self.frames or [], classes, instances, notes=notes)
+
+
+def _own_id(region_id):
+    return OWN_REGION_ID.match(region_id) if isinstance(region_id, str) else None
+
+
+def _file_name(value: str) -> str:
+    """The file name a task's data points at: a local-files `?d=` path, an upload URL, or a plain path."""
+    if "?d=" in value:
+        value = value.split("?d=", 1)[1]
+    return unquote(PurePosixPath(value.split("?", 1)[0].replace("\\", "/")).name)
+
+
+def _label(value: dict, kind: str) -> str:
+    for key in (kind, "labels"):
+        names = value.get(key)
+        if isinstance(names, list) and names and isinstance(names[0], str):
+            return names[0]
+    return "object"
+
+
+def _mask(shape: str, value: dict, result: dict, frame: FrameInfo) -> np.ndarray:
+    height, width = frame.height, frame.width
+    if shape == "brush":
+        size = (result.get("original_height", height), result.get("original_width", width))
+        if size != (height, width):
+            raise ValueError(f"the mask is {size[1]}x{size[0]}, the image {width}x{height}")
+        return decode_brush(value.get("rle"), height, width)
+    if shape == "polygon":
+        points = np.asarray(value["points"], dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] != 2 or len(points) < 3 or not np.isfinite(points).all():
+            raise ValueError("points: expected three or more [x, y] pairs of finite numbers")
+        return edge_polygon_mask(points * [width / 100, height / 100], height, width)
+    if shape == "ellipse":
+        cx, cy, rx, ry, turn = _numbers(value, ("x", "y", "radiusX", "radiusY", "rotation"))
+        x_scale, y_scale = width / 100, height / 100
+        return ellipse_mask(cx * x_scale, cy * y_scale, rx * x_scale, ry * y_scale, turn, height, width)
+    return _box_mask(dict(zip(BOX_KEYS, _numbers(value, BOX_KEYS))), frame)
+
+
+BOX_KEYS = ("x", "y", "width", "height", "rotation")
+
+
+def _numbers(value: dict, keys: tuple[str, ...]) -> list[float]:
+    numbers = [value.get(key, 0.0 if key == "rotation" else None) for key in keys]
+    for key, number in zip(keys, numbers):
+        if not is_finite_number(number):
+            raise ValueError(f"{key} must be a finite number, got {number!r}")
+    return [float(n) for n in numbers]
+
+
+def _box_mask(box: dict, frame: FrameInfo) -> np.ndarray:
+    """A Label Studio box (percent; turned `rotation` degrees clockwise about its top-left corner)."""
+    height, width = frame.height, frame.width
+    left, top = box["x"] * width / 100, box["y"] * height / 100
+    right, bottom = left + box["width"] * width / 100, top + box["height"] * height / 100
+    turn = box.get("rotation", 0.0) % 360
+    if turn == 0:
+        return box_to_mask((left, top, right, bottom), height, width)
+    cos, sin = math.cos(math.radians(turn)), math.sin(math.radians(turn))
+    offsets = [(0, 0), (right - left, 0), (right - left, bottom - top), (0, bottom - top)]
+    corners = [[left + dx * cos - dy * sin, top + dx * sin + dy * cos] for dx, dy in offsets]
+    return rotated_box_to_mask(corners, height, width)
+
+
+def _is_keyframe(keyframe) -> bool:
+    return (
+        isinstance(keyframe, dict)
+        and isinstance(keyframe.get("frame"), int)
+        and not isinstance(keyframe.get("frame"), bool)
+        and 1 <= keyframe["frame"] < 2**31
+        and all(is_finite_number(keyframe.get(key)) for key in ("x", "y", "width", "height"))
+        and is_finite_number(keyframe.get("rotation", 0))
+    )
+
+
+def keyframes_on_frames(sequence: list[dict], count: int) -> dict[int, dict]:
+    """A videorectangle's boxes on each frame (0-based) of a `count`-frame video, as Label Studio shows
+    them: on every keyframe; between an enabled keyframe and the next, moving linearly; after the last
+    enabled one, staying to the video's end."""
+    ordered = [dict(k, **{key: float(k.get(key, 0.0)) for key in BOX_KEYS}) for k in sorted(sequence, key=_frame_of)]
+    shown = {k["frame"] - 1: {key: k[key] for key in BOX_KEYS} for k in ordered}
+    for keyframe, following in zip(ordered, ordered[1:] + [None]):
+        if not keyframe.get("enabled", True):
+            continue
+        last = following["frame"] if following is not None else count + 1
+        for number in range(keyframe["frame"] + 1, min(last, count + 1)):
+            share = (number - keyframe["frame"]) / (last - keyframe["frame"]) if following is not None else 0.0
+            target = following if following is not None else keyframe
+            shown[number - 1] = {key: keyframe[key] + share * (target[key] - keyframe[key]) for key in BOX_KEYS}
+    return {frame: box for frame, box in shown.items() if 0 <= frame < count}
+
+
+def _frame_of(keyframe: dict) -> int:
+    return keyframe["frame"]
