@@ -68,7 +68,7 @@ class _Region:
     frame: int
     region_id: object
     label: str
-    mask: np.ndarray
+    rle: dict  # encoded at once: a long export's masks are never all decoded together
     track: bool = False  # a video track's region: its id is one object on every frame
 
 
@@ -153,7 +153,7 @@ class _Reading:
             mask = _mask(AREA_TYPES[kind], value, result, frame)
         except (TypeError, ValueError, KeyError) as exc:
             raise AnnotationFormatError(f"{where}: {kind}: {exc}") from None
-        self.regions.append(_Region(frame.index, result.get("id"), _label(value, kind), mask))
+        self.regions.append(_Region(frame.index, result.get("id"), _label(value, kind), rle_codec.encode(mask)))
 
     def _video(self, results: list[dict], where: str) -> None:
         if self.frames is None:
@@ -172,16 +172,16 @@ class _Reading:
                     f"{here}: value.sequence: expected keyframes with a frame from 1 and finite x, y, width, height"
                 )
             shown = keyframes_on_frames(sequence, count)
-            past = {k["frame"] for k in sequence if k["frame"] > count}
+            past = sum(1 for k in sequence if k["frame"] > count)
             if past:
-                self._count(f"keyframe(s) past the video's {count} frames left out")
-            track = result.get("id") if isinstance(result.get("id"), str) else f"#track{index}"
+                self._count(f"keyframe(s) past the video's {count} frames left out", past)
+            track = result.get("id") if isinstance(result.get("id"), str) else here  # no id: this result
             for number, box in sorted(shown.items()):
-                mask = _box_mask(box, self.frames[number])
+                mask = rle_codec.encode(_box_mask(box, self.frames[number]))
                 self.regions.append(_Region(number, track, _label(value, "labels"), mask, track=True))
 
-    def _count(self, what: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
+    def _count(self, what: str, how_many: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + how_many
 
     def dataset(self) -> Dataset:
         own = {id(r): int(found.group(1)) for r in self.regions if (found := _own_id(r.region_id))}
@@ -197,9 +197,9 @@ class _Reading:
             on_frame = instances.setdefault(region.frame, [])
             same = next((i for i in on_frame if i.object_id == object_id), None)
             if same is not None:  # the parts of one object (anymask writes a polygon per component)
-                same.rle = rle_codec.encode(same.mask | region.mask)
+                same.rle = rle_codec.encode(same.mask | rle_codec.decode(region.rle))
                 continue
-            on_frame.append(Instance(object_id, region.label, rle_codec.encode(region.mask)))
+            on_frame.append(Instance(object_id, region.label, region.rle))
         classes = list(dict.fromkeys(r.label for r in self.regions))
         notes = [f"{count} {what}" for what, count in self.counts.items()]
         if self.skipped:
