@@ -222,7 +222,7 @@ class ExportDialog(QDialog):
         row.addWidget(self.folder)
         row.addWidget(browse)
         form = QFormLayout(self)
-        self.empty_frames = QCheckBox("Also write frames without objects (YOLO, VOC, X-AnyLabeling negatives)")
+        self.empty_frames = QCheckBox("Also write frames without objects (YOLO, VOC, X-AnyLabeling, Label Studio)")
         form.addRow("Format", self.format)
         form.addRow("Shapes", self.mode)
         form.addRow("Folder", row)
