@@ -108,7 +108,7 @@ def test_the_fingerprint_follows_inputs_not_threads(tmp_path):
         ),
         (
             '{"videos": [{"path": "a.mp4", "seeds": {"format": "voc", "file": "x"}}]}',
-            ["seeds.format", "coco, yolo, mot"],
+            ["seeds.format", "coco, yolo, mot, label-studio"],
         ),
         ('{"videos": [{"path": "a.mp4", "prompts": "none.json"}]}', ["none.json", "not found"]),
         (
@@ -184,6 +184,37 @@ def test_yolo_and_mot_seeds(tmp_path):
     (tmp_path / "mot" / "bad.txt").write_text("1,1,10\n")
     with pytest.raises(AnnotationFormatError, match=r"bad.txt: line 1: expected frame, id"):
         seed_prompts(seeds(tmp_path, "mot", "mot/bad.txt"), source)
+
+
+def test_label_studio_seeds_with_prediction_scores_and_video_tracks(tmp_path):
+    source = FakeSource(["f0.jpg", "f1.jpg", "f2.jpg"])  # 100 x 200
+
+    def region(kind, value, **extra):
+        return {"type": kind, "from_name": "label", "to_name": "image", "value": value, **extra}
+
+    box = {"x": 10, "y": 20, "width": 25, "height": 50}
+    car = region("rectanglelabels", dict(box, rectanglelabels=["car"]))
+    roof = region(
+        "polygonlabels", {"points": [[0, 0], [50, 0], [50, 50], [0, 50]], "polygonlabels": ["roof"]}, score=0.9
+    )
+    tasks = [
+        {"data": {"image": "/data/upload/1/0a1b2c3d-f0.jpg"}, "annotations": [{"result": [car]}]},
+        # a prediction's score is its regions' unless they have their own: the car's 0.3 is below min_score
+        {"data": {"image": "/data/local-files/?d=x/f1.jpg"}, "predictions": [{"score": 0.3, "result": [car, roof]}]},
+    ]
+    (tmp_path / "ls.json").write_text(json.dumps(tasks))
+    entries = seed_prompts(seeds(tmp_path, "label-studio", "ls.json", frames=[0, 1]), source)
+    assert [(e["label"], e["frame"], e["box"]) for e in entries] == [
+        ("car", 0, [20.0, 20.0, 70.0, 70.0]),
+        ("roof", 1, [0.0, 0.0, 100.0, 50.0]),
+    ]
+    sequence = [{"frame": 1, "enabled": True, "x": 0, "y": 0, "width": 50, "height": 50}]
+    track = {"id": "t", "type": "videorectangle", "value": {"sequence": sequence, "labels": ["fish"]}}
+    (tmp_path / "video.json").write_text(
+        json.dumps([{"data": {"video": "v.mp4"}, "annotations": [{"result": [track]}]}])
+    )
+    (entry,) = seed_prompts(seeds(tmp_path, "label-studio", "video.json", frames=[2]), source)  # held to the end
+    assert (entry["label"], entry["frame"], entry["box"]) == ("fish", 2, [0.0, 0.0, 100.0, 50.0])
 
 
 # resume ---------------------------------------------------------------------------------------------------

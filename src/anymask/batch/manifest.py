@@ -15,13 +15,14 @@ from ..session.prompt_file import parse_prompts, prompts_digest, read_prompts
 from ..vocabulary import DIRECTIONS, EXPORT_FORMATS
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
-SEED_FORMATS = ("coco", "yolo", "mot")
+SEED_FORMATS = ("coco", "yolo", "mot", "label-studio")
 PROMPTS_SUFFIX = ".prompts.json"
 
 
 @dataclass(frozen=True)
 class Seeds:
-    """Detection boxes that become box prompts: a COCO file, a YOLO label folder or a MOT text file."""
+    """Detection boxes that become box prompts: a COCO file, a YOLO label folder, a MOT text file or a Label
+    Studio export."""
 
     format: str
     file: Path

@@ -1,4 +1,5 @@
-"""Detection seeds: boxes from a COCO file, a YOLO label folder or a MOT text file, as box prompts."""
+"""Detection seeds: boxes from a COCO file, a YOLO label folder, a MOT text file or a Label Studio export,
+as box prompts."""
 
 from __future__ import annotations
 
@@ -235,4 +236,20 @@ def _list(value) -> list:
     return value if isinstance(value, list) else []
 
 
-READERS = {"coco": read_coco, "yolo": read_yolo, "mot": read_mot}
+def read_label_studio(path: Path, frames: FrameIndex) -> list[Detection]:
+    """A Label Studio JSON export: each region's box (around its mask) on the frame its task names, or a
+    video task's boxes on every frame; the score of a prediction where it has one, else 1."""
+    from ..formats.dataset import FrameInfo
+    from ..formats.label_studio_import import import_label_studio
+
+    infos = [FrameInfo(i, frames.source.frame_name(i), *frames.size(i)) for i in range(frames.count)]
+    dataset = import_label_studio(path, infos)
+    return [
+        Detection(frame, instance.box, instance.label, 1.0 if instance.score is None else instance.score)
+        for frame, items in sorted(dataset.instances.items())
+        for instance in items
+        if instance.box is not None
+    ]
+
+
+READERS = {"coco": read_coco, "yolo": read_yolo, "mot": read_mot, "label-studio": read_label_studio}

@@ -70,6 +70,7 @@ class _Region:
     label: str
     rle: dict  # encoded at once: a long export's masks are never all decoded together
     track: bool = False  # a video track's region: its id is one object on every frame
+    score: float | None = None  # a prediction's (the region's own, else its prediction's)
 
 
 @dataclass
@@ -84,18 +85,19 @@ class _Reading:
     def task(self, task, where: str) -> None:
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             raise AnnotationFormatError(f'{where}: expected an object with "data"')
-        results = self._results(task, where)
+        results, score = self._results(task, where)
         if not results:
             return
         if any(result.get("type") == "videorectangle" for result in results):
-            self._video(results, where)
+            self._video(results, where, score)
             return
         frame = self._frame(task["data"], results, where)
         for index, result in enumerate(results):
-            self._region(result, frame, f"{where}: result[{index}]")
+            self._region(result, frame, f"{where}: result[{index}]", score)
 
-    def _results(self, task: dict, where: str) -> list[dict]:
-        """The results of the task's first annotation not cancelled, else of its first prediction."""
+    def _results(self, task: dict, where: str) -> tuple[list[dict], float | None]:
+        """The results of the task's first annotation not cancelled, else of its first prediction (with
+        the prediction's score)."""
         for key in ("annotations", "completions", "predictions"):
             entries = task.get(key)
             if entries is None:
@@ -112,8 +114,9 @@ class _Reading:
                 self._count("task(s) with several annotations: the first was read")
             if key == "predictions":
                 self._count("task(s) read from their predictions (no annotation)")
-            return results
-        return []
+                return results, _score(kept[0])
+            return results, None
+        return [], None
 
     def _frame(self, data: dict, results: list[dict], where: str) -> FrameInfo:
         names = [data.get("image")] + [value for key, value in data.items() if key != "image"]
@@ -141,7 +144,7 @@ class _Reading:
         self.frames = (self.frames or []) + [frame]
         return frame
 
-    def _region(self, result: dict, frame: FrameInfo, where: str) -> None:
+    def _region(self, result: dict, frame: FrameInfo, where: str, score: float | None) -> None:
         kind = str(result.get("type", ""))
         if kind not in AREA_TYPES:
             self.skipped[kind] = self.skipped.get(kind, 0) + 1
@@ -153,9 +156,10 @@ class _Reading:
             mask = _mask(AREA_TYPES[kind], value, result, frame)
         except (TypeError, ValueError, KeyError) as exc:
             raise AnnotationFormatError(f"{where}: {kind}: {exc}") from None
-        self.regions.append(_Region(frame.index, result.get("id"), _label(value, kind), rle_codec.encode(mask)))
+        label, encoded = _label(value, kind), rle_codec.encode(mask)
+        self.regions.append(_Region(frame.index, result.get("id"), label, encoded, score=_score(result, score)))
 
-    def _video(self, results: list[dict], where: str) -> None:
+    def _video(self, results: list[dict], where: str, score: float | None) -> None:
         if self.frames is None:
             raise AnnotationFormatError(f"{where}: a video task; name its video with --media")
         count = len(self.frames)
@@ -178,7 +182,8 @@ class _Reading:
             track = result.get("id") if isinstance(result.get("id"), str) else here  # no id: this result
             for number, box in sorted(shown.items()):
                 mask = rle_codec.encode(_box_mask(box, self.frames[number]))
-                self.regions.append(_Region(number, track, _label(value, "labels"), mask, track=True))
+                label = _label(value, "labels")
+                self.regions.append(_Region(number, track, label, mask, track=True, score=_score(result, score)))
 
     def _count(self, what: str, how_many: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + how_many
@@ -199,13 +204,18 @@ class _Reading:
             if same is not None:  # the parts of one object (anymask writes a polygon per component)
                 same.rle = rle_codec.encode(same.mask | rle_codec.decode(region.rle))
                 continue
-            on_frame.append(Instance(object_id, region.label, region.rle))
+            on_frame.append(Instance(object_id, region.label, region.rle, region.score))
         classes = list(dict.fromkeys(r.label for r in self.regions))
         notes = [f"{count} {what}" for what, count in self.counts.items()]
         if self.skipped:
             kinds = ", ".join(f"{count} {kind or 'untyped'}" for kind, count in self.skipped.items())
             notes.append(f"left out {sum(self.skipped.values())} result(s) that are not areas ({kinds})")
         return Dataset(self.path.stem, self.frames or [], classes, instances, notes=notes)
+
+
+def _score(entry: dict, default: float | None = None) -> float | None:
+    score = entry.get("score")
+    return float(score) if is_finite_number(score) else default
 
 
 def _own_id(region_id):
