@@ -51,6 +51,7 @@ def run(args) -> int:
     from ..formats import guess_format, import_into
     from ..media import open_source
     from ..project import ProjectStore, default_project_folder
+    from ..session.project import check_project_media
 
     if args.media is None and args.project is None:
         raise AnymaskError("name the annotated video or folder with --media, or an existing project with --project")
@@ -66,7 +67,10 @@ def run(args) -> int:
         media = args.media or store.get_meta("media_path")
         if not media:
             raise AnymaskError(f"{project}: the project does not record its video; pass --media")
-        report = import_into(store, open_source(media), format_name, args.path)
+        source = open_source(media)
+        if args.media:
+            check_project_media(store, args.media, source)
+        report = import_into(store, source, format_name, args.path)
     notes = "".join(f"; {note}" for note in report.notes)
     read_as = "" if args.format else f" (read as {format_name})"
     print(

@@ -328,6 +328,14 @@ class ProjectStore:
     def count_masks(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM masks").fetchone()[0]
 
+    def mask_extent(self) -> tuple[int, tuple[int, int]] | None:
+        """(the last frame with a mask, (height, width) of a mask there); None while there is no mask."""
+        row = self._db.execute("SELECT frame, rle FROM masks ORDER BY frame DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        height, width = json.loads(row[1])["size"]
+        return int(row[0]), (int(height), int(width))
+
     def masks_per_frame(self) -> dict[int, int]:
         """frame -> how many objects have a mask there (one query, for lists of many images)."""
         return dict(self._db.execute("SELECT frame, COUNT(*) FROM masks GROUP BY frame").fetchall())

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..annotations import rle
 from ..annotations.shapes import Shape
-from ..errors import SessionBusyError
+from ..errors import ProjectError, SessionBusyError
 from ..media import FrameSource
 from ..project import ProjectStore
 from ..project.snapshot import Region, capture
@@ -23,6 +23,42 @@ from .history import History, StoreChange
 
 if TYPE_CHECKING:
     from .runs import TrackingJob
+
+
+def check_project_media(store: ProjectStore, media_path: Path, source: FrameSource) -> None:
+    """Refuse to open a project with a video it was not made for, before any work is done in it.
+
+    The project records its video's path. Another path is taken when that video is gone (it moved) and
+    the project's masks fit this one (frames and size); the new path is then recorded. While the recorded
+    video is still there, or where the masks do not fit, it is another video: a one-line error."""
+    recorded = store.get_meta("media_path")
+    here = Path(media_path).resolve()
+    if recorded is None or Path(recorded) == here:
+        return
+    if Path(recorded).exists() and not _same_file(Path(recorded), here):
+        raise ProjectError(
+            f"{store.folder}: this project belongs to {recorded}, not {media_path}; "
+            "give this video a project of its own (another --project or --out)"
+        )
+    extent = store.mask_extent()
+    if extent is not None:
+        last, (height, width) = extent
+        count = len(source)
+        size = tuple(source.frame_size(min(last, count - 1)))
+        if last >= count or size != (height, width):
+            raise ProjectError(
+                f"{store.folder}: its masks ({width}x{height}, up to frame {last}) do not fit {media_path} "
+                f"({size[1]}x{size[0]}, {count} frames); it was made for {recorded}"
+            )
+    with store.transaction():
+        store.set_meta("media_path", str(here))  # the project's video moved here
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 def check_output_mode(mode: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..annotations.shapes import Shape
+from ..errors import ProjectError
 from ..formats import ImportReport, dataset_from_store, export_dataset, import_into
 from ..media import open_source
 from ..project import ProjectStore, default_project_folder
@@ -23,7 +24,7 @@ from .labels import LabelManager
 from .marking import Marking
 from .model_host import ModelHost
 from .prefetch import Prefetcher
-from .project import AnnotatedProject
+from .project import AnnotatedProject, check_project_media
 from .runs import TrackingJob, run_tracking
 
 __all__ = ["Session", "DIRECTIONS"]
@@ -56,8 +57,9 @@ class Session:
         source = open_source(media_path)
         store = ProjectStore.open(project_folder or default_project_folder(media_path), media_path)
         try:
+            check_project_media(store, media_path, source)
             self.project = AnnotatedProject(media_path, source, store, output_mode, tolerance, keep_manual_shapes)
-        except ValueError:
+        except (ValueError, ProjectError):
             store.close()
             raise
         self.host = ModelHost(self.project, model, precision, device, step_mode)
