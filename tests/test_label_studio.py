@@ -75,6 +75,10 @@ def test_a_label_studio_export_with_every_region_kind(tmp_path):
             "predictions": [{"result": [_result("rectanglelabels", box)]}],
         },
         {"data": {"image": "vtest_000001.jpg"}},  # not labelled yet
+        # a Windows path in a local-files URL; a brush region with nothing painted
+        _task(
+            "/data/local-files/?d=images%5Cvtest_000003.jpg", [_result("brushlabels", {"rle": [], "brushlabels": []})]
+        ),
     ]
     imported = import_annotations("label-studio", write(tmp_path / "project-1.json", json.dumps(tasks)), FRAMES)
     assert sorted(imported.instances) == [2, 4, 5] and imported.classes == ["roof", "car", "egg"]
@@ -95,6 +99,7 @@ def test_a_label_studio_export_with_every_region_kind(tmp_path):
     assert imported.notes == [
         "1 task(s) with several annotations: the first was read",
         "1 task(s) read from their predictions (no annotation)",
+        "1 empty brush region(s) left out",
         "left out 2 result(s) that are not areas (1 keypointlabels, 1 choices)",
     ]
 

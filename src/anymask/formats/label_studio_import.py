@@ -152,6 +152,9 @@ class _Reading:
         value = result.get("value")
         if not isinstance(value, dict):
             raise AnnotationFormatError(f"{where}: value: expected an object")
+        if AREA_TYPES[kind] == "brush" and value.get("rle") == []:  # nothing painted
+            self._count("empty brush region(s) left out")
+            return
         try:
             mask = _mask(AREA_TYPES[kind], value, result, frame)
         except (TypeError, ValueError, KeyError) as exc:
@@ -226,7 +229,7 @@ def _file_name(value: str) -> str:
     """The file name a task's data points at: a local-files `?d=` path, an upload URL, or a plain path."""
     if "?d=" in value:
         value = value.split("?d=", 1)[1]
-    return unquote(PurePosixPath(value.split("?", 1)[0].replace("\\", "/")).name)
+    return PurePosixPath(unquote(value.split("?", 1)[0]).replace("\\", "/")).name
 
 
 def _label(value: dict, kind: str) -> str:
