@@ -215,6 +215,7 @@ BOX = {"x": 1, "y": 1, "width": 1, "height": 1}
     [
         ('{"tasks": []}', "expected a list of Label Studio tasks"),
         ("[3]", 'tasks\\[0\\]: expected an object with "data"'),
+        ('[{"image": "a.jpg", "id": 1, "label": []}]', "JSON-MIN export; export the project as JSON"),
         (_one("rectanglelabels", BOX).replace("vtest_000000", "nope"), "image 'nope.jpg' is not a frame"),
         (_one("polygonlabels", {"points": [[1, 1], [2, 2]]}), "three or more"),
         (_one("rectanglelabels", dict(BOX, width="w")), "width must be a finite"),

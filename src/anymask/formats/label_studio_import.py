@@ -83,6 +83,8 @@ class _Reading:
     by_name: dict[str, FrameInfo] | None = None
 
     def task(self, task, where: str) -> None:
+        if isinstance(task, dict) and "data" not in task and {"image", "video"} & set(task):
+            raise AnnotationFormatError(f"{where}: this is Label Studio's JSON-MIN export; export the project as JSON")
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             raise AnnotationFormatError(f'{where}: expected an object with "data"')
         results, score = self._results(task, where)
