@@ -113,6 +113,23 @@ def test_bad_yolo_labels(tmp_path, line, message):
     assert f"{label}: line 2" in str(exc.value)
 
 
+def test_a_roboflow_yolo_export_with_split_folders(tmp_path):
+    """Roboflow's layout: <split>/images and <split>/labels beside data.yaml; a stem may hold dots."""
+    write(tmp_path / "data.yaml", "train: ../train/images\nval: ../valid/images\nnc: 2\nnames: ['car', 'person']\n")
+    write(tmp_path / "train" / "labels" / "vtest_000001.rf.3b2c.txt", "1 0.5 0.5 0.25 0.5\n")
+    write(tmp_path / "valid" / "labels" / "vtest_000004.txt", "0 0.25 0.25 0.1 0.1\n")
+    for split, stem in (("train", "vtest_000001.rf.3b2c"), ("valid", "vtest_000004")):
+        (tmp_path / split / "images").mkdir()
+        Image.new("RGB", (768, 576)).save(tmp_path / split / "images" / f"{stem}.jpg")
+    imported = import_annotations("yolo", tmp_path, None)  # frames from the images beside the labels
+    assert [(f.file_name, f.height, f.width) for f in imported.frames] == [
+        ("vtest_000001.rf.3b2c.jpg", 576, 768),
+        ("vtest_000004.jpg", 576, 768),
+    ]
+    assert [i.label for f in (0, 1) for i in imported.on(f)] == ["person", "car"]
+    assert imported.on(0)[0].box == (288.0, 144.0, 480.0, 432.0)
+
+
 def test_bad_davis_and_label_files(tmp_path):
     folder = tmp_path / "masks"
     folder.mkdir()

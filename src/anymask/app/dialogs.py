@@ -286,7 +286,7 @@ IMPORT_HINTS = {
     "xanylabeling": "a folder of X-AnyLabeling JSON files",
     "labelme": "a folder of labelme JSON files",
     "coco": "a COCO instances JSON, or a folder with annotations/instances_*.json",
-    "yolo": "a YOLO dataset folder (data.yaml, labels/)",
+    "yolo": "a YOLO dataset folder (data.yaml; labels/, or Roboflow's <split>/labels/) or its data.yaml",
     "davis": "a folder of palette PNG masks, or a DAVIS root with one sequence",
     "mot": "a MOT sequence folder (gt/gt.txt) or gt.txt",
     "mots": "a MOTS sequence folder (gt/gt.txt) or gt.txt (MOTSChallenge, KITTI MOTS)",

@@ -116,14 +116,16 @@ def read_class_names(data_yaml: Path) -> list[str]:
 
 
 def import_yolo(root: Path, frames: list[FrameInfo] | None = None, task: str | None = None) -> Dataset:
-    """Read an Ultralytics dataset (data.yaml + labels/**.txt). Each label line becomes its own object."""
+    """Read an Ultralytics dataset: data.yaml and the label files in any `labels` folder below it
+    (labels/**.txt as we write it, or <split>/labels/*.txt as Roboflow does). Each label line becomes its
+    own object."""
     root = Path(root)
     data_yaml = root if root.suffix.lower() in (".yaml", ".yml") and not root.is_dir() else root / "data.yaml"
     root = data_yaml.parent
     classes = read_class_names(data_yaml)
-    label_files = sorted((root / "labels").rglob("*.txt")) if (root / "labels").is_dir() else []
+    label_files = [f for f in sorted(root.rglob("*.txt")) if "labels" in f.relative_to(root).parts[:-1]]
     if not label_files:
-        raise AnnotationFormatError(f"{root}: no label files under labels/")
+        raise AnnotationFormatError(f"{root}: no label files under labels/ (or <split>/labels/)")
     by_stem = {Path(f.file_name).stem: f for f in frames} if frames else {}
     instances: dict[int, list[Instance]] = {}
     found_frames: list[FrameInfo] = []
@@ -143,9 +145,11 @@ def import_yolo(root: Path, frames: list[FrameInfo] | None = None, task: str | N
 
 
 def _frame_from_image(root: Path, label_file: Path, position: int) -> FrameInfo | None:
-    relative = label_file.relative_to(root / "labels").with_suffix("")
+    """The image beside a label file by Ultralytics' rule: its last `labels` folder read as `images`."""
+    folders = list(label_file.relative_to(root).parts[:-1])
+    folders[len(folders) - 1 - folders[::-1].index("labels")] = "images"
     for suffix in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
-        image = root / "images" / relative.with_suffix(suffix)
+        image = root.joinpath(*folders) / (label_file.stem + suffix)  # a stem may hold dots: frame.001
         if image.is_file():
             try:
                 with Image.open(image) as picture:
