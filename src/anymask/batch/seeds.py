@@ -153,7 +153,7 @@ def _coco_frame(image_id, images: dict | None, frames: FrameIndex, where: str) -
 
 def read_yolo(folder: Path, frames: FrameIndex) -> list[Detection]:
     """A folder of YOLO label files (`<frame name>.txt`: class cx cy w h [conf], or a polygon); class
-    names from data.yaml or classes.txt in the folder or its parent."""
+    names from data.yaml or classes.txt in the folder, its parent or the one above (Roboflow's layout)."""
     if not folder.is_dir():
         raise AnnotationFormatError(f"{folder}: expected a folder of YOLO label files")
     names = _yolo_names(folder)
@@ -174,7 +174,7 @@ def read_yolo(folder: Path, frames: FrameIndex) -> list[Detection]:
 def _yolo_names(folder: Path) -> list[str]:
     from ..formats.yolo import read_class_names
 
-    for parent in (folder, folder.parent):
+    for parent in (folder, folder.parent, folder.parent.parent):  # the last: Roboflow's <split>/labels
         if (parent / "data.yaml").is_file():
             return read_class_names(parent / "data.yaml")
         if (parent / "classes.txt").is_file():
