@@ -45,6 +45,13 @@ def test_another_video_is_refused_and_the_project_left_as_it_was(annotated, medi
     assert _state(project) == before
 
 
+def test_a_copied_video_and_project_open_where_the_original_still_is(annotated, tmp_path):
+    clip, project = annotated
+    copy = shutil.copytree(clip, tmp_path / "elsewhere" / "clip")
+    with Session(copy, shutil.copytree(project, tmp_path / "elsewhere" / "project")) as session:
+        assert session.store.objects() == {1: "person"} and session.store.get_meta("media_path") == str(copy)
+
+
 def test_a_moved_video_is_followed_where_its_frames_fit(annotated, media_dir, tmp_path):
     clip, project = annotated
     moved = tmp_path / "moved"

@@ -28,14 +28,15 @@ if TYPE_CHECKING:
 def check_project_media(store: ProjectStore, media_path: Path, source: FrameSource) -> None:
     """Refuse to open a project with a video it was not made for, before any work is done in it.
 
-    The project records its video's path. Another path is taken when that video is gone (it moved) and
-    the project's masks fit this one (frames and size); the new path is then recorded. While the recorded
-    video is still there, or where the masks do not fit, it is another video: a one-line error."""
+    The project records its video's path. Another path is taken when that video is gone (it moved) or is
+    a copy of this one (the same byte size; for a folder, the same file names and sizes), and the
+    project's masks fit this one (frames and size); the new path is then recorded. Otherwise it is another
+    video: a one-line error."""
     recorded = store.get_meta("media_path")
     here = Path(media_path).resolve()
     if recorded is None or Path(recorded) == here:
         return
-    if Path(recorded).exists() and not _same_file(Path(recorded), here):
+    if Path(recorded).exists() and not _same_file(Path(recorded), here) and not _copies(Path(recorded), here):
         raise ProjectError(
             f"{store.folder}: this project belongs to {recorded}, not {media_path}; "
             "give this video a project of its own (another --project or --out)"
@@ -52,6 +53,17 @@ def check_project_media(store: ProjectStore, media_path: Path, source: FrameSour
             )
     with store.transaction():
         store.set_meta("media_path", str(here))  # the project's video moved here
+
+
+def _copies(a: Path, b: Path) -> bool:
+    """Whether two videos or frame folders look like copies of each other (sizes, and names in a folder)."""
+    try:
+        if a.is_dir() and b.is_dir():
+            listing = [sorted((f.name, f.stat().st_size) for f in folder.iterdir() if f.is_file()) for folder in (a, b)]
+            return listing[0] == listing[1]
+        return a.is_file() and b.is_file() and a.stat().st_size == b.stat().st_size
+    except OSError:
+        return False
 
 
 def _same_file(a: Path, b: Path) -> bool:
