@@ -309,14 +309,23 @@ def rotated_box_to_mask(points, height: int, width: int) -> np.ndarray:
     return mask
 
 
-def rotated_corners(box, degrees: float) -> list[list[float]]:
-    """The corners of box (x1, y1, x2, y2) turned `degrees` clockwise on screen about its centre, as CVAT
-    keeps a rotated box: clockwise from the corner that was top-left."""
+def rotated_corners(box, degrees: float, pivot: tuple[float, float] | None = None) -> list[list[float]]:
+    """The corners of box (x1, y1, x2, y2) turned `degrees` clockwise on screen about `pivot` (its centre,
+    as CVAT turns a box, unless given: Label Studio turns one about its top-left corner), clockwise from
+    the corner that was top-left."""
     x1, y1, x2, y2 = box
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    cx, cy = pivot if pivot is not None else ((x1 + x2) / 2, (y1 + y2) / 2)
     cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
     offsets = [(x1 - cx, y1 - cy), (x2 - cx, y1 - cy), (x2 - cx, y2 - cy), (x1 - cx, y2 - cy)]
     return [[cx + dx * cos - dy * sin, cy + dx * sin + dy * cos] for dx, dy in offsets]
+
+
+def turned_box_mask(box, degrees: float, height: int, width: int, pivot=None) -> np.ndarray:
+    """A box (x1, y1, x2, y2) turned `degrees` clockwise about `pivot` (see `rotated_corners`), filled."""
+    turn = degrees % 360
+    if turn == 0:
+        return box_to_mask(box, height, width)
+    return rotated_box_to_mask(rotated_corners(box, turn, pivot), height, width)
 
 
 def unrotated_box(corners, direction: float) -> tuple[tuple[float, float, float, float], float]:

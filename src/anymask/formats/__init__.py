@@ -6,11 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..annotations import rle as rle_codec
 from ..errors import AnnotationFormatError, MediaError
 from .coco import export_coco, import_coco
 from .cvat import export_cvat_video, import_cvat
-from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store, frame_infos
+from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store, frame_infos, united
 from .davis import export_davis, import_davis
 from .detect import format_hint, guess_format
 from .label_studio import export_label_studio
@@ -119,8 +118,7 @@ def merge_repeated_objects(dataset: Dataset) -> None:
         for item in items:
             first = kept.get(item.object_id)
             if first is not None:
-                union = rle_codec.encode(first.mask | item.mask)
-                item, merged = Instance(first.object_id, first.label, union, first.score), merged + 1
+                item, merged = united(first, item), merged + 1
             kept[item.object_id] = item
         dataset.instances[frame] = list(kept.values())
     if merged:

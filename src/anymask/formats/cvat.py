@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from ..annotations import rle as rle_codec
-from ..annotations.geometry import (
-    box_to_mask,
-    edge_polygon_mask,
-    ellipse_mask,
-    mask_to_rotated_box,
-    rotated_box_to_mask,
-    rotated_corners,
-    unrotated_box,
-)
+from ..annotations.geometry import edge_polygon_mask, ellipse_mask, mask_to_rotated_box, turned_box_mask, unrotated_box
 from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, read_xml, safe_file_name
+from .dataset import Dataset, FrameInfo, Instance, Tracing, add_part, check_frame_size, read_xml, safe_file_name
 
 TRACK_ATTRIBUTE = "track_id"
 
@@ -135,7 +128,7 @@ def import_cvat(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     declared = [e.text or "" for e in root.iterfind("meta/*/labels/label/name")]
     frames = frames or _cvat_frames(root, path)
     entries = []  # (frame, track, label, element)
-    skipped: dict[str, int] = {}
+    skipped: Counter[str] = Counter()
     for track in root.iterfind("track"):
         label, own_id = track.get("label", ""), _integer(track.get("id", "0"), path, "track id")
         for element in track:
@@ -164,12 +157,7 @@ def import_cvat(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         frame = frames[position(number)]
         mask = _element_mask(element, frame, path)
         label = label or element.get("label", "")
-        items = instances.setdefault(frame.index, [])
-        same = next((i for i in items if i.object_id == track), None)
-        if same is not None:  # a second shape of the same track on the same frame: one object
-            same.rle = rle_codec.encode(same.mask | mask)
-            continue
-        items.append(Instance(track, label, rle_codec.encode(mask)))
+        add_part(instances.setdefault(frame.index, []), Instance(track, label, rle_codec.encode(mask)))
     used = {i.label for items in instances.values() for i in items}
     classes = [n for n in declared if n in used] + sorted(used - set(declared))
     return Dataset(path.parent.name or "cvat", frames, classes, instances, notes=notes)
@@ -179,10 +167,10 @@ SHAPE_TAGS = ("box", "polygon", "ellipse", "mask")
 OTHER_SHAPE_TAGS = ("points", "polyline", "skeleton", "cuboid", "tag")
 
 
-def _is_area(element: ET.Element, skipped: dict[str, int]) -> bool:
+def _is_area(element: ET.Element, skipped: Counter[str]) -> bool:
     """A shape that becomes a mask; other shapes are counted by kind in `skipped`."""
     if element.tag in OTHER_SHAPE_TAGS:
-        skipped[element.tag] = skipped.get(element.tag, 0) + 1
+        skipped[element.tag] += 1
     return element.tag in SHAPE_TAGS
 
 
@@ -208,7 +196,7 @@ def _frame_positions(root: ET.Element, path: Path, numbers: list[int], count: in
     they are; where they do not fit, as with the task's frames alone, they become the task's index."""
     if all(0 <= n < count for n in numbers):
         return (lambda n: n), []
-    start, step = _task_numbering(root, path)
+    start, step = _task_numbering(_task_meta(root), path)
     relative = [(n - start) // step for n in numbers]
     fits = all((n - start) % step == 0 for n in numbers) and all(0 <= r < count for r in relative)
     if (start, step) == (0, 1) or not fits:
@@ -219,10 +207,14 @@ def _frame_positions(root: ET.Element, path: Path, numbers: list[int], count: in
     return (lambda n: (n - start) // step), [note]
 
 
-def _task_numbering(root: ET.Element, path: Path) -> tuple[int, int]:
-    """The task's start_frame and frame step (frame_filter "step=N"), (0, 1) where the meta has none."""
+def _task_meta(root: ET.Element) -> ET.Element | None:
+    """The <meta> entry of the task the file was dumped from, or of its job."""
     task = root.find("meta/task")
-    task = task if task is not None else root.find("meta/job")
+    return task if task is not None else root.find("meta/job")
+
+
+def _task_numbering(task: ET.Element | None, path: Path) -> tuple[int, int]:
+    """The task's start_frame and frame step (frame_filter "step=N"), (0, 1) where the meta has none."""
     if task is None:
         return 0, 1
     start = _integer(task.findtext("start_frame") or "0", path, "start_frame")
@@ -246,8 +238,7 @@ def _cvat_frames(root: ET.Element, path: Path) -> list[FrameInfo]:
             )
             for i, image in enumerate(images)
         ]
-    task = root.find("meta/task")
-    task = task if task is not None else root.find("meta/job")
+    task = _task_meta(root)
     size = task.find("original_size") if task is not None else None
     if size is None:
         raise AnnotationFormatError(f"{path}: meta has no original_size (open the video first)")
@@ -263,11 +254,7 @@ def _element_mask(element: ET.Element, frame: FrameInfo, path: Path) -> np.ndarr
     where = f"{path}: frame {frame.index} <{element.tag}>"
     try:
         if element.tag == "box":
-            box = _numbers(element, ("xtl", "ytl", "xbr", "ybr"))
-            rotation = _rotation(element)
-            if rotation % 360 == 0:
-                return box_to_mask(box, height, width)
-            return rotated_box_to_mask(rotated_corners(box, rotation), height, width)
+            return turned_box_mask(_numbers(element, ("xtl", "ytl", "xbr", "ybr")), _rotation(element), height, width)
         if element.tag == "ellipse":
             return ellipse_mask(*_numbers(element, ("cx", "cy", "rx", "ry")), _rotation(element), height, width)
         if element.tag == "polygon":

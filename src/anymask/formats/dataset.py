@@ -275,6 +275,21 @@ def frame_infos(source) -> list[FrameInfo | None]:
     return frames
 
 
+def united(first: Instance, part: Instance) -> Instance:
+    """`first` with `part`'s mask added: one object given in parts, or twice, on one frame."""
+    return Instance(first.object_id, first.label, rle_codec.encode(first.mask | part.mask), first.score)
+
+
+def add_part(items: list[Instance], part: Instance) -> None:
+    """Put an object's mask on a frame's list, united with the mask that object already has there (CVAT
+    shapes of one track, Label Studio regions of one object)."""
+    for index, item in enumerate(items):
+        if item.object_id == part.object_id:
+            items[index] = united(item, part)
+            return
+    items.append(part)
+
+
 def frames_by_name(frames: list[FrameInfo]) -> dict[str, FrameInfo]:
     """Frames under their file name, base name and stem (first come wins), for files that name frames
     with a folder in front or another image suffix."""

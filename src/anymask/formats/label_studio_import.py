@@ -3,8 +3,9 @@ tasks' box tracks, as object masks on the frames they name."""
 
 from __future__ import annotations
 
-import math
+import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
@@ -12,10 +13,10 @@ from urllib.parse import unquote
 import numpy as np
 
 from ..annotations import rle as rle_codec
-from ..annotations.geometry import box_to_mask, edge_polygon_mask, ellipse_mask, rotated_box_to_mask
+from ..annotations.geometry import edge_polygon_mask, ellipse_mask, turned_box_mask
 from ..checks import is_finite_number, read_json_file
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, check_frame_size, frames_by_name, safe_file_name
+from .dataset import Dataset, FrameInfo, Instance, add_part, check_frame_size, frames_by_name, safe_file_name
 from .label_studio import OBJECT_ID_PREFIX, TASKS_FILE, VIDEO_TASKS_FILE
 from .label_studio_brush import decode_brush
 
@@ -78,8 +79,8 @@ class _Reading:
     path: Path
     frames: list[FrameInfo] | None  # None: built from the tasks' own sizes
     regions: list[_Region] = field(default_factory=list)
-    skipped: dict[str, int] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
     by_name: dict[str, FrameInfo] | None = None
 
     def task(self, task, where: str) -> None:
@@ -113,9 +114,9 @@ class _Reading:
             if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
                 raise AnnotationFormatError(f"{where}: {key}[0].result: expected a list of objects")
             if len(kept) > 1:
-                self._count("task(s) with several annotations: the first was read")
+                self.counts["task(s) with several annotations: the first was read"] += 1
             if key == "predictions":
-                self._count("task(s) read from their predictions (no annotation)")
+                self.counts["task(s) read from their predictions (no annotation)"] += 1
                 return results, _score(kept[0])
             return results, None
         return [], None
@@ -149,13 +150,13 @@ class _Reading:
     def _region(self, result: dict, frame: FrameInfo, where: str, score: float | None) -> None:
         kind = str(result.get("type", ""))
         if kind not in AREA_TYPES:
-            self.skipped[kind] = self.skipped.get(kind, 0) + 1
+            self.skipped[kind] += 1
             return
         value = result.get("value")
         if not isinstance(value, dict):
             raise AnnotationFormatError(f"{where}: value: expected an object")
         if AREA_TYPES[kind] == "brush" and value.get("rle") == []:  # nothing painted
-            self._count("empty brush region(s) left out")
+            self.counts["empty brush region(s) left out"] += 1
             return
         try:
             mask = _mask(AREA_TYPES[kind], value, result, frame)
@@ -171,7 +172,7 @@ class _Reading:
         for index, result in enumerate(results):
             if result.get("type") != "videorectangle":
                 kind = str(result.get("type", ""))
-                self.skipped[kind] = self.skipped.get(kind, 0) + 1
+                self.skipped[kind] += 1
                 continue
             here = f"{where}: result[{index}]"
             value = result.get("value")
@@ -183,33 +184,27 @@ class _Reading:
             shown = keyframes_on_frames(sequence, count)
             past = sum(1 for k in sequence if k["frame"] > count)
             if past:
-                self._count(f"keyframe(s) past the video's {count} frames left out", past)
+                self.counts[f"keyframe(s) past the video's {count} frames left out"] += past
             track = result.get("id") if isinstance(result.get("id"), str) else here  # no id: this result
             for number, box in sorted(shown.items()):
                 mask = rle_codec.encode(_box_mask(box, self.frames[number]))
                 label = _label(value, "labels")
                 self.regions.append(_Region(number, track, label, mask, track=True, score=_score(result, score)))
 
-    def _count(self, what: str, how_many: int = 1) -> None:
-        self.counts[what] = self.counts.get(what, 0) + how_many
-
     def dataset(self) -> Dataset:
-        own = {id(r): int(found.group(1)) for r in self.regions if (found := _own_id(r.region_id))}
-        next_id = 1 + max(own.values(), default=0)
+        own = [int(found.group(1)) if (found := _own_id(r.region_id)) else None for r in self.regions]
+        fresh = itertools.count(1 + max((n for n in own if n is not None), default=0))
         tracks: dict[object, int] = {}
         instances: dict[int, list[Instance]] = {}
-        for region in self.regions:
-            object_id = own.get(id(region))
+        for region, object_id in zip(self.regions, own):
             if object_id is None and region.track:  # a video track: one object on all its frames
-                object_id = tracks.setdefault(region.region_id, next_id + len(tracks))
+                if region.region_id not in tracks:
+                    tracks[region.region_id] = next(fresh)
+                object_id = tracks[region.region_id]
             if object_id is None:  # an image region: an object of its own
-                object_id = tracks.setdefault(object(), next_id + len(tracks))
-            on_frame = instances.setdefault(region.frame, [])
-            same = next((i for i in on_frame if i.object_id == object_id), None)
-            if same is not None:  # the parts of one object (anymask writes a polygon per component)
-                same.rle = rle_codec.encode(same.mask | rle_codec.decode(region.rle))
-                continue
-            on_frame.append(Instance(object_id, region.label, region.rle, region.score))
+                object_id = next(fresh)
+            part = Instance(object_id, region.label, region.rle, region.score)
+            add_part(instances.setdefault(region.frame, []), part)  # anymask writes a polygon per component
         classes = list(dict.fromkeys(r.label for r in self.regions))
         notes = [f"{count} {what}" for what, count in self.counts.items()]
         if self.skipped:
@@ -277,13 +272,7 @@ def _box_mask(box: dict, frame: FrameInfo) -> np.ndarray:
     height, width = frame.height, frame.width
     left, top = box["x"] * width / 100, box["y"] * height / 100
     right, bottom = left + box["width"] * width / 100, top + box["height"] * height / 100
-    turn = box.get("rotation", 0.0) % 360
-    if turn == 0:
-        return box_to_mask((left, top, right, bottom), height, width)
-    cos, sin = math.cos(math.radians(turn)), math.sin(math.radians(turn))
-    offsets = [(0, 0), (right - left, 0), (right - left, bottom - top), (0, bottom - top)]
-    corners = [[left + dx * cos - dy * sin, top + dx * sin + dy * cos] for dx, dy in offsets]
-    return rotated_box_to_mask(corners, height, width)
+    return turned_box_mask((left, top, right, bottom), box.get("rotation", 0.0), height, width, pivot=(left, top))
 
 
 def _is_keyframe(keyframe) -> bool:

@@ -36,7 +36,7 @@ def check_project_media(store: ProjectStore, media_path: Path, source: FrameSour
     here = Path(media_path).resolve()
     if recorded is None or Path(recorded) == here:
         return
-    if Path(recorded).exists() and not _same_file(Path(recorded), here) and not _copies(Path(recorded), here):
+    if Path(recorded).exists() and not _copies(Path(recorded), here):
         raise ProjectError(
             f"{store.folder}: this project belongs to {recorded}, not {media_path}; "
             "give this video a project of its own (another --project or --out)"
@@ -56,19 +56,13 @@ def check_project_media(store: ProjectStore, media_path: Path, source: FrameSour
 
 
 def _copies(a: Path, b: Path) -> bool:
-    """Whether two videos or frame folders look like copies of each other (sizes, and names in a folder)."""
+    """Whether two videos or frame folders look like copies of each other (sizes, and names in a folder);
+    a path to the same file, by a link or another spelling, is one."""
     try:
         if a.is_dir() and b.is_dir():
             listing = [sorted((f.name, f.stat().st_size) for f in folder.iterdir() if f.is_file()) for folder in (a, b)]
             return listing[0] == listing[1]
         return a.is_file() and b.is_file() and a.stat().st_size == b.stat().st_size
-    except OSError:
-        return False
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.samefile(b)
     except OSError:
         return False
 
