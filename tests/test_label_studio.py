@@ -4,14 +4,18 @@ cancelled and several annotations, predictions, video box tracks), our export's 
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
 from anymask.annotations import rle
 from anymask.annotations.geometry import ellipse_mask, mask_iou, mask_to_rotated_box, rotated_box_to_mask
 from anymask.formats import Dataset, FrameInfo, Instance, export_dataset, import_annotations
+from anymask.formats.dataset import frame_infos
 from anymask.formats.label_studio_brush import decode_brush, encode_brush
+from anymask.media import open_source
 
 from import_support import FRAMES, refused, write
 
@@ -179,11 +183,13 @@ def test_a_video_gets_a_video_task_of_box_tracks(tmp_path):
     dataset.source.path = str(video)
     export_dataset(dataset, "label-studio", tmp_path / "ls", mode="polygon")
     (task,) = json.loads((tmp_path / "ls" / "video_tasks.json").read_text())
-    assert task["data"] == {"video": "/data/local-files/?d=clip.mp4"}
+    assert task["data"] == {"video": "/data/local-files/?d=clip.mp4", "fps": 25.0}  # encoded: not a video
     (track,) = task["annotations"][0]["result"]
     assert track["type"] == "videorectangle" and track["id"] == "obj4" and track["value"]["labels"] == ["bar"]
     assert [(k["frame"], k["enabled"]) for k in track["value"]["sequence"]] == [(1, False), (3, True)]
-    assert '<VideoRectangle name="box" toName="video" />' in (tmp_path / "ls" / "video_label_config.xml").read_text()
+    config = (tmp_path / "ls" / "video_label_config.xml").read_text()
+    assert '<Video name="video" value="$video" frameRate="$fps" />' in config  # else Label Studio takes 24 fps
+    assert '<VideoRectangle name="box" toName="video" />' in config
     back = import_annotations("label-studio", tmp_path / "ls" / "video_tasks.json", dataset.frames)
     assert sorted(back.instances) == [0, 2] and back.on(2)[0].object_id == 4
 
@@ -240,3 +246,81 @@ def test_without_media_frames_come_from_the_tasks(tmp_path):
     imported = import_annotations("label-studio", write(tmp_path / "export.json", json.dumps(tasks)), None)
     assert [(f.file_name, f.height, f.width) for f in imported.frames] == [("a.jpg", 576, 768)]
     assert imported.on(0)[0].mask.sum() == 288 * 384 and imported.classes == ["object"]
+
+
+def _write_video(path, codec, pixel_format, size, frames=12, rate=10):
+    """A small video of a moving gradient: frame i is a ramp shifted by 3 i pixels."""
+    height, width = size
+    ramp = (np.arange(width)[None, :, None] * 4 + np.arange(height)[:, None, None] * 2 + np.array([0, 60, 120])) % 256
+    pictures = [np.roll(ramp, 3 * i, axis=1).astype(np.uint8) for i in range(frames)]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
+        for picture in pictures:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(stream.encode(None))
+    return path, pictures
+
+
+def _video_dataset(path):
+    source = open_source(path)
+    frames = frame_infos(source)
+    height, width = source.frame_size(0)
+    box = np.zeros((height, width), bool)
+    box[10:30, 8:40] = True
+    return Dataset(
+        "clip", frames, ["car"], {i: [Instance(2, "car", rle.encode(box))] for i in (0, 1, 5)}, source, source.fps
+    )
+
+
+def test_a_video_browsers_cannot_play_is_encoded_frame_for_frame(tmp_path):
+    video, pictures = _write_video(tmp_path / "clip.mkv", "ffv1", "yuv444p", (49, 65))  # odd size, lossless
+    dataset = _video_dataset(video)
+    calls = []
+    export_dataset(dataset, "label-studio", tmp_path / "ls", mode="rectangle", progress=lambda *c: calls.append(c))
+    (task,) = json.loads((tmp_path / "ls" / "video_tasks.json").read_text())
+    assert task["data"] == {"video": "/data/local-files/?d=clip.mp4", "fps": 10.0}
+    assert task["annotations"][0]["result"][0]["value"]["framesCount"] == 12
+    assert calls[-1] == (24, 24) and [done for done, _ in calls] == sorted(done for done, _ in calls)
+    assert {total for _, total in calls} == {24}  # the frames' tasks, then the video's frames
+    with av.open(str(tmp_path / "ls" / "clip.mp4")) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
+        decoded = list(container.decode(stream))
+    assert [round(float(f.pts * f.time_base) * 10, 6) for f in decoded] == list(range(12))  # frame i at i / fps
+    for index, frame in enumerate(decoded):
+        got = frame.to_ndarray(format="rgb24")
+        assert got.shape == (50, 66, 3)  # 4:2:0 needs even sides: the last row and column repeated
+        errors = [np.abs(got[:49, :65].astype(int) - picture).mean() for picture in pictures]
+        assert np.argmin(errors) == index and errors[index] < 10  # itself; a neighbour is 40+ off
+    assert not list((tmp_path / "ls").glob("*.partial"))
+
+
+def test_a_video_browsers_play_is_linked_not_encoded(tmp_path):
+    video, _ = _write_video(tmp_path / "clip.mp4", "libx264", "yuv420p", (48, 64))
+    dataset = _video_dataset(video)
+    export_dataset(dataset, "label-studio", tmp_path / "ls", mode="rectangle")
+    (task,) = json.loads((tmp_path / "ls" / "video_tasks.json").read_text())
+    assert task["data"] == {"video": "/data/local-files/?d=clip.mp4", "fps": 10.0}
+    assert (tmp_path / "ls" / "clip.mp4").read_bytes() == video.read_bytes()
+    export_dataset(dataset, "label-studio", tmp_path / "ls", mode="rectangle")  # again, over its own link
+    assert (tmp_path / "ls" / "clip.mp4").read_bytes() == video.read_bytes()
+
+
+def test_which_videos_a_browser_plays_frame_for_frame(tmp_path):
+    from anymask.formats.label_studio_video import browser_playable
+
+    assert browser_playable(_write_video(tmp_path / "cfr.mp4", "libx264", "yuv420p", (48, 64))[0])
+    assert not browser_playable(_write_video(tmp_path / "mpeg4.mp4", "mpeg4", "yuv420p", (48, 64))[0])
+    assert not browser_playable(_write_video(tmp_path / "high444.mp4", "libx264", "yuv444p", (48, 64))[0])
+    assert not browser_playable(_write_video(tmp_path / "cfr.mkv", "libx264", "yuv420p", (48, 64))[0])
+    assert not browser_playable(write(tmp_path / "text.mp4", "not a video"))
+    with av.open(str(tmp_path / "vfr.mp4"), "w") as container:  # frames at 0, 0.1, 0.3, 0.4 s
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for pts in (0, 1, 3, 4):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 10)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    assert not browser_playable(tmp_path / "vfr.mp4")

@@ -1,5 +1,5 @@
 """Label Studio JSON: a task per frame (polygons, boxes, rotated boxes or brush masks), a video task of box
-tracks (videorectangle), and the labeling configs to paste into a project."""
+tracks (videorectangle) over a video the browser plays, and the labeling configs to paste into a project."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
 from .dataset import Dataset, FrameInfo, Instance, Tracing
 from .label_studio_brush import encode_brush
+from .label_studio_video import browser_video, video_frame_count
 
 LOCAL_FILES = "/data/local-files/?d="  # Label Studio's URL for files under LOCAL_FILES_DOCUMENT_ROOT
 FROM_NAME, IMAGE_TAG = "label", "image"
@@ -24,6 +25,7 @@ RESULT_TYPES = {
 }
 TASKS_FILE, CONFIG_FILE = "tasks.json", "label_config.xml"
 VIDEO_TASKS_FILE, VIDEO_CONFIG_FILE = "video_tasks.json", "video_label_config.xml"
+FPS_FIELD = "fps"  # the video task's frame rate, which its config's <Video frameRate="$fps"> reads
 OBJECT_ID_PREFIX = "obj"  # region ids `obj<track>-<part>`: the object a region belongs to survives a round trip
 
 
@@ -31,7 +33,26 @@ def export_label_studio(
     dataset: Dataset, out: Path, mode: str = "polygon", tolerance: float = 1.0, empty_frames: bool = False
 ) -> Path:
     """tasks.json (a task per frame, its image under images/), label_config.xml, and for a video also
-    video_tasks.json (one task, each object a videorectangle track) with video_label_config.xml."""
+    video_tasks.json (one task, each object a videorectangle track) with video_label_config.xml and the video."""
+    video = Path(str(getattr(dataset.source, "path", "")))
+    with_video = getattr(dataset.source, "files", None) is None and video.is_file() and bool(dataset.frames)
+    report = dataset.progress
+    total = len(dataset.frames) + (video_frame_count(dataset) if with_video else 0)
+    if report is not None:  # the video's frames, if it is encoded, continue the frames' progress
+        dataset.progress = lambda done, _: report(done, total)
+    try:
+        _write_frame_tasks(dataset, out, mode, tolerance, empty_frames)
+        if with_video:
+            encoding = None if report is None else lambda done: report(len(dataset.frames) + done, total)
+            _write_video_task(dataset, browser_video(dataset, video, out, encoding), out)
+    finally:
+        dataset.progress = report
+    if report is not None and with_video:
+        report(total, total)
+    return out / TASKS_FILE
+
+
+def _write_frame_tasks(dataset: Dataset, out: Path, mode: str, tolerance: float, empty_frames: bool) -> None:
     result_type, tag = RESULT_TYPES[mode]
     tasks = []
     for frame in dataset.each_frame(Tracing(tolerance, pixel_edges=True) if mode == "polygon" else None):
@@ -50,12 +71,12 @@ def export_label_studio(
         tasks.append({"id": frame.index + 1, "data": data, "annotations": [{"id": frame.index + 1, "result": results}]})
     atomic_write_text(out / TASKS_FILE, json.dumps(tasks) + "\n")  # compact: brush masks are long lists
     atomic_write_text(out / CONFIG_FILE, _config(dataset.classes, ("Image", IMAGE_TAG, "$image"), (tag, FROM_NAME)))
-    video = Path(str(getattr(dataset.source, "path", "")))
-    if getattr(dataset.source, "files", None) is None and video.is_file():
-        atomic_write_text(out / VIDEO_TASKS_FILE, json.dumps([_video_task(dataset, video.name)]) + "\n")
-        config = _config(dataset.classes, ("Video", VIDEO_TAG, "$video"), ("Labels", "videoLabels"))
-        atomic_write_text(out / VIDEO_CONFIG_FILE, config)
-    return out / TASKS_FILE
+
+
+def _write_video_task(dataset: Dataset, video_name: str, out: Path) -> None:
+    atomic_write_text(out / VIDEO_TASKS_FILE, json.dumps([_video_task(dataset, video_name)]) + "\n")
+    config = _config(dataset.classes, ("Video", VIDEO_TAG, "$video"), ("Labels", "videoLabels"))
+    atomic_write_text(out / VIDEO_CONFIG_FILE, config)
 
 
 def _regions(instance: Instance, frame: FrameInfo, mode: str, tolerance: float, result_type: str) -> list[dict]:
@@ -99,7 +120,7 @@ def _rotated_value(corners, direction: float, frame: FrameInfo) -> dict:
 def _video_task(dataset: Dataset, video_name: str) -> dict:
     """One task for the whole video: each object a videorectangle track, a keyframe on every frame it is
     on, the last one of each stretch disabled (Label Studio shows no box after a disabled keyframe)."""
-    count, fps = len(dataset.frames), dataset.fps or 30.0
+    count, fps = video_frame_count(dataset), dataset.fps or 30.0
     sequences: dict[int, list[dict]] = {}
     for frame in dataset.frames:
         for instance in dataset.on(frame.index):
@@ -120,15 +141,17 @@ def _video_task(dataset: Dataset, video_name: str) -> dict:
             {"id": region_id, "type": "videorectangle", "from_name": VIDEO_FROM_NAME, "to_name": VIDEO_TAG}
             | {"origin": "manual", "value": value}
         )
-    return {"id": 1, "data": {VIDEO_TAG: f"{LOCAL_FILES}{video_name}"}, "annotations": [{"id": 1, "result": results}]}
+    data = {VIDEO_TAG: f"{LOCAL_FILES}{video_name}", FPS_FIELD: fps}  # the config's frameRate="$fps"
+    return {"id": 1, "data": data, "annotations": [{"id": 1, "result": results}]}
 
 
 def _config(classes: list[str], media: tuple[str, str, str], control: tuple[str, str]) -> str:
     """A labeling config declaring every class (with anymask's colours), for the project's Labeling Setup."""
     view = ET.Element("View")
     kind, name, value = media
-    ET.SubElement(view, kind, name=name, value=value)
+    media_element = ET.SubElement(view, kind, name=name, value=value)
     if kind == "Video":
+        media_element.set("frameRate", f"${FPS_FIELD}")  # Label Studio assumes 24 fps otherwise
         ET.SubElement(view, "VideoRectangle", name=VIDEO_FROM_NAME, toName=name)
     labels = ET.SubElement(view, control[0], name=control[1], toName=name)
     for index, label in enumerate(classes):
