@@ -183,7 +183,7 @@ def test_a_video_gets_a_video_task_of_box_tracks(tmp_path):
     dataset.source.path = str(video)
     export_dataset(dataset, "label-studio", tmp_path / "ls", mode="polygon")
     (task,) = json.loads((tmp_path / "ls" / "video_tasks.json").read_text())
-    assert task["data"] == {"video": "/data/local-files/?d=clip.mp4", "fps": 25.0}  # encoded: not a video
+    assert task["data"] == {"video": "/data/local-files/?d=videos/clip.mp4", "fps": 25.0}  # encoded: not a video
     (track,) = task["annotations"][0]["result"]
     assert track["type"] == "videorectangle" and track["id"] == "obj4" and track["value"]["labels"] == ["bar"]
     assert [(k["frame"], k["enabled"]) for k in track["value"]["sequence"]] == [(1, False), (3, True)]
@@ -279,11 +279,11 @@ def test_a_video_browsers_cannot_play_is_encoded_frame_for_frame(tmp_path):
     calls = []
     export_dataset(dataset, "label-studio", tmp_path / "ls", mode="rectangle", progress=lambda *c: calls.append(c))
     (task,) = json.loads((tmp_path / "ls" / "video_tasks.json").read_text())
-    assert task["data"] == {"video": "/data/local-files/?d=clip.mp4", "fps": 10.0}
+    assert task["data"] == {"video": "/data/local-files/?d=videos/clip.mp4", "fps": 10.0}
     assert task["annotations"][0]["result"][0]["value"]["framesCount"] == 12
     assert calls[-1] == (24, 24) and [done for done, _ in calls] == sorted(done for done, _ in calls)
     assert {total for _, total in calls} == {24}  # the frames' tasks, then the video's frames
-    with av.open(str(tmp_path / "ls" / "clip.mp4")) as container:
+    with av.open(str(tmp_path / "ls" / "videos" / "clip.mp4")) as container:
         stream = container.streams.video[0]
         assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
         decoded = list(container.decode(stream))
@@ -293,7 +293,7 @@ def test_a_video_browsers_cannot_play_is_encoded_frame_for_frame(tmp_path):
         assert got.shape == (50, 66, 3)  # 4:2:0 needs even sides: the last row and column repeated
         errors = [np.abs(got[:49, :65].astype(int) - picture).mean() for picture in pictures]
         assert np.argmin(errors) == index and errors[index] < 10  # itself; a neighbour is 40+ off
-    assert not list((tmp_path / "ls").glob("*.partial"))
+    assert not list((tmp_path / "ls").rglob("*.partial"))
 
 
 def test_a_video_browsers_play_is_linked_not_encoded(tmp_path):
@@ -301,10 +301,10 @@ def test_a_video_browsers_play_is_linked_not_encoded(tmp_path):
     dataset = _video_dataset(video)
     export_dataset(dataset, "label-studio", tmp_path / "ls", mode="rectangle")
     (task,) = json.loads((tmp_path / "ls" / "video_tasks.json").read_text())
-    assert task["data"] == {"video": "/data/local-files/?d=clip.mp4", "fps": 10.0}
-    assert (tmp_path / "ls" / "clip.mp4").read_bytes() == video.read_bytes()
+    assert task["data"] == {"video": "/data/local-files/?d=videos/clip.mp4", "fps": 10.0}
+    assert (tmp_path / "ls" / "videos" / "clip.mp4").read_bytes() == video.read_bytes()
     export_dataset(dataset, "label-studio", tmp_path / "ls", mode="rectangle")  # again, over its own link
-    assert (tmp_path / "ls" / "clip.mp4").read_bytes() == video.read_bytes()
+    assert (tmp_path / "ls" / "videos" / "clip.mp4").read_bytes() == video.read_bytes()
 
 
 def test_which_videos_a_browser_plays_frame_for_frame(tmp_path):

@@ -17,24 +17,28 @@ from .dataset import Dataset
 # an MP4 container, H.264 in 4:2:0, every frame the same length.
 PLAYABLE_SUFFIXES = (".mp4", ".m4v")
 PLAYABLE_PIXEL_FORMATS = ("yuv420p", "yuvj420p")
+VIDEOS_FOLDER = "videos"
 H264_QUALITY = {"crf": "18", "preset": "veryfast"}  # visually lossless; 270 frames of 720x528 in 2 s on 2 cores
 
 
 def browser_video(dataset: Dataset, video: Path, out: Path, progress: Callable[[int], None] | None = None) -> str:
-    """The name, under `out`, of a video Label Studio plays frame for frame like `video`: the video itself
-    (linked, else copied) where it already is one, else its frames encoded as `<stem>.mp4`."""
+    """The path, relative to `out`, of a video Label Studio plays frame for frame like `video`, under
+    `out/videos/` (Label Studio serves local files only from a storage below its document root): the video
+    itself (linked, else copied) where it already is one, else its frames encoded as `<stem>.mp4`."""
+    folder = out / VIDEOS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
     if browser_playable(video):
-        target = out / video.name
+        target = folder / video.name
         if not (target.exists() and target.samefile(video)):
             target.unlink(missing_ok=True)
             try:
                 os.link(video, target)
             except OSError:  # another file system, or links not allowed
                 shutil.copyfile(video, target)
-        return target.name
-    target = out / f"{video.stem}.mp4"
-    encode_h264(dataset, target, progress)
-    return target.name
+    else:
+        target = folder / f"{video.stem}.mp4"
+        encode_h264(dataset, target, progress)
+    return f"{VIDEOS_FOLDER}/{target.name}"
 
 
 def browser_playable(video: Path) -> bool:
