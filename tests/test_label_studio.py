@@ -324,3 +324,50 @@ def test_which_videos_a_browser_plays_frame_for_frame(tmp_path):
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     assert not browser_playable(tmp_path / "vfr.mp4")
+
+
+def test_a_track_label_studio_counted_at_24_fps_lands_on_the_videos_own_frames(tmp_path):
+    """Label Studio's default frameRate is 24: on a 10 fps video its frame 25 is shown at 1 s, frame 10 here."""
+    frames = [FrameInfo(i, f"v_{i:06d}.jpg", 100, 200) for i in range(20)]  # 2 s at 10 fps
+
+    def keyframe(number, x, enabled=True):
+        return {
+            "frame": number,
+            "time": (number - 1) / 24,
+            "enabled": enabled,
+            "x": x,
+            "y": 10,
+            "width": 10,
+            "height": 10,
+        }
+
+    sequence = [keyframe(1, 0), keyframe(25, 20), keyframe(37, 30, enabled=False)]
+    value = {"sequence": sequence, "framesCount": 48, "duration": 2.0, "labels": ["fish"]}
+    task = {"data": {"video": "/data/upload/1/v.mp4"}, "annotations": [{"result": [_result("videorectangle", value)]}]}
+    path = write(tmp_path / "export.json", json.dumps([task]))
+    imported = import_annotations("label-studio", path, frames, fps=10.0)
+    assert sorted(imported.instances) == list(range(16))  # gone after the disabled keyframe at 1.5 s
+    assert imported.on(5)[0].box == (20.0, 10.0, 40.0, 20.0)  # halfway from x 0% to 20% of 200 px
+    assert imported.on(10)[0].box == (40.0, 10.0, 60.0, 20.0) and imported.on(15)[0].box == (60.0, 10.0, 80.0, 20.0)
+    assert any("at 24 fps, not the video's 10" in note for note in imported.notes)
+    same_rate = import_annotations("label-studio", path, frames, fps=24.0)  # counted at the video's rate
+    assert sorted(same_rate.instances) == list(range(20))
+    assert same_rate.notes == ["2 keyframe(s) past the video's 20 frames left out"]
+
+
+def test_anymask_import_places_label_studio_keyframes_by_the_videos_frame_rate(media_dir, tmp_path, capsys):
+    from anymask.cli import main
+    from anymask.project import ProjectStore
+
+    box = {"x": 10, "y": 10, "width": 20, "height": 20, "enabled": False}  # vtest.avi: 10 fps
+    value = {"sequence": [dict(box, frame=49, time=2.0)], "framesCount": 19080, "duration": 795.0, "labels": ["p"]}
+    task = {
+        "data": {"video": "/data/upload/1/vtest.mp4"},
+        "annotations": [{"result": [_result("videorectangle", value)]}],
+    }
+    path = write(tmp_path / "export.json", json.dumps([task]))
+    project = tmp_path / "project"
+    assert main(["import", str(path), "--media", str(media_dir / "vtest.avi"), "--project", str(project)]) == 0
+    assert "at 24 fps, not the video's 10" in capsys.readouterr().out
+    with ProjectStore.open(project) as store:
+        assert store.annotated_frames() == [20]  # 2 s in, not Label Studio's frame 49

@@ -243,7 +243,8 @@ def read_label_studio(path: Path, frames: FrameIndex) -> list[Detection]:
     from ..formats.label_studio_import import import_label_studio
 
     infos = [FrameInfo(i, frames.source.frame_name(i), *frames.size(i)) for i in range(frames.count)]
-    dataset = import_label_studio(path, infos)
+    is_video = getattr(frames.source, "files", None) is None
+    dataset = import_label_studio(path, infos, getattr(frames.source, "fps", None) if is_video else None)
     return [
         Detection(frame, instance.box, instance.label, 1.0 if instance.score is None else instance.score)
         for frame, items in sorted(dataset.instances.items())

@@ -61,6 +61,7 @@ IMPORT_FORMATS = {
     "cvat": import_cvat,
     "label-studio": import_label_studio,
 }
+FRAME_RATE_IMPORTS = {"label-studio"}  # video frames counted at a rate of the file's own (Label Studio's frameRate)
 
 
 def export_dataset(
@@ -93,12 +94,19 @@ def export_dataset(
     return out / written.relative_to(target) if written != target else out
 
 
-def import_annotations(format_name: str, path: str | Path, frames: list[FrameInfo] | None = None) -> Dataset:
-    """Parse annotations completely (raising AnnotationFormatError on any problem) before anything is stored."""
+def import_annotations(
+    format_name: str, path: str | Path, frames: list[FrameInfo] | None = None, fps: float | None = None
+) -> Dataset:
+    """Parse annotations completely (raising AnnotationFormatError on any problem) before anything is stored.
+    `fps`: the video's frame rate, for files that count a video's frames at a rate of their own."""
     if format_name not in IMPORT_FORMATS:
         raise ValueError(f"unknown import format {format_name!r}; choose one of {', '.join(IMPORT_FORMATS)}")
     try:
-        dataset = IMPORT_FORMATS[format_name](Path(path), frames)
+        importer = IMPORT_FORMATS[format_name]
+        if format_name in FRAME_RATE_IMPORTS:
+            dataset = importer(Path(path), frames, fps=fps)
+        else:
+            dataset = importer(Path(path), frames)
     except AnnotationFormatError as exc:
         hint = "" if "import it as" in str(exc) else format_hint(Path(path), format_name)
         if not hint:
@@ -147,7 +155,8 @@ def import_into(store, source, format_name: str, path: str | Path) -> ImportRepo
     if readable is None:
         raise MediaError(f"{source.path}: no frame can be read")
     frames = [f or FrameInfo(i, source.frame_name(i), readable.height, readable.width) for i, f in enumerate(frames)]
-    dataset = import_annotations(format_name, path, frames)
+    fps = getattr(source, "fps", None) if getattr(source, "files", None) is None else None  # a video's
+    dataset = import_annotations(format_name, path, frames, fps)
     id_map = store_dataset(store, dataset)
     masks = sum(len(items) for items in dataset.instances.values())
     return ImportReport(len(id_map), masks, len(dataset.instances), tuple(dataset.notes))

@@ -30,23 +30,26 @@ AREA_TYPES = {
     "brushlabels": "brush",
     "brush": "brush",
 }
+RATE_TOLERANCE = 0.01  # rates this close count as one (29.97 and 30); 24 against 25 does not
 UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")  # Label Studio renames an uploaded file <8 hex>-<name>
 OWN_REGION_ID = re.compile(rf"^{OBJECT_ID_PREFIX}(\d{{1,9}})(?:-\d+)?$")
 
 
-def import_label_studio(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
+def import_label_studio(path: Path, frames: list[FrameInfo] | None = None, fps: float | None = None) -> Dataset:
     """Read a Label Studio JSON export (a list of tasks, or one task), or the tasks.json in a folder.
 
     Each task's first annotation that was not cancelled is read (its first prediction where it has none).
     An image task lands on the frame its data names; a region is an object of its own unless its id is
     `obj<n>` (anymask's), which keeps object n. A video task's videorectangle tracks are boxes on every
-    frame Label Studio shows them. Other region kinds (keypoints, choices, text) are counted in the notes."""
+    frame Label Studio shows them; where Label Studio counted frames at another rate than the video's
+    `fps` (its default of 24, say), each keyframe goes to the video frame shown at its time. Other region
+    kinds (keypoints, choices, text) are counted in the notes."""
     path = _tasks_file(Path(path))
     document = read_json_file(path, "Label Studio JSON file")
     tasks = [document] if isinstance(document, dict) and "data" in document else document
     if not isinstance(tasks, list):
         raise AnnotationFormatError(f'{path}: expected a list of Label Studio tasks ({{"data": ..., "annotations"}})')
-    reading = _Reading(path, list(frames) if frames else None)
+    reading = _Reading(path, list(frames) if frames else None, fps)
     for index, task in enumerate(tasks):
         reading.task(task, f"{path}: tasks[{index}]")
     return reading.dataset()
@@ -78,6 +81,7 @@ class _Region:
 class _Reading:
     path: Path
     frames: list[FrameInfo] | None  # None: built from the tasks' own sizes
+    fps: float | None = None  # the video's frame rate, where known
     regions: list[_Region] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     counts: Counter[str] = field(default_factory=Counter)
@@ -181,6 +185,7 @@ class _Reading:
                 raise AnnotationFormatError(
                     f"{here}: value.sequence: expected keyframes with a frame from 1 and finite x, y, width, height"
                 )
+            sequence = self._on_video_frames(sequence, value)
             shown = keyframes_on_frames(sequence, count)
             past = sum(1 for k in sequence if k["frame"] > count)
             if past:
@@ -190,6 +195,19 @@ class _Reading:
                 mask = rle_codec.encode(_box_mask(box, self.frames[number]))
                 label = _label(value, "labels")
                 self.regions.append(_Region(number, track, label, mask, track=True, score=_score(result, score)))
+
+    def _on_video_frames(self, sequence: list[dict], value: dict) -> list[dict]:
+        """Keyframes renumbered to the video's frames where Label Studio counted at another rate: its
+        frame k is shown at (k - 1) / rate seconds (rate = framesCount / duration, from the config's
+        frameRate, 24 unless set), which is the video's frame round((k - 1) * fps / rate)."""
+        rate = label_studio_rate(value)
+        if rate is None or not self.fps or abs(rate - self.fps) <= RATE_TOLERANCE * self.fps:
+            return sequence
+        self.counts[
+            f"track(s) counted by Label Studio at {rate:.4g} fps, not the video's {self.fps:.4g}: "
+            "keyframes placed on the frame shown at their time"
+        ] += 1
+        return [dict(k, frame=round((k["frame"] - 1) * self.fps / rate) + 1) for k in sequence]
 
     def dataset(self) -> Dataset:
         own = [int(found.group(1)) if (found := _own_id(r.region_id)) else None for r in self.regions]
@@ -273,6 +291,14 @@ def _box_mask(box: dict, frame: FrameInfo) -> np.ndarray:
     left, top = box["x"] * width / 100, box["y"] * height / 100
     right, bottom = left + box["width"] * width / 100, top + box["height"] * height / 100
     return turned_box_mask((left, top, right, bottom), box.get("rotation", 0.0), height, width, pivot=(left, top))
+
+
+def label_studio_rate(value: dict) -> float | None:
+    """The frame rate Label Studio counted a video track's frames at: its framesCount over its duration."""
+    count, duration = value.get("framesCount"), value.get("duration")
+    if is_finite_number(count) and is_finite_number(duration) and count > 0 and duration > 0:
+        return float(count) / float(duration)
+    return None
 
 
 def _is_keyframe(keyframe) -> bool:
