@@ -14,6 +14,7 @@ from ..annotations.label_file import LabelFile, read_label_file, write_label_fil
 from ..annotations.shapes import Shape
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size
+from .frame_numbers import frames_by_number
 
 
 def export_xanylabeling(
@@ -56,24 +57,19 @@ def _file_shape(shape: Shape, frame: FrameInfo, track: int) -> Shape:
 
 def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     """Read every X-AnyLabeling / labelme JSON in a folder (or one such file); shapes with a group_id share
-    an object."""
+    an object. Files land on the media's frames by image name, or by the numbers of the frames X-AnyLabeling
+    extracted from a video (see frame_numbers.py)."""
     folder = Path(folder)
     files = [folder] if folder.is_file() else sorted(folder.glob("*.json"))
     if not files:
         raise AnnotationFormatError(f"{folder}: no .json label files found")
-    by_stem = {Path(f.file_name).stem: f for f in frames} if frames else {}
+    label_files = [read_label_file(path) for path in files]
+    if frames:
+        matched, notes = _frames_of(files, label_files, frames, folder)
+    else:
+        matched, notes = [_own_frame(p, position, lf) for position, (p, lf) in enumerate(zip(files, label_files))], []
     parsed = []
-    for position, path in enumerate(files):
-        label_file = read_label_file(path)
-        frame = (
-            by_stem.get(Path(label_file.image_path).stem, by_stem.get(path.stem))
-            if frames
-            else FrameInfo(
-                position,
-                Path(label_file.image_path).name,
-                *check_frame_size(label_file.image_height, label_file.image_width, str(path)),
-            )
-        )
+    for path, frame, label_file in zip(files, matched, label_files):
         if frame is None:
             raise AnnotationFormatError(
                 f"{path}: its image {label_file.image_path!r} is not a frame of this video or folder"
@@ -101,8 +97,35 @@ def import_label_folder(folder: Path, frames: list[FrameInfo] | None = None) -> 
             instances.setdefault(frame.index, []).append(Instance(object_id, labels[key], rle_codec.encode(mask)))
     classes = list(dict.fromkeys(i.label for _, items in sorted(instances.items()) for i in items))  # file order
     dataset = Dataset(folder.name, frames or [f for _, f, _ in parsed], classes, instances)
-    dataset.notes = [f"skipped {count} {kind} shape(s): not an area" for kind, count in sorted(skipped.items())]
+    dataset.notes = notes + [f"skipped {count} {kind} shape(s): not an area" for kind, count in sorted(skipped.items())]
     return dataset
+
+
+def _own_frame(path: Path, position: int, label_file: LabelFile) -> FrameInfo:
+    """A frame made from the label file itself (no media given)."""
+    size = check_frame_size(label_file.image_height, label_file.image_width, str(path))
+    return FrameInfo(position, Path(label_file.image_path).name, *size)
+
+
+def _frames_of(
+    files: list[Path], label_files: list[LabelFile], frames: list[FrameInfo], folder: Path
+) -> tuple[list[FrameInfo | None], list[str]]:
+    """Each label file's frame: by its image's name (or its own), else, where no name is one of the media's,
+    by the numbers of X-AnyLabeling's extracted frames (frame_00012.jpg), checked against the frame size."""
+    by_stem = {Path(f.file_name).stem: f for f in frames}
+    matched = [by_stem.get(Path(lf.image_path).stem, by_stem.get(p.stem)) for p, lf in zip(files, label_files)]
+    names = [Path(lf.image_path).name or f"{p.stem}.jpg" for p, lf in zip(files, label_files)]
+    numbered = None if any(matched) else frames_by_number(names, files[0].parent, frames, folder)
+    if numbered is None:
+        return matched, []
+    matched, note = numbered
+    for path, frame, label_file in zip(files, matched, label_files):
+        if (label_file.image_height, label_file.image_width) != (frame.height, frame.width):
+            raise AnnotationFormatError(
+                f"{path}: its image is {label_file.image_width}x{label_file.image_height} but frame {frame.index} "
+                f"of this video is {frame.width}x{frame.height}; is it this video's?"
+            )
+    return matched, [note]
 
 
 def _shape_mask(shape, frame: FrameInfo, path: Path, index: int) -> np.ndarray | None:

@@ -1,0 +1,64 @@
+"""X-AnyLabeling's labels of a video's extracted frames (frame_00012.jpg) onto the video's own frames."""
+
+from __future__ import annotations
+
+import pytest
+
+from anymask.annotations.label_file import LabelFile, write_label_file
+from anymask.annotations.shapes import Shape
+from anymask.formats import FrameInfo, import_annotations
+
+from import_support import refused
+
+VIDEO = [FrameInfo(i, f"clip_{i:06d}.jpg", 48, 64) for i in range(20)]
+
+
+def _labels(folder, numbers, images=0, size=(48, 64), prefix="frame_"):
+    """Label files for `numbers` and `images` extracted frame images (frame_00000.jpg, ...) beside them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(images):
+        (folder / f"{prefix}{n:05d}.jpg").write_bytes(b"a picture")
+    for n in numbers:
+        box = Shape("car", [[2, 2], [10, 2], [10, 8], [2, 8]], "polygon", group_id=1)
+        write_label_file(LabelFile([box], f"{prefix}{n:05d}.jpg", *size), folder / f"{prefix}{n:05d}.json")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("images", "numbers", "frames", "said"),
+    [
+        (20, [3, 12], [3, 12], "frame_00003.jpg -> frame 3; 20 frame images beside the labels, every frame"),
+        (7, [0, 4, 6], [0, 12, 18], "frame_00000.jpg -> frame 0; 7 frame images beside the labels, one frame in 3"),
+        (0, [5], [5], "no frame images beside the labels, so every frame of the video was assumed"),
+    ],
+)
+def test_extracted_frames_land_on_the_frames_they_came_from(tmp_path, images, numbers, frames, said):
+    folder = _labels(tmp_path / "clip", numbers, images)
+    imported = import_annotations("xanylabeling", folder, VIDEO)
+    assert sorted(imported.instances) == frames
+    assert any(said in note for note in imported.notes), imported.notes
+
+
+def test_extracted_frames_that_do_not_fit_the_video_are_refused(tmp_path):
+    refused("xanylabeling", _labels(tmp_path / "a", [4], images=13), VIDEO, "neither every frame nor every")
+    refused("xanylabeling", _labels(tmp_path / "b", [25]), VIDEO, "would be frame 25, past this video's 20 frames")
+    refused("xanylabeling", _labels(tmp_path / "c", [2], size=(40, 64)), VIDEO, "its image is 64x40 but frame 2")
+
+
+def test_names_of_the_media_still_come_first(tmp_path):
+    folder = _labels(tmp_path / "clip", [3], images=20)
+    write_label_file(LabelFile([], "clip_000007.jpg", 48, 64), folder / "clip_000007.json")
+    refused("xanylabeling", folder, VIDEO, "'frame_00003.jpg' is not a frame of this video or folder")
+
+
+def test_anymask_import_of_x_anylabeling_labels_of_every_5th_frame_of_vtest(media_dir, tmp_path, capsys):
+    from anymask.cli import main
+    from anymask.project import ProjectStore
+
+    folder = _labels(tmp_path / "vtest", [0, 10, 158], images=159, size=(576, 768))  # 795 frames, interval 5
+    project = tmp_path / "project"
+    assert main(["import", str(folder), "--media", str(media_dir / "vtest.avi"), "--project", str(project)]) == 0
+    said = capsys.readouterr().out
+    assert "(read as xanylabeling)" in said and "frame_00010.jpg" not in said and "one frame in 5" in said
+    with ProjectStore.open(project) as store:
+        assert store.annotated_frames() == [0, 50, 790]
