@@ -371,3 +371,26 @@ def test_anymask_import_places_label_studio_keyframes_by_the_videos_frame_rate(m
     assert "at 24 fps, not the video's 10" in capsys.readouterr().out
     with ProjectStore.open(project) as store:
         assert store.annotated_frames() == [20]  # 2 s in, not Label Studio's frame 49
+
+
+def test_an_unreadable_frame_repeats_a_readable_one_and_a_failed_write_is_one_line(tmp_path, monkeypatch):
+    from anymask.errors import MediaError
+    from anymask.formats import label_studio_video
+    from anymask.formats.label_studio_video import encode_h264
+
+    video, pictures = _write_video(tmp_path / "clip.mkv", "ffv1", "yuv444p", (48, 64), frames=5)
+    dataset = _video_dataset(video)
+    dataset.frames = [f for f in dataset.frames if f.index not in (0, 2)]  # as frame_infos leaves out damaged ones
+    encode_h264(dataset, tmp_path / "out.mp4")
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        decoded = [f.to_ndarray(format="rgb24").astype(int) for f in container.decode(video=0)]
+    nearest = [int(np.argmin([np.abs(got - p).mean() for p in pictures])) for got in decoded]
+    assert nearest == [1, 1, 1, 3, 4]  # frame 0 shows the first readable frame, frame 2 the one before it
+
+    def no_space(*args, **kwargs):
+        raise av.error.FFmpegError(28, "No space left on device")
+
+    monkeypatch.setattr(label_studio_video.av, "open", no_space)
+    with pytest.raises(MediaError, match=r"out2\.mp4: cannot write the video \(No space left on device\)$"):
+        encode_h264(dataset, tmp_path / "out2.mp4")
+    assert not list(tmp_path.glob("out2*"))

@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..errors import MediaError
 from .dataset import Dataset
 
 # What Label Studio's docs ask of a video (browsers play it and Label Studio counts frames from its time):
@@ -74,29 +75,36 @@ def encode_h264(dataset: Dataset, path: Path, progress: Callable[[int], None] | 
     A frame the source could not read repeats the one before, so later frames keep their times. 4:2:0
     needs an even width and height: an odd one gets its last row or column repeated, which moves the
     boxes, given in percent of the picture, by less than a pixel."""
-    readable = {frame.index for frame in dataset.frames}
-    count = max(readable) + 1
+    readable = sorted(frame.index for frame in dataset.frames)
     rate = Fraction(dataset.fps or 30.0).limit_denominator(100_000)
     partial = path.with_name(path.name + ".partial")
     try:
         with av.open(str(partial), "w", format="mp4", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream("libx264", rate=rate, options=dict(H264_QUALITY))
             stream.pix_fmt = "yuv420p"
-            picture = None
-            for index in range(count):
-                if index in readable or picture is None:
-                    picture = _even(np.asarray(dataset.source.frame(index)))
-                if index == 0:
-                    stream.height, stream.width = picture.shape[:2]
-                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-                frame.pts, frame.time_base = index, 1 / rate
-                container.mux(stream.encode(frame))
-                if progress is not None:
-                    progress(index + 1)
-            container.mux(stream.encode(None))
+            _encode_frames(dataset, readable, stream, container, progress)
         os.replace(partial, path)
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path}: cannot write the video ({exc.strerror or exc})") from None
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _encode_frames(dataset: Dataset, readable: list[int], stream, container, progress) -> None:
+    """Frames 0 to the last readable one; one that cannot be read repeats the one before (the first
+    readable one where none came before)."""
+    rate, wanted, picture = stream.codec_context.framerate, set(readable), None
+    for index in range(readable[-1] + 1):
+        if index in wanted or picture is None:
+            picture = _even(np.asarray(dataset.source.frame(index if index in wanted else readable[0])))
+        if index == 0:
+            stream.height, stream.width = picture.shape[:2]
+        frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+        frame.pts, frame.time_base = index, 1 / rate
+        container.mux(stream.encode(frame))
+        if progress is not None:
+            progress(index + 1)
+    container.mux(stream.encode(None))
 
 
 def _even(picture: np.ndarray) -> np.ndarray:
