@@ -53,7 +53,6 @@ def browser_playable(video: Path) -> bool:
             if stream.codec_context.name != "h264" or stream.codec_context.pix_fmt not in PLAYABLE_PIXEL_FORMATS:
                 return False
             times = [packet.pts for packet in container.demux(stream) if packet.pts is not None]
-            container.seek(0)
             audio_ends = [
                 float((s.start_time or 0) + s.duration) * s.time_base
                 for s in container.streams.audio
