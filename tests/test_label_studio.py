@@ -394,3 +394,6 @@ def test_an_unreadable_frame_repeats_a_readable_one_and_a_failed_write_is_one_li
     with pytest.raises(MediaError, match=r"out2\.mp4: cannot write the video \(No space left on device\)$"):
         encode_h264(dataset, tmp_path / "out2.mp4")
     assert not list(tmp_path.glob("out2*"))
+    monkeypatch.setattr(label_studio_video.av, "codecs_available", set())  # a PyAV built without libx264
+    with pytest.raises(MediaError, match=r"out3\.mp4: this PyAV has no H\.264 encoder \(libx264\)"):
+        encode_h264(dataset, tmp_path / "out3.mp4")

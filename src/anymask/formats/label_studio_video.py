@@ -19,6 +19,7 @@ from .dataset import Dataset
 PLAYABLE_SUFFIXES = (".mp4", ".m4v")
 PLAYABLE_PIXEL_FORMATS = ("yuv420p", "yuvj420p")
 VIDEOS_FOLDER = "videos"
+H264_ENCODER = "libx264"  # in PyAV's wheels
 H264_QUALITY = {"crf": "18", "preset": "veryfast"}  # visually lossless; 270 frames of 720x528 in 2 s on 2 cores
 
 
@@ -74,12 +75,17 @@ def encode_h264(dataset: Dataset, path: Path, progress: Callable[[int], None] | 
     A frame the source could not read repeats the one before, so later frames keep their times. 4:2:0
     needs an even width and height: an odd one gets its last row or column repeated, which moves the
     boxes, given in percent of the picture, by less than a pixel."""
+    if H264_ENCODER not in av.codecs_available:
+        raise MediaError(
+            f"{path}: this PyAV has no H.264 encoder ({H264_ENCODER}) to write the video Label Studio plays; "
+            "convert the video to MP4/H.264 (ffmpeg -i VIDEO -c:v libx264 -pix_fmt yuv420p OUT.mp4) and export that"
+        )
     readable = sorted(frame.index for frame in dataset.frames)
     rate = Fraction(dataset.fps or 30.0).limit_denominator(100_000)
     partial = path.with_name(path.name + ".partial")
     try:
         with av.open(str(partial), "w", format="mp4", options={"movflags": "+faststart"}) as container:
-            stream = container.add_stream("libx264", rate=rate, options=dict(H264_QUALITY))
+            stream = container.add_stream(H264_ENCODER, rate=rate, options=dict(H264_QUALITY))
             stream.pix_fmt = "yuv420p"
             _encode_frames(dataset, readable, stream, container, progress)
         os.replace(partial, path)
