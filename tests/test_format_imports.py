@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from anymask.errors import AnnotationFormatError
-from anymask.formats import FrameInfo, import_annotations
+from anymask.formats import FrameInfo, guess_format, import_annotations
 
 from import_support import FRAMES, refused, write
 
@@ -239,6 +239,33 @@ def test_mots_from_kitti_counts_frames_from_0_and_leaves_out_ignore_regions(tmp_
     (on_0,), (on_5,) = imported.on(0), imported.on(5)
     assert (on_0.object_id, on_0.label, on_5.object_id, on_5.label) == (1, "car", 3, "pedestrian")
     assert np.array_equal(on_0.mask, car) and np.array_equal(on_5.mask, walker)
+
+
+# X-AnyLabeling 4.2.1's LabelConverter.custom_to_mot, given frame_00000.json ... and classes.txt "person\ncar":
+# frame (the label file name's digits), track, x, y, w, h, not difficult, class (from 0), 1; det.txt beside it
+X_ANYLABELING_MOT = "0,1,100,100,50,100,1,0,1\n0,2,300,300,80,60,1,1,1\n4,1,104,100,50,100,0,0,1\n"
+X_ANYLABELING_SEQINFO = (
+    "[Sequence]\nname = MOT\nimdir = out\nframerate = 30\nseqlength = 2\nimwidth = 768\nimheight = 576\n"
+    "imext = .jpg\n\n"
+)
+
+
+@pytest.mark.parametrize("classes_at", ["beside", "above", None])
+def test_mot_as_x_anylabeling_writes_it_counts_frames_and_classes_from_0(tmp_path, classes_at):
+    out = write(tmp_path / "labels" / "out" / "gt.txt", X_ANYLABELING_MOT).parent
+    write(out / "det.txt", "0,-1,100,100,50,100,1,-1,-1,-1\n")
+    write(out / "seqinfo.ini", X_ANYLABELING_SEQINFO)
+    if classes_at:
+        write((out if classes_at == "beside" else tmp_path / "labels") / "classes.txt", "person\ncar\n")
+    imported = import_annotations("mot", out, FRAMES)
+    assert sorted(imported.instances) == [0, 4]
+    labels = ["person", "car"] if classes_at else ["class0", "class1"]
+    assert [(i.object_id, i.label, i.box) for i in imported.on(0)] == [
+        (1, labels[0], (100.0, 100.0, 150.0, 200.0)),
+        (2, labels[1], (300.0, 300.0, 380.0, 360.0)),
+    ]
+    assert imported.notes[0].startswith("X-AnyLabeling's MOT: frames from 0")
+    assert guess_format(out) == "mot"
 
 
 def test_mots_ids_shared_by_two_classes_stay_whole(tmp_path):

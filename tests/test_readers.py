@@ -1,10 +1,11 @@
-"""Exports read back by the tools a user's next step uses: Datumaro, TrackEval, labelme and Label Studio's
-converter (in their own venv, scripts/readers_venv.sh), and the layout rules of davis2017-evaluation and
-Ultralytics checked directly."""
+"""Exports read back by the tools a user's next step uses: Datumaro, TrackEval, labelme, Label Studio's
+converter and X-AnyLabeling (in venvs of their own, scripts/readers_venv.sh), and the layout rules of
+davis2017-evaluation and Ultralytics checked directly."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from anymask.formats import Dataset, FrameInfo, Instance, export_dataset, import
 
 ROOT = Path(__file__).resolve().parent.parent
 READERS_PYTHON = ROOT / "build" / "readers-venv" / "bin" / "python"
+X_ANYLABELING_PYTHON = ROOT / "build" / "x-anylabeling-venv" / "bin" / "python"
 FRAMES, HEIGHT, WIDTH = 6, 120, 160
 ABSENT = (2, 3)  # object 2 leaves on these frames
 
@@ -57,7 +59,7 @@ def exported(tmp_path_factory):
     dataset = make_dataset()
     for name in ("coco", "voc", "mot", "mots", "cvat", "davis", "yolo-seg", "youtube-vis"):
         export_dataset(dataset, name, root / name, mode="polygon", tolerance=0.0, val=0.34)
-    for mode in ("polygon", "rectangle"):
+    for mode in ("polygon", "rectangle", "rotation"):
         export_dataset(dataset, "xanylabeling", root / f"xanylabeling-{mode}", mode=mode)
     export_dataset(dataset, "cvat", root / "cvat-rotation", mode="rotation")
     for mode in ("polygon", "mask"):
@@ -65,13 +67,11 @@ def exported(tmp_path_factory):
     return root
 
 
-def read_back(reader: str, folder: Path) -> dict:
-    if not READERS_PYTHON.is_file():
-        pytest.skip("the readers' venv is missing: run scripts/readers_venv.sh (needs network once)")
-    script = Path(__file__).parent / "readers" / "read_back.py"
-    done = subprocess.run(
-        [str(READERS_PYTHON), str(script), reader, str(folder)], capture_output=True, text=True, timeout=300
-    )
+def read_back(reader: str, folder: Path, *more: str, python: Path = READERS_PYTHON, script="read_back.py") -> dict:
+    if not python.is_file():
+        pytest.skip(f"{python.parent.parent.name} is missing: run scripts/readers_venv.sh (needs network once)")
+    command = [str(python), str(Path(__file__).parent / "readers" / script), reader, str(folder), *more]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     line = next((x for x in done.stdout.splitlines() if x.startswith("READ_BACK ")), None)
     assert line is not None, done.stdout[-2000:] + done.stderr[-3000:]
     return json.loads(line.removeprefix("READ_BACK "))
@@ -116,6 +116,57 @@ def test_labelme_opens_xanylabeling_files(exported, mode):
     assert {group for _, _, group, _ in shapes} == {1, 2, 3}
     if mode == "rectangle":
         assert {(kind, points) for _, kind, _, points in shapes} == {("rectangle", 4)}
+
+
+def x_anylabeling(job: str, folder: Path, *more: str) -> dict:
+    return read_back(job, folder, *more, python=X_ANYLABELING_PYTHON, script="x_anylabeling.py")
+
+
+@pytest.mark.parametrize("mode", ["polygon", "rectangle", "rotation"])
+def test_x_anylabeling_opens_our_label_files(exported, mode):
+    found = x_anylabeling("open", exported / f"xanylabeling-{mode}")["files"]
+    assert sorted(found) == [f"f{i:03d}.json" for i in range(FRAMES)]
+    dataset = make_dataset()
+    for frame in range(FRAMES):
+        shapes = found[f"f{frame:03d}.json"]
+        wanted = {(i.label, i.object_id) for i in dataset.on(frame)}
+        assert {(label, group) for label, _, group, _ in shapes} == wanted, frame
+        assert {kind for _, kind, _, _ in shapes} == {mode}
+        if mode != "polygon":
+            assert all(len(points) == 4 for *_, points in shapes)
+
+
+def test_x_anylabelings_mot_export_of_our_label_files_reads_back(exported, tmp_path):
+    """X-AnyLabeling's MOT export (its numbering: frames from the label files' names, classes from 0 by the
+    classes file, ours from the MOT export) of our rectangles imports onto the same frames, ids and classes."""
+    classes = exported / "mot" / "seq" / "gt" / "classes.txt"
+    x_anylabeling("to-mot", exported / "xanylabeling-rectangle", str(classes), str(tmp_path / "out"))
+    dataset = make_dataset()
+    numbered = import_annotations("mot", tmp_path / "out", dataset.frames)
+    assert numbered.classes == ["class1", "class3"] and "no classes.txt beside it" in numbered.notes[0]
+    shutil.copy(classes, tmp_path / "out")  # the classes file X-AnyLabeling was given, kept with its export
+    back = import_annotations("mot", tmp_path / "out", dataset.frames)
+    assert back.classes == ["pedestrian", "car"]
+    for frame in range(FRAMES):
+        got = {i.object_id: (i.label, i.box) for i in back.on(frame)}
+        for instance in dataset.on(frame):
+            label, box = got.pop(instance.object_id)
+            assert label == instance.label
+            assert np.allclose(box, instance.box, atol=1.0), (frame, instance.object_id, box, instance.box)
+        assert not got
+
+
+def test_x_anylabeling_uploads_our_mot_with_our_classes_file(exported, tmp_path):
+    """X-AnyLabeling's MOT upload names class k by line k of the classes file: gt/classes.txt does so."""
+    classes = exported / "mot" / "seq" / "gt" / "classes.txt"
+    found = x_anylabeling("from-mot", exported / "mot" / "seq", str(classes), str(tmp_path / "out"))["files"]
+    dataset = make_dataset()
+    assert sorted(found) == [f"{i + 1:06d}.json" for i in range(FRAMES)]
+    for frame in range(FRAMES):
+        shapes = found[f"{frame + 1:06d}.json"]
+        wanted = {(i.label, i.object_id, tuple(i.box)) for i in dataset.on(frame)}
+        got = {(label, group, (*points[0], *points[2])) for label, kind, group, points in shapes}
+        assert got == wanted, frame
 
 
 def test_davis2017_evaluation_layout_rules(exported):

@@ -49,7 +49,8 @@ def _guess_folder(folder: Path) -> str | None:
         return "voc"
     if any((folder / "annotations").glob("*.json")):
         return "coco"
-    candidates = (folder / "tasks.json", folder / "instances.json", folder / "gt" / "gt.txt")
+    # gt.txt on its own: X-AnyLabeling's MOT export (beside det.txt and seqinfo.ini)
+    candidates = (folder / "tasks.json", folder / "instances.json", folder / "gt" / "gt.txt", folder / "gt.txt")
     for file in (*candidates, *sorted(folder.glob("*/gt/gt.txt"))[:1]):
         if file.is_file():
             return _guess_file(file)

@@ -12,6 +12,8 @@ from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, check_frame_size, read_lines, without_overlaps
 
+X_ANYLABELING_CLASSES = "classes.txt"
+NO_CLASS = "_background_"  # class 0, which MOT leaves unused, as X-AnyLabeling's own converters name it
 MOT17_CLASSES = (  # MOT17's class column, 1-based: TrackEval scores 1 and treats 2, 7, 8, 12 as distractors
     "pedestrian", "person_on_vehicle", "car", "bicycle", "motorbike", "non_mot_vehicle", "static_person",
     "distractor", "occluder", "occluder_on_ground", "occluder_full", "reflection", "crowd",
@@ -23,7 +25,7 @@ MOTS_IGNORE = 10  # "ignore region" in both
 def export_mot(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
     """`out/<name>/gt/gt.txt`: frame, id, x, y, w, h, conf, class, visibility; frames from 1, ids are
     track ids (object + 1); class numbers from `mot_class_ids`, named line by line in gt/labels.txt (the
-    rule Datumaro's mot_seq reads)."""
+    rule Datumaro's mot_seq reads) and in gt/classes.txt from class 0 (X-AnyLabeling's rule)."""
     class_ids = mot_class_ids(dataset.classes)
     sequence = out / dataset.name
     lines = []
@@ -47,6 +49,8 @@ def export_mot(dataset: Dataset, out: Path, write_images: bool = True) -> Path:
         for n in range(1, max(names, default=0) + 1)
     ]
     atomic_write_text(sequence / "gt" / "labels.txt", "".join(f"{name}\n" for name in names))
+    # X-AnyLabeling's MOT upload names class k by line k + 1 of the classes file it is given (from 0)
+    atomic_write_text(sequence / "gt" / X_ANYLABELING_CLASSES, "".join(f"{name}\n" for name in [NO_CLASS, *names]))
     return sequence / "gt" / "gt.txt"
 
 
@@ -120,10 +124,16 @@ def _seqinfo(dataset: Dataset, sequence: Path, with_images: bool) -> None:
 
 def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     """Read a MOT sequence (its folder or gt.txt): each row a box on frame N (from 1) of track id; classes
-    from gt/labels.txt when there, else the class numbers; track ids are the object ids."""
+    from gt/labels.txt when there, else the class numbers; track ids are the object ids.
+
+    X-AnyLabeling's MOT export (gt.txt, det.txt and seqinfo.ini side by side) numbers frames by the digits
+    of its label files' names (frame_00000.json is frame 0, vtest_000012.json frame 12) and classes from 0,
+    as lines of the classes.txt it was given: read so, with that classes.txt where it lies beside or above."""
     gt, sequence = _sequence_gt(path)
     frames = frames or _frames_from_seqinfo(sequence, gt)
-    names = read_lines(gt.parent / "labels.txt")
+    x_anylabeling = gt.parent.name != "gt" and (gt.parent / "det.txt").is_file()
+    names, notes = _x_anylabeling_classes(gt) if x_anylabeling else (read_lines(gt.parent / "labels.txt"), [])
+    first_frame, first_class = (0, 0) if x_anylabeling else (1, 1)
     rows = []
     for number, line in enumerate(read_lines(gt), start=1):
         fields = [v.strip() for v in line.split(",")]
@@ -135,19 +145,32 @@ def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
             class_number = int(float(fields[7])) if len(fields) > 7 else 1
         except (ValueError, IndexError):
             raise AnnotationFormatError(f"{where}: expected frame,id,x,y,w,h[,conf,class,visibility]") from None
-        if not 1 <= frame_number <= len(frames):
-            raise AnnotationFormatError(f"{where}: frame {frame_number} is not in 1..{len(frames)}")
+        last = first_frame + len(frames) - 1
+        if not first_frame <= frame_number <= last:
+            raise AnnotationFormatError(f"{where}: frame {frame_number} is not in {first_frame}..{last}")
         if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0 or track < 0:
             raise AnnotationFormatError(f"{where}: expected a box of positive size and a track id from 0")
-        label = names[class_number - 1] if 1 <= class_number <= len(names) else f"class{class_number}"
-        rows.append((frames[frame_number - 1], track, label, (x, y, x + w, y + h)))
+        known = 0 <= class_number - first_class < len(names)
+        label = names[class_number - first_class] if known else f"class{class_number}"
+        rows.append((frames[frame_number - first_frame], track, label, (x, y, x + w, y + h)))
     instances: dict[int, list[Instance]] = {}
     for frame, track, label, box in rows:
         mask = box_to_mask(box, frame.height, frame.width)
         instances.setdefault(frame.index, []).append(Instance(track, label, rle_codec.encode(mask)))
     used = {label for _, _, label, _ in rows}
     classes = [n for n in names if n in used] + sorted(used - set(names))
-    return Dataset(sequence.name, frames, classes, instances)
+    return Dataset(sequence.name, frames, classes, instances, notes=notes)
+
+
+def _x_anylabeling_classes(gt: Path) -> tuple[list[str], list[str]]:
+    """The class names of X-AnyLabeling's MOT rows (class k: line k + 1 of the classes.txt beside gt.txt or
+    in a folder above it), and a note saying where they came from or that they are numbers."""
+    for folder in (gt.parent, gt.parent.parent, gt.parent.parent.parent):
+        if (folder / "classes.txt").is_file():
+            return read_lines(folder / "classes.txt"), [
+                f"X-AnyLabeling's MOT: frames from 0, classes from {folder / 'classes.txt'}"
+            ]
+    return [], ["X-AnyLabeling's MOT: frames from 0; no classes.txt beside it, so classes are numbered (class0, ...)"]
 
 
 def import_mots(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
@@ -219,10 +242,12 @@ def _mots_names(path: Path) -> dict[int, str]:
 def _sequence_gt(path: Path) -> tuple[Path, Path]:
     """(gt.txt, the sequence folder) of a MOT/MOTS sequence folder, its gt.txt, or an export's root."""
     path = Path(path)
-    if path.is_dir() and not (path / "gt").is_dir():  # an export's root: its one sequence
+    if path.is_dir() and not (path / "gt").is_dir() and not (path / "gt.txt").is_file():  # an export's root
         sequences = [p for p in sorted(path.iterdir()) if (p / "gt" / "gt.txt").is_file()]
         path = sequences[0] if len(sequences) == 1 else path
     gt = path / "gt" / "gt.txt" if path.is_dir() else path
+    if path.is_dir() and not gt.is_file() and (path / "gt.txt").is_file():
+        gt = path / "gt.txt"  # X-AnyLabeling's MOT export: gt.txt, det.txt and seqinfo.ini side by side
     if not gt.is_file():
         raise AnnotationFormatError(f"{path}: no gt/gt.txt")
     return gt, gt.parent.parent if gt.parent.name == "gt" else gt.parent
