@@ -17,7 +17,7 @@ from PIL import Image
 
 from anymask.annotations import rle
 from anymask.annotations.geometry import edge_polygon_mask, mask_iou
-from anymask.formats import Dataset, FrameInfo, Instance, export_dataset, import_annotations
+from anymask.formats import Dataset, FrameInfo, Instance, export_dataset, guess_format, import_annotations
 
 ROOT = Path(__file__).resolve().parent.parent
 READERS_PYTHON = ROOT / "build" / "readers-venv" / "bin" / "python"
@@ -59,6 +59,7 @@ def exported(tmp_path_factory):
     dataset = make_dataset()
     for name in ("coco", "voc", "mot", "mots", "cvat", "davis", "yolo-seg", "youtube-vis"):
         export_dataset(dataset, name, root / name, mode="polygon", tolerance=0.0, val=0.34)
+    export_dataset(dataset, "yolo-det", root / "yolo-det", val=0)
     for mode in ("polygon", "rectangle", "rotation"):
         export_dataset(dataset, "xanylabeling", root / f"xanylabeling-{mode}", mode=mode)
     export_dataset(dataset, "cvat", root / "cvat-rotation", mode="rotation")
@@ -167,6 +168,68 @@ def test_x_anylabeling_uploads_our_mot_with_our_classes_file(exported, tmp_path)
         wanted = {(i.label, i.object_id, tuple(i.box)) for i in dataset.on(frame)}
         got = {(label, group, (*points[0], *points[2])) for label, kind, group, points in shapes}
         assert got == wanted, frame
+
+
+def _component_boxes(dataset: Dataset, frame: int) -> list[tuple[str, tuple]]:
+    """(class, box) of every connected part of every object on a frame, as a polygon export writes them."""
+    import cv2
+
+    found = []
+    for instance in dataset.on(frame):
+        count, parts = cv2.connectedComponents(instance.mask.astype(np.uint8), connectivity=8)
+        found += [(instance.label, rle.to_box(rle.encode(parts == k))) for k in range(1, count)]
+    return found
+
+
+@pytest.mark.parametrize("mode", ["hbb", "seg"])
+def test_x_anylabelings_yolo_export_of_our_label_files_imports(exported, tmp_path, mode):
+    """Its YOLO export writes label files only; with the classes.txt it was given beside them they import."""
+    source = exported / ("xanylabeling-rectangle" if mode == "hbb" else "xanylabeling-polygon")
+    classes = exported / "yolo-det" / "classes.txt"
+    x_anylabeling(f"to-yolo-{mode}", source, str(classes), str(tmp_path / "labels"))
+    shutil.copy(classes, tmp_path / "labels")
+    dataset = make_dataset()
+    back = import_annotations(guess_format(tmp_path / "labels"), tmp_path / "labels", dataset.frames)
+    assert back.classes == ["pedestrian", "car"]
+    for frame in range(FRAMES):
+        want = (
+            sorted((i.label, i.box) for i in dataset.on(frame))
+            if mode == "hbb"
+            else sorted(_component_boxes(dataset, frame))
+        )
+        got = sorted((i.label, i.box) for i in back.on(frame))
+        assert [label for label, _ in got] == [label for label, _ in want], frame
+        for (_, box), (_, wanted) in zip(got, want):  # its rectangles' corners are pixel indices, ours edges
+            assert np.allclose(box, wanted, atol=1.0), (frame, box, wanted)
+
+
+def test_x_anylabeling_uploads_our_yolo_with_our_classes_file(exported, tmp_path):
+    folder = exported / "yolo-det"
+    found = x_anylabeling("from-yolo-hbb", folder, str(folder / "classes.txt"), str(tmp_path / "out"))["files"]
+    dataset = make_dataset()
+    assert sorted(found) == [f"f{i:03d}.json" for i in range(FRAMES)]
+    for frame in range(FRAMES):
+        got = sorted((label, tuple(points[0] + points[2])) for label, _, _, points in found[f"f{frame:03d}.json"])
+        want = sorted((i.label, i.box) for i in dataset.on(frame))
+        assert [label for label, _ in got] == [label for label, _ in want]
+        assert np.allclose([box for _, box in got], [box for _, box in want], atol=1e-3), frame
+
+
+def test_x_anylabelings_coco_export_of_our_label_files_imports(exported, tmp_path):
+    """Its COCO export adds a _background_ category, which the import leaves out as unused."""
+    x_anylabeling(
+        "to-coco", exported / "xanylabeling-polygon", str(exported / "yolo-det" / "classes.txt"), str(tmp_path)
+    )
+    dataset = make_dataset()
+    back = import_annotations("coco", tmp_path / "coco_instance_segmentation.json", dataset.frames)
+    ours = import_annotations("xanylabeling", exported / "xanylabeling-polygon", dataset.frames)
+    assert back.classes == ["pedestrian", "car"]
+    for frame in range(FRAMES):
+        got, want = back.on(frame), ours.on(frame)
+        assert sorted(i.label for i in got) == sorted(i.label for i in want), frame
+        for instance in want:  # the same polygons; COCO's read on pixel edges, labelme's on pixel indices
+            best = max(mask_iou(instance.mask, other.mask) for other in got if other.label == instance.label)
+            assert best >= 0.6, (frame, instance.object_id, best)
 
 
 def test_davis2017_evaluation_layout_rules(exported):

@@ -83,6 +83,10 @@ def _annotation(dataset: Dataset, frame: FrameInfo, instance: Instance, segmenta
     }
 
 
+# categories labelme's and X-AnyLabeling's COCO exports add for no object: left out of the classes when unused
+PLACEHOLDERS = ("_background_", "__ignore__")
+
+
 def _fail(path: Path, where: str, problem: str) -> AnnotationFormatError:
     return AnnotationFormatError(f"{path}: {where}: {problem}")
 
@@ -147,7 +151,9 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
             Instance(object_id, label, rle_codec.encode(mask), float(score) if is_finite_number(score) else None)
         )
     ordered = sorted(images.values(), key=lambda f: f.index)
-    return Dataset(Path(path).stem, frames or ordered, [categories[k] for k in sorted(categories)], instances)
+    used = {instance.label for items in instances.values() for instance in items}
+    classes = [categories[k] for k in sorted(categories) if categories[k] in used or categories[k] not in PLACEHOLDERS]
+    return Dataset(Path(path).stem, frames or ordered, classes, instances)
 
 
 def coco_file(path: Path) -> Path:

@@ -54,6 +54,8 @@ def _guess_folder(folder: Path) -> str | None:
     for file in (*candidates, *sorted(folder.glob("*/gt/gt.txt"))[:1]):
         if file.is_file():
             return _guess_file(file)
+    if (folder / "obj.names").is_file() or ((folder / "classes.txt").is_file() and _yolo_labels_below(folder)):
+        return "yolo"  # Darknet's (CVAT's YOLO 1.1) or X-AnyLabeling's
     if any(folder.glob("*.png")):
         return "davis"
     for pattern in ("*.json", "*.xml"):
@@ -104,6 +106,17 @@ def _guess_text(head: str) -> str | None:
     if len(commas) >= 6 and all(_is_number(field) for field in commas[:6]):
         return "mot"
     return None
+
+
+def _yolo_labels_below(folder: Path) -> bool:
+    """Whether the first other .txt file in or below `folder` starts with a YOLO label line (class, then
+    normalised numbers)."""
+    first = next((f for f in sorted(folder.rglob("*.txt")) if f.name != "classes.txt"), None)
+    if first is None:
+        return False
+    with open(first, "rb") as handle:
+        fields = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace").split("\n", 1)[0].split()
+    return len(fields) >= 5 and fields[0].isdigit() and all(_is_number(f) for f in fields[1:])
 
 
 def _is_number(text: str) -> bool:

@@ -1,4 +1,5 @@
-"""YOLO detect / segment / OBB in the Ultralytics layout: images/, labels/, data.yaml."""
+"""YOLO detect / segment / OBB: export in the Ultralytics layout (images/, labels/, data.yaml); import from it,
+Roboflow's, X-AnyLabeling's (label files and classes.txt) and Darknet's (obj.names, as CVAT's YOLO 1.1)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from .dataset import Dataset, FrameInfo, Instance, Tracing
 
 TASKS = ("detect", "segment", "obb")
 
+# class-name files of the layouts without data.yaml: X-AnyLabeling's (and labelImg's), Darknet's (CVAT's YOLO 1.1)
+NAMES_FILES = ("classes.txt", "obj.names")
+IMAGE_LISTS = ("train.txt", "valid.txt", "val.txt", "test.txt")  # Darknet's lists of image paths, not labels
+
 
 def _yaml_name(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
@@ -30,7 +35,7 @@ def export_yolo(
     write_images: bool = True,
     empty_frames: bool = False,
 ) -> Path:
-    """Write images/{train,val}/, labels/{train,val}/ and data.yaml; returns the data.yaml path.
+    """Write images/{train,val}/, labels/{train,val}/, data.yaml and classes.txt; returns the data.yaml path.
 
     data.yaml has no `path:`, so Ultralytics reads the folders beside it wherever the dataset is copied.
     `val` (0 to 0.9) is the share of frames held out as one contiguous block at the end: neighbouring
@@ -58,6 +63,8 @@ def export_yolo(
     val_folder = "images/val" if held_out else "images/train"
     yaml_text = f"train: images/train\nval: {val_folder}\nnames:\n{names}\n"
     atomic_write_text(out / "data.yaml", yaml_text)
+    # the same names a line each, for tools that take a classes file (X-AnyLabeling's and labelImg's uploads)
+    atomic_write_text(out / NAMES_FILES[0], "".join(f"{name}\n" for name in dataset.classes))
     return out / "data.yaml"
 
 
@@ -116,14 +123,11 @@ def read_class_names(data_yaml: Path) -> list[str]:
 
 
 def import_yolo(root: Path, frames: list[FrameInfo] | None = None, task: str | None = None) -> Dataset:
-    """Read an Ultralytics dataset: data.yaml and the label files in any `labels` folder below it
-    (labels/**.txt as we write it, or <split>/labels/*.txt as Roboflow does). Each label line becomes its
-    own object."""
-    root = Path(root)
-    data_yaml = root if root.suffix.lower() in (".yaml", ".yml") and not root.is_dir() else root / "data.yaml"
-    root = data_yaml.parent
-    classes = read_class_names(data_yaml)
-    label_files = [f for f in sorted(root.rglob("*.txt")) if "labels" in f.relative_to(root).parts[:-1]]
+    """Read a YOLO dataset: data.yaml and the label files in any `labels` folder below it (labels/**.txt as
+    we write it, or <split>/labels/*.txt as Roboflow does); or, without data.yaml, the class names in
+    classes.txt (X-AnyLabeling) or obj.names (Darknet, CVAT's YOLO 1.1) and the label files beside or below
+    it. Each label line becomes its own object."""
+    root, classes, label_files = _layout(Path(root))
     if not label_files:
         raise AnnotationFormatError(f"{root}: no label files under labels/ (or <split>/labels/)")
     by_stem = {Path(f.file_name).stem: f for f in frames} if frames else {}
@@ -144,10 +148,33 @@ def import_yolo(root: Path, frames: list[FrameInfo] | None = None, task: str | N
     return Dataset(root.name, frames or found_frames, classes, instances)
 
 
+def _layout(path: Path) -> tuple[Path, list[str], list[Path]]:
+    """(the dataset folder, its class names, its label files) of data.yaml or a folder holding it, or of a
+    folder with classes.txt / obj.names (or that file itself)."""
+    if path.suffix.lower() in (".yaml", ".yml") and not path.is_dir():
+        path = path.parent
+    elif path.name in NAMES_FILES and path.is_file():
+        path = path.parent
+    if (path / "data.yaml").is_file() or not any((path / name).is_file() for name in NAMES_FILES):
+        if not (path / "data.yaml").is_file():
+            raise AnnotationFormatError(
+                f"{path}: no data.yaml (Ultralytics), classes.txt (X-AnyLabeling) or obj.names (Darknet) "
+                "naming the classes"
+            )
+        classes = read_class_names(path / "data.yaml")
+        return path, classes, [f for f in sorted(path.rglob("*.txt")) if "labels" in f.relative_to(path).parts[:-1]]
+    names_file = next(path / name for name in NAMES_FILES if (path / name).is_file())
+    classes = [name.strip() for name in read_text_file(names_file, "YOLO class names").splitlines() if name.strip()]
+    skipped = {names_file, *(path / name for name in IMAGE_LISTS)}
+    return path, classes, [f for f in sorted(path.rglob("*.txt")) if f not in skipped]
+
+
 def _frame_from_image(root: Path, label_file: Path, position: int) -> FrameInfo | None:
-    """The image beside a label file by Ultralytics' rule: its last `labels` folder read as `images`."""
+    """The image of a label file: by Ultralytics' rule (its last `labels` folder read as `images`), else
+    beside it (Darknet's obj_train_data/)."""
     folders = list(label_file.relative_to(root).parts[:-1])
-    folders[len(folders) - 1 - folders[::-1].index("labels")] = "images"
+    if "labels" in folders:
+        folders[len(folders) - 1 - folders[::-1].index("labels")] = "images"
     for suffix in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
         image = root.joinpath(*folders) / (label_file.stem + suffix)  # a stem may hold dots: frame.001
         if image.is_file():
@@ -169,7 +196,9 @@ def _parse_line(line: str, classes: list[str], frame: FrameInfo, where: str, tas
     except ValueError:
         raise AnnotationFormatError(f"{where}: expected a class id and numbers, got {line.strip()!r}") from None
     if not 0 <= class_id < len(classes):
-        raise AnnotationFormatError(f"{where}: class id {class_id} is not in data.yaml names (0..{len(classes) - 1})")
+        raise AnnotationFormatError(
+            f"{where}: class id {class_id} is not among the class names (0..{len(classes) - 1})"
+        )
     if not np.all(np.isfinite(values)) or np.any(values < -1e-6) or np.any(values > 1 + 1e-6):
         raise AnnotationFormatError(f"{where}: coordinates must be normalised to [0, 1] (inside the image)")
     height, width = frame.height, frame.width
