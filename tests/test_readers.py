@@ -203,6 +203,20 @@ def test_x_anylabelings_yolo_export_of_our_label_files_imports(exported, tmp_pat
             assert np.allclose(box, wanted, atol=1.0), (frame, box, wanted)
 
 
+def test_darknet_yolo_as_cvat_and_datumaro_write_it_imports(exported, tmp_path):
+    """Datumaro's `yolo` (Darknet: obj.names, obj.data, train.txt, obj_train_data/), CVAT's YOLO 1.1."""
+    found = read_back("datumaro-convert:coco_instances>yolo", exported / "coco", str(tmp_path / "darknet"))
+    assert {"obj.names", "obj.data", "train.txt", "obj_train_data/f000.txt"} <= set(found["written"])
+    dataset = make_dataset()
+    assert guess_format(tmp_path / "darknet") == "yolo"
+    for frames in (dataset.frames, None):  # onto the media, or the images beside the labels
+        back = import_annotations("yolo", tmp_path / "darknet", frames)
+        assert back.classes == ["pedestrian", "car"] and len(back.frames) == FRAMES
+        for frame in range(FRAMES):
+            got = sorted((i.label, i.box) for i in back.on(frame))
+            assert got == sorted((i.label, i.box) for i in dataset.on(frame)), frame
+
+
 def test_x_anylabeling_uploads_our_yolo_with_our_classes_file(exported, tmp_path):
     folder = exported / "yolo-det"
     found = x_anylabeling("from-yolo-hbb", folder, str(folder / "classes.txt"), str(tmp_path / "out"))["files"]

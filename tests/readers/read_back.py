@@ -1,7 +1,7 @@
 """Read an anymask export back with the ecosystem's own readers; prints one JSON object of findings.
 
 Run with a Python that has the readers (datumaro, trackeval, labelme, label-studio-converter):
-`python read_back.py READER FOLDER`.
+`python read_back.py READER FOLDER [OUT]` (OUT for datumaro-convert:A>B, which writes FOLDER as B there).
 tests/test_readers.py runs it in the readers' venv (scripts/readers_venv.sh) and checks the findings.
 """
 
@@ -131,10 +131,21 @@ def label_studio(folder: Path) -> dict:
     return {"images": found}
 
 
+def datumaro_convert(folder: Path, formats: str, out: Path) -> dict:
+    """FOLDER read as Datumaro's format A and written as its format B into OUT (`A>B`), images included."""
+    import datumaro as dm
+
+    source, target = formats.split(">")
+    dm.Dataset.import_from(str(folder), source).export(str(out), target, save_media=True)
+    return {"written": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())}
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     reader, folder = sys.argv[1], Path(sys.argv[2])
-    if reader.startswith("datumaro:"):
+    if reader.startswith("datumaro-convert:"):
+        found = datumaro_convert(folder, reader.split(":", 1)[1], Path(sys.argv[3]))
+    elif reader.startswith("datumaro:"):
         found = datumaro(folder, reader.split(":", 1)[1])
     elif reader.startswith("trackeval:"):
         found = trackeval_hota(folder, reader.split(":", 1)[1])
