@@ -172,13 +172,14 @@ def read_yolo(folder: Path, frames: FrameIndex) -> list[Detection]:
 
 
 def _yolo_names(folder: Path) -> list[str]:
-    from ..formats.yolo import read_class_names
+    from ..formats.yolo import NAMES_FILES, read_class_names
 
     for parent in (folder, folder.parent, folder.parent.parent):  # the last: Roboflow's <split>/labels
         if (parent / "data.yaml").is_file():
             return read_class_names(parent / "data.yaml")
-        if (parent / "classes.txt").is_file():
-            return [n.strip() for n in read_lines(parent / "classes.txt")]
+        for name in NAMES_FILES:  # classes.txt (X-AnyLabeling, labelImg), obj.names (Darknet)
+            if (parent / name).is_file():
+                return [n.strip() for n in read_lines(parent / name)]
     return []
 
 
