@@ -268,6 +268,19 @@ def test_mot_as_x_anylabeling_writes_it_counts_frames_and_classes_from_0(tmp_pat
     assert guess_format(out) == "mot"
 
 
+def test_a_mot_file_with_a_frame_0_counts_from_0(tmp_path):
+    """MOT has no frame 0; a file that has one numbers frames from 0 (as X-AnyLabeling's, moved away from
+    its det.txt)."""
+    where = write(tmp_path / "seq" / "gt" / "gt.txt", "0,4,0,0,10,10,1,1,1\n5,4,20,0,5,5,1,1,1\n").parent.parent
+    assert sorted(import_annotations("mot", where, FRAMES).instances) == [0, 5]
+    refused(
+        "mot",
+        write(tmp_path / "b" / "gt" / "gt.txt", "0,4,0,0,10,10,1,1,1\n6,4,0,0,5,5,1,1,1\n"),
+        FRAMES,
+        "frame 6 is not in 0..5",
+    )
+
+
 def test_mots_ids_shared_by_two_classes_stay_whole(tmp_path):
     mask = np.zeros((576, 768), bool)
     mask[:9, :9] = True

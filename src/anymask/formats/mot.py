@@ -133,26 +133,18 @@ def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     frames = frames or _frames_from_seqinfo(sequence, gt)
     x_anylabeling = gt.parent.name != "gt" and (gt.parent / "det.txt").is_file()
     names, notes = _x_anylabeling_classes(gt) if x_anylabeling else (read_lines(gt.parent / "labels.txt"), [])
-    first_frame, first_class = (0, 0) if x_anylabeling else (1, 1)
+    parsed = [_mot_row(line, f"{gt}: line {number}") for number, line in enumerate(read_lines(gt), start=1)]
+    # MOT counts frames from 1; a file with a frame 0 counts from 0, as X-AnyLabeling's does (by file name)
+    first_frame = 0 if x_anylabeling or any(row[1] == 0 for row in parsed) else 1
+    first_class = 0 if x_anylabeling else 1
     rows = []
-    for number, line in enumerate(read_lines(gt), start=1):
-        fields = [v.strip() for v in line.split(",")]
-        where = f"{gt}: line {number}"
-        if len(fields) == 1 and len(line.split()) == 6:
-            raise AnnotationFormatError(f"{where}: this is MOTS (frame id class height width rle): import it as mots")
-        try:
-            frame_number, track, x, y, w, h = int(fields[0]), int(fields[1]), *map(float, fields[2:6])
-            class_number = int(float(fields[7])) if len(fields) > 7 else 1
-        except (ValueError, IndexError):
-            raise AnnotationFormatError(f"{where}: expected frame,id,x,y,w,h[,conf,class,visibility]") from None
+    for where, frame_number, track, class_number, box in parsed:
         last = first_frame + len(frames) - 1
         if not first_frame <= frame_number <= last:
             raise AnnotationFormatError(f"{where}: frame {frame_number} is not in {first_frame}..{last}")
-        if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0 or track < 0:
-            raise AnnotationFormatError(f"{where}: expected a box of positive size and a track id from 0")
         known = 0 <= class_number - first_class < len(names)
         label = names[class_number - first_class] if known else f"class{class_number}"
-        rows.append((frames[frame_number - first_frame], track, label, (x, y, x + w, y + h)))
+        rows.append((frames[frame_number - first_frame], track, label, box))
     instances: dict[int, list[Instance]] = {}
     for frame, track, label, box in rows:
         mask = box_to_mask(box, frame.height, frame.width)
@@ -160,6 +152,21 @@ def import_mot(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     used = {label for _, _, label, _ in rows}
     classes = [n for n in names if n in used] + sorted(used - set(names))
     return Dataset(sequence.name, frames, classes, instances, notes=notes)
+
+
+def _mot_row(line: str, where: str) -> tuple[str, int, int, int, tuple[float, float, float, float]]:
+    """(where, frame number, track id, class number, box in pixel edges) of one gt.txt row."""
+    fields = [v.strip() for v in line.split(",")]
+    if len(fields) == 1 and len(line.split()) == 6:
+        raise AnnotationFormatError(f"{where}: this is MOTS (frame id class height width rle): import it as mots")
+    try:
+        frame_number, track, x, y, w, h = int(fields[0]), int(fields[1]), *map(float, fields[2:6])
+        class_number = int(float(fields[7])) if len(fields) > 7 else 1
+    except (ValueError, IndexError):
+        raise AnnotationFormatError(f"{where}: expected frame,id,x,y,w,h[,conf,class,visibility]") from None
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0 or track < 0:
+        raise AnnotationFormatError(f"{where}: expected a box of positive size and a track id from 0")
+    return where, frame_number, track, class_number, (x, y, x + w, y + h)
 
 
 def _x_anylabeling_classes(gt: Path) -> tuple[list[str], list[str]]:

@@ -155,15 +155,14 @@ def _layout(path: Path) -> tuple[Path, list[str], list[Path]]:
         path = path.parent
     elif path.name in NAMES_FILES and path.is_file():
         path = path.parent
-    if (path / "data.yaml").is_file() or not any((path / name).is_file() for name in NAMES_FILES):
-        if not (path / "data.yaml").is_file():
-            raise AnnotationFormatError(
-                f"{path}: no data.yaml (Ultralytics), classes.txt (X-AnyLabeling) or obj.names (Darknet) "
-                "naming the classes"
-            )
+    if (path / "data.yaml").is_file():
         classes = read_class_names(path / "data.yaml")
         return path, classes, [f for f in sorted(path.rglob("*.txt")) if "labels" in f.relative_to(path).parts[:-1]]
-    names_file = next(path / name for name in NAMES_FILES if (path / name).is_file())
+    names_file = next((path / name for name in NAMES_FILES if (path / name).is_file()), None)
+    if names_file is None:
+        raise AnnotationFormatError(
+            f"{path}: no data.yaml (Ultralytics), classes.txt (X-AnyLabeling) or obj.names (Darknet) naming the classes"
+        )
     classes = [name.strip() for name in read_text_file(names_file, "YOLO class names").splitlines() if name.strip()]
     skipped = {names_file, *(path / name for name in IMAGE_LISTS)}
     return path, classes, [f for f in sorted(path.rglob("*.txt")) if f not in skipped]
