@@ -8,7 +8,7 @@ from anymask.annotations.label_file import LabelFile, write_label_file
 from anymask.annotations.shapes import Shape
 from anymask.formats import FrameInfo, import_annotations
 
-from import_support import refused
+from import_support import refused, write
 
 VIDEO = [FrameInfo(i, f"clip_{i:06d}.jpg", 48, 64) for i in range(20)]
 
@@ -27,9 +27,9 @@ def _labels(folder, numbers, images=0, size=(48, 64), prefix="frame_"):
 @pytest.mark.parametrize(
     ("images", "numbers", "frames", "said"),
     [
-        (20, [3, 12], [3, 12], "frame_00003.jpg -> frame 3; 20 frame images beside the labels, every frame"),
-        (7, [0, 4, 6], [0, 12, 18], "frame_00000.jpg -> frame 0; 7 frame images beside the labels, one frame in 3"),
-        (0, [5], [5], "no frame images beside the labels, so every frame of the video was assumed"),
+        (20, [3, 12], [3, 12], "frame_00003.jpg -> frame 3; 20 frame images found, every frame"),
+        (7, [0, 4, 6], [0, 12, 18], "frame_00000.jpg -> frame 0; 7 frame images found, one frame in 3"),
+        (0, [5], [5], "no frame images found, so every frame of the video was assumed"),
     ],
 )
 def test_extracted_frames_land_on_the_frames_they_came_from(tmp_path, images, numbers, frames, said):
@@ -62,3 +62,32 @@ def test_anymask_import_of_x_anylabeling_labels_of_every_5th_frame_of_vtest(medi
     assert "(read as xanylabeling)" in said and "frame_00010.jpg" not in said and "one frame in 5" in said
     with ProjectStore.open(project) as store:
         assert store.annotated_frames() == [0, 50, 790]
+
+
+def test_cvat_video_task_exports_name_frames_frame_000012(tmp_path):
+    """CVAT's COCO, YOLO 1.1 and VOC exports of a video task name its frames frame_%06d (.PNG): onto the video."""
+    import json
+
+    coco = {
+        "images": [{"id": 1, "file_name": "frame_000003.PNG", "height": 48, "width": 64}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [2, 2, 8, 6], "segmentation": []}],
+        "categories": [{"id": 1, "name": "car"}],
+    }
+    write(tmp_path / "coco" / "annotations" / "instances_default.json", json.dumps(coco))
+    write(tmp_path / "yolo" / "obj.names", "car\n")
+    write(tmp_path / "yolo" / "obj_train_data" / "frame_000002.txt", "0 0.5 0.5 0.25 0.25\n")
+    voc = (
+        "<annotation><filename>frame_000004.PNG</filename><size><width>64</width><height>48</height></size>"
+        "<object><name>car</name><bndbox><xmin>3</xmin><ymin>3</ymin><xmax>10</xmax><ymax>8</ymax></bndbox>"
+        "</object></annotation>"
+    )
+    write(tmp_path / "voc" / "Annotations" / "frame_000004.xml", voc)
+    for name, folder, frame in (("coco", "coco", 3), ("yolo", "yolo", 2), ("voc", "voc", 4)):
+        imported = import_annotations(name, tmp_path / folder, VIDEO)
+        assert sorted(imported.instances) == [frame], name
+        assert imported.notes[0].startswith("matched 1 image name(s) to the video's frames by their numbers (frame_"), (
+            name
+        )
+    coco["images"][0]["width"] = 32  # another video's
+    write(tmp_path / "coco" / "annotations" / "instances_default.json", json.dumps(coco))
+    refused("coco", tmp_path / "coco", VIDEO, "frame_000003.PNG is 32x48 but frame 3 is 64x48")

@@ -13,6 +13,7 @@ from ..atomic import atomic_open
 from ..checks import as_key, is_finite_number, is_int_in, read_json_file
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size, frames_by_name
+from .frame_numbers import match_frames
 
 SUBSET = "default"  # Datumaro/CVAT name the one subset of a task "default"
 
@@ -116,21 +117,14 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
         if not isinstance(document.get(key), list):
             raise _fail(path, key, "expected a list")
     categories = category_names(path, document["categories"])
-    by_name = frames_by_name(frames or [])
-    images: dict[int, FrameInfo] = {}
+    declared = []
     for i, image in enumerate(document["images"]):
         fields = [image.get(key) for key in ("id", "file_name", "height", "width")] if isinstance(image, dict) else []
         if len(fields) != 4 or not is_int_in(fields[0], -(2**63), 2**63 - 1) or not isinstance(fields[1], str):
             raise _fail(path, f"images[{i}]", "needs an integer id, a file_name, height and width")
-        image_id, name, height, width = fields
-        check_frame_size(height, width, f"{path}: images[{i}]")
-        if frames:
-            frame = by_name.get(name) or by_name.get(PurePath(name).name) or by_name.get(PurePath(name).stem)
-            if frame is None:
-                raise _fail(path, f"images[{i}].file_name", f"{name!r} is not a frame of this video or folder")
-            images[image_id] = frame
-        else:
-            images[image_id] = FrameInfo(i, name, height, width)
+        check_frame_size(fields[2], fields[3], f"{path}: images[{i}]")
+        declared.append(fields)
+    images, notes = _image_frames(path, declared, frames)
     instances: dict[int, list[Instance]] = {}
     for i, annotation in enumerate(document["annotations"]):
         where = f"annotations[{i}]"
@@ -153,7 +147,40 @@ def import_coco(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     ordered = sorted(images.values(), key=lambda f: f.index)
     used = {instance.label for items in instances.values() for instance in items}
     classes = [categories[k] for k in sorted(categories) if categories[k] in used or categories[k] not in PLACEHOLDERS]
-    return Dataset(Path(path).stem, frames or ordered, classes, instances)
+    return Dataset(Path(path).stem, frames or ordered, classes, instances, notes=notes)
+
+
+def _image_frames(path: Path, declared: list, frames: list[FrameInfo] | None) -> tuple[dict[int, FrameInfo], list]:
+    """image id -> frame: the media's frame each file_name names (or, where none is one of its names, the
+    frame its number says: see frame_numbers), else frames made from the images' own sizes."""
+    if not frames:
+        return {image_id: FrameInfo(i, name, h, w) for i, (image_id, name, h, w) in enumerate(declared)}, []
+    by_name = frames_by_name(frames)  # each frame under its name, base name and stem
+
+    def lookup(name: str) -> FrameInfo | None:
+        return by_name.get(name) or by_name.get(PurePath(name).name) or by_name.get(PurePath(name).stem)
+
+    names = [name for _, name, _, _ in declared]
+    matched, notes = match_frames(names, [lookup(name) for name in names], frames, _image_folders(path), path)
+    images = {}
+    for i, ((image_id, name, height, width), frame) in enumerate(zip(declared, matched)):
+        if frame is None:
+            raise _fail(path, f"images[{i}].file_name", f"{name!r} is not a frame of this video or folder")
+        if notes and (height, width) != (frame.height, frame.width):
+            raise _fail(
+                path,
+                f"images[{i}]",
+                f"{name} is {width}x{height} but frame {frame.index} is {frame.width}x"
+                f"{frame.height}; is it this video's?",
+            )
+        images[image_id] = frame
+    return images, notes
+
+
+def _image_folders(path: Path) -> list[Path]:
+    """Where a COCO file's images may lie: CVAT's and Datumaro's images/default/, images/, or beside it."""
+    root = path.parent.parent if path.parent.name == "annotations" else path.parent
+    return [root / "images" / "default", root / "images", path.parent]
 
 
 def coco_file(path: Path) -> Path:

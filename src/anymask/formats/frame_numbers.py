@@ -1,4 +1,5 @@
-"""Another tool's names for a video's frames (X-AnyLabeling's `frame_00012.jpg`): matched by their numbers."""
+"""Another tool's names for a video's frames (X-AnyLabeling's `frame_00012.jpg`, CVAT's `frame_000012`): matched
+by their numbers."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ class Numbering:
     def note(self, example: str, count: int) -> str:
         every = "every frame" if self.step == 1 else f"one frame in {self.step}"
         seen = (
-            f"{self.extracted} frame images beside the labels, {every} of the video"
+            f"{self.extracted} frame images found, {every} of the video"
             if self.extracted is not None
-            else "no frame images beside the labels, so every frame of the video was assumed"
+            else "no frame images found, so every frame of the video was assumed"
         )
         number = int(NUMBERED.match(PurePath(example).stem).group(2))
         return (
@@ -36,14 +37,16 @@ class Numbering:
 
 
 def frames_by_number(
-    names: list[str], folder: Path, frames: list[FrameInfo], where: Path
+    names: list[str], folder: Path | list[Path], frames: list[FrameInfo], where: Path
 ) -> tuple[list[FrameInfo], str] | None:
     """The video frame each image name (`<prefix><n>.<ext>`, one prefix for all) was extracted from, and a
     note saying how; None where the names are not so numbered.
 
     X-AnyLabeling saves a video's frames as `frame_00000.jpg`, `frame_00001.jpg`, ... (its prefix and
     digits can be changed), every frame or every k-th (its frame interval), and keeps the labels beside
-    them. How many images lie there tells which: about the video's length, or about a k-th of it."""
+    them; CVAT names a video task's frames `frame_000000` in its COCO, YOLO and VOC exports. How many such
+    images lie in `folder` (or the first of several folders that has some) tells which: about the video's
+    length, or about a k-th of it; none there: every frame."""
     found = [NUMBERED.match(PurePath(name).stem) for name in names]
     if not names or not all(found) or len({match.group(1) for match in found}) != 1:
         return None
@@ -60,7 +63,7 @@ def frames_by_number(
     return matched, numbering.note(names[0], len(names))
 
 
-def _numbering(prefix: str, folder: Path, total: int, where: Path) -> Numbering:
+def _numbering(prefix: str, folder: Path | list[Path], total: int, where: Path) -> Numbering:
     """How the images were extracted: the step that turns `total` video frames into the images found."""
     extracted = _extracted_count(folder, prefix)
     if extracted is None:
@@ -68,19 +71,34 @@ def _numbering(prefix: str, folder: Path, total: int, where: Path) -> Numbering:
     step = max(1, round(total / extracted))
     if abs(math.ceil(total / step) - extracted) > max(1, extracted // 100):
         raise AnnotationFormatError(
-            f"{where}: the {extracted} images {prefix}<n> beside the labels are neither every frame nor every "
+            f"{where}: the {extracted} images {prefix}<n> found are neither every frame nor every "
             f"k-th frame of this {total}-frame video; import with --media set to the folder of those images"
         )
     return Numbering(prefix, step, extracted)
 
 
-def _extracted_count(folder: Path, prefix: str) -> int | None:
-    """1 + the highest n of the images `<prefix><n>.<image suffix>` in `folder`; None where there are none."""
-    numbers = [
-        int(match.group(2))
-        for path in folder.iterdir()
-        if path.suffix.lower() in IMAGE_SUFFIXES
-        and (match := NUMBERED.match(path.stem)) is not None
-        and match.group(1) == prefix
-    ]
-    return 1 + max(numbers) if numbers else None
+def _extracted_count(folders: Path | list[Path], prefix: str) -> int | None:
+    """1 + the highest n of the images `<prefix><n>.<image suffix>` in the first of `folders` holding any;
+    None where none does."""
+    for folder in [folders] if isinstance(folders, Path) else folders:
+        numbers = [
+            int(match.group(2))
+            for path in (folder.iterdir() if folder.is_dir() else ())
+            if path.suffix.lower() in IMAGE_SUFFIXES
+            and (match := NUMBERED.match(path.stem)) is not None
+            and match.group(1) == prefix
+        ]
+        if numbers:
+            return 1 + max(numbers)
+    return None
+
+
+def match_frames(
+    names: list[str], found: list[FrameInfo | None], frames: list[FrameInfo], folders: list[Path], where: Path
+) -> tuple[list[FrameInfo | None], list[str]]:
+    """The frames `found` for `names` by name and the notes to report; where none was found, the frames
+    their numbers say (see frames_by_number)."""
+    if any(frame is not None for frame in found):
+        return found, []
+    numbered = frames_by_number(names, folders, frames, where)
+    return (found, []) if numbered is None else (list(numbered[0]), [numbered[1]])

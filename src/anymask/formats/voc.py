@@ -12,6 +12,7 @@ from ..annotations.shapes import palette_color
 from ..atomic import atomic_write_text
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, check_frame_size, frames_by_name, read_lines, read_xml
+from .frame_numbers import match_frames
 
 
 def export_voc(dataset: Dataset, out: Path, write_images: bool = True, empty_frames: bool = False) -> Path:
@@ -74,13 +75,22 @@ def import_voc(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     files = sorted(folder.glob("*.xml")) if folder.is_dir() else [path]
     if not files:
         raise AnnotationFormatError(f"{path}: no VOC XML files (Annotations/*.xml)")
-    by_name = frames_by_name(frames) if frames else {}
-    boxes, found = [], []
-    for position, file in enumerate(files):
-        root = _annotation(file)
-        frame = _frame(root, file, by_name) if frames else _declared_frame(root, file, position)
-        found.append(frame)
-        boxes += [(frame, *_object(element, file, frame)) for element in root.iter("object")]
+    roots = [_annotation(file) for file in files]
+    notes: list[str] = []
+    if frames:
+        by_name = frames_by_name(frames)
+        names = [(root.findtext("filename") or "").strip() or file.stem for root, file in zip(roots, files)]
+        named = [
+            by_name.get(name) or by_name.get(Path(name).stem) or by_name.get(file.stem)
+            for name, file in zip(names, files)
+        ]
+        matched, notes = match_frames(names, named, frames, [path / "JPEGImages", folder], path)
+        found = [_frame(root, file, name, frame) for root, file, name, frame in zip(roots, files, names, matched)]
+    else:
+        found = [_declared_frame(root, file, position) for position, (root, file) in enumerate(zip(roots, files))]
+    boxes = [
+        (frame, *_object(e, file, frame)) for root, file, frame in zip(roots, files, found) for e in root.iter("object")
+    ]
     free = max((track for *_, track in boxes if track is not None), default=-1) + 1
     instances: dict[int, list[Instance]] = {}
     for frame, label, box, track in boxes:
@@ -91,7 +101,7 @@ def import_voc(path: Path, frames: list[FrameInfo] | None = None) -> Dataset:
     used = {label for _, label, _, _ in boxes}
     declared = _labelmap(path / "labelmap.txt") if path.is_dir() else []
     classes = [n for n in declared if n in used] + [n for n in dict.fromkeys(b[1] for b in boxes) if n not in declared]
-    return Dataset(path.stem, frames or found, classes, instances)
+    return Dataset(path.stem, frames or found, classes, instances, notes=notes)
 
 
 def _annotation(file: Path) -> ET.Element:
@@ -101,10 +111,8 @@ def _annotation(file: Path) -> ET.Element:
     return root
 
 
-def _frame(root: ET.Element, file: Path, by_name: dict[str, FrameInfo]) -> FrameInfo:
-    """The frame <filename> names (or the XML's stem); its <size>, where declared (not 0), must match."""
-    name = (root.findtext("filename") or "").strip() or file.stem
-    frame = by_name.get(name) or by_name.get(Path(name).stem) or by_name.get(file.stem)
+def _frame(root: ET.Element, file: Path, name: str, frame: FrameInfo | None) -> FrameInfo:
+    """The frame <filename> names (or the XML's stem), found; its <size>, where declared (not 0), must match."""
     if frame is None:
         raise AnnotationFormatError(f"{file}: no frame named {name} in this video or folder")
     width, height = (root.findtext(f"size/{key}", "").strip() for key in ("width", "height"))

@@ -14,6 +14,7 @@ from ..atomic import atomic_write_text
 from ..checks import read_text_file
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, Tracing
+from .frame_numbers import match_frames
 
 TASKS = ("detect", "segment", "obb")
 
@@ -130,12 +131,18 @@ def import_yolo(root: Path, frames: list[FrameInfo] | None = None, task: str | N
     root, classes, label_files = _layout(Path(root))
     if not label_files:
         raise AnnotationFormatError(f"{root}: no label files under labels/ (or <split>/labels/)")
-    by_stem = {Path(f.file_name).stem: f for f in frames} if frames else {}
+    notes: list[str] = []
+    if frames:
+        by_stem = {Path(f.file_name).stem: f for f in frames}
+        images = [label_files[0].parent, _image_folder(root, label_files[0])]
+        stems = [f.stem for f in label_files]
+        matched, notes = match_frames(stems, [by_stem.get(stem) for stem in stems], frames, images, root)
+    else:
+        matched = [_frame_from_image(root, label_file, position) for position, label_file in enumerate(label_files)]
     instances: dict[int, list[Instance]] = {}
     found_frames: list[FrameInfo] = []
     next_id = 0
-    for position, label_file in enumerate(label_files):
-        frame = by_stem.get(label_file.stem) if frames else _frame_from_image(root, label_file, position)
+    for label_file, frame in zip(label_files, matched):
         if frame is None:
             raise AnnotationFormatError(f"{label_file}: no frame named {label_file.stem}.* in this video or folder")
         found_frames.append(frame)
@@ -145,7 +152,7 @@ def import_yolo(root: Path, frames: list[FrameInfo] | None = None, task: str | N
             label, mask = _parse_line(line, classes, frame, f"{label_file}: line {number}", task)
             instances.setdefault(frame.index, []).append(Instance(next_id, label, rle_codec.encode(mask)))
             next_id += 1
-    return Dataset(root.name, frames or found_frames, classes, instances)
+    return Dataset(root.name, frames or found_frames, classes, instances, notes=notes)
 
 
 def _layout(path: Path) -> tuple[Path, list[str], list[Path]]:
@@ -168,14 +175,19 @@ def _layout(path: Path) -> tuple[Path, list[str], list[Path]]:
     return path, classes, [f for f in sorted(path.rglob("*.txt")) if f not in skipped]
 
 
-def _frame_from_image(root: Path, label_file: Path, position: int) -> FrameInfo | None:
-    """The image of a label file: by Ultralytics' rule (its last `labels` folder read as `images`), else
-    beside it (Darknet's obj_train_data/)."""
+def _image_folder(root: Path, label_file: Path) -> Path:
+    """A label file's image folder: by Ultralytics' rule (its last `labels` folder read as `images`), else
+    its own (Darknet's obj_train_data/)."""
     folders = list(label_file.relative_to(root).parts[:-1])
     if "labels" in folders:
         folders[len(folders) - 1 - folders[::-1].index("labels")] = "images"
+    return root.joinpath(*folders)
+
+
+def _frame_from_image(root: Path, label_file: Path, position: int) -> FrameInfo | None:
+    """The frame of a label file's image (see _image_folder), from the image's own size."""
     for suffix in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
-        image = root.joinpath(*folders) / (label_file.stem + suffix)  # a stem may hold dots: frame.001
+        image = _image_folder(root, label_file) / (label_file.stem + suffix)  # a stem may hold dots: frame.001
         if image.is_file():
             try:
                 with Image.open(image) as picture:
