@@ -1,5 +1,4 @@
-"""Another tool's names for a video's frames (X-AnyLabeling's `frame_00012.jpg`, CVAT's `frame_000012`): matched
-by their numbers."""
+"""Another tool's numbered names for a video's frames (X-AnyLabeling's frame_00012.jpg, CVAT's frame_000012)."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ class Numbering:
 
     prefix: str
     step: int
-    extracted: int | None  # how many such images lie beside the labels (None: none there)
+    extracted: int | None  # how many such images were found (None: none)
 
     def note(self, example: str, count: int) -> str:
         every = "every frame" if self.step == 1 else f"one frame in {self.step}"
