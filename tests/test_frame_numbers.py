@@ -91,3 +91,18 @@ def test_cvat_video_task_exports_name_frames_frame_000012(tmp_path):
     coco["images"][0]["width"] = 32  # another video's
     write(tmp_path / "coco" / "annotations" / "instances_default.json", json.dumps(coco))
     refused("coco", tmp_path / "coco", VIDEO, "frame_000003.PNG is 32x48 but frame 3 is 64x48")
+
+
+def test_label_studio_image_tasks_of_numbered_frames(tmp_path):
+    """Frames uploaded to Label Studio (<8 hex>-frame_000007.jpg) land on the video's frame 7."""
+    import json
+
+    region = {"type": "rectanglelabels", "from_name": "label", "to_name": "image", "original_width": 64}
+    region |= {
+        "original_height": 48,
+        "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["car"]},
+    }
+    task = {"data": {"image": "/data/upload/3/0a1b2c3d-frame_000007.jpg"}, "annotations": [{"result": [region]}]}
+    imported = import_annotations("label-studio", write(tmp_path / "export.json", json.dumps([task])), VIDEO)
+    assert sorted(imported.instances) == [7]
+    assert imported.notes[0].startswith("matched 1 image name(s) to the video's frames by their numbers")

@@ -17,6 +17,7 @@ from ..annotations.geometry import edge_polygon_mask, ellipse_mask, turned_box_m
 from ..checks import is_finite_number, read_json_file
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, add_part, check_frame_size, frames_by_name, safe_file_name
+from .frame_numbers import frames_by_number
 from .label_studio import OBJECT_ID_PREFIX, TASKS_FILE, VIDEO_TASKS_FILE
 from .label_studio_brush import decode_brush
 
@@ -50,6 +51,7 @@ def import_label_studio(path: Path, frames: list[FrameInfo] | None = None, fps: 
     if not isinstance(tasks, list):
         raise AnnotationFormatError(f'{path}: expected a list of Label Studio tasks ({{"data": ..., "annotations"}})')
     reading = _Reading(path, list(frames) if frames else None, fps)
+    reading.number_frames(tasks)
     for index, task in enumerate(tasks):
         reading.task(task, f"{path}: tasks[{index}]")
     return reading.dataset()
@@ -86,6 +88,8 @@ class _Reading:
     skipped: Counter[str] = field(default_factory=Counter)
     counts: Counter[str] = field(default_factory=Counter)
     by_name: dict[str, FrameInfo] | None = None
+    by_number: dict[str, FrameInfo] = field(default_factory=dict)  # where no image is named as a frame
+    notes: list[str] = field(default_factory=list)
 
     def task(self, task, where: str) -> None:
         if isinstance(task, dict) and "data" not in task and {"image", "video"} & set(task):
@@ -125,6 +129,26 @@ class _Reading:
             return results, None
         return [], None
 
+    def number_frames(self, tasks: list) -> None:
+        """Where no task's image is one of the media's frames by name, map the images by the numbers their
+        names end with (a video's frames extracted by X-AnyLabeling or CVAT: see frame_numbers)."""
+        if not self.frames:
+            return
+        names = [
+            UPLOAD_PREFIX.sub("", _file_name(task["data"]["image"]))
+            for task in tasks
+            if isinstance(task, dict)
+            and isinstance(task.get("data"), dict)
+            and isinstance(task["data"].get("image"), str)
+        ]
+        self.by_name = frames_by_name(self.frames)
+        if not names or any(self.by_name.get(n) or self.by_name.get(PurePosixPath(n).stem) for n in names):
+            return
+        numbered = frames_by_number(names, [self.path.parent / "images", self.path.parent], self.frames, self.path)
+        if numbered is not None:
+            self.by_number = dict(zip(names, numbered[0]))
+            self.notes.append(numbered[1])
+
     def _frame(self, data: dict, results: list[dict], where: str) -> FrameInfo:
         names = [data.get("image")] + [value for key, value in data.items() if key != "image"]
         names = [_file_name(value) for value in names if isinstance(value, str) and value]
@@ -139,6 +163,9 @@ class _Reading:
                 frame = self.by_name.get(candidate) or self.by_name.get(PurePosixPath(candidate).stem)
                 if frame is not None:
                     return frame
+        frame = self.by_number.get(UPLOAD_PREFIX.sub("", names[0]))
+        if frame is not None:
+            return frame
         raise AnnotationFormatError(f"{where}: image {names[0]!r} is not a frame of this video or folder")
 
     def _new_frame(self, name: str, results: list[dict], where: str) -> FrameInfo:
@@ -224,7 +251,7 @@ class _Reading:
             part = Instance(object_id, region.label, region.rle, region.score)
             add_part(instances.setdefault(region.frame, []), part)  # anymask writes a polygon per component
         classes = list(dict.fromkeys(r.label for r in self.regions))
-        notes = [f"{count} {what}" for what, count in self.counts.items()]
+        notes = self.notes + [f"{count} {what}" for what, count in self.counts.items()]
         if self.skipped:
             kinds = ", ".join(f"{count} {kind or 'untyped'}" for kind, count in self.skipped.items())
             notes.append(f"left out {sum(self.skipped.values())} result(s) that are not areas ({kinds})")
