@@ -10,7 +10,6 @@ from pathlib import Path
 
 from ..checks import as_key, is_finite_number, is_int_in, read_json_file, read_text_file
 from ..errors import AnnotationFormatError
-from ..formats.dataset import read_lines
 from .manifest import Seeds
 
 
@@ -172,14 +171,12 @@ def read_yolo(folder: Path, frames: FrameIndex) -> list[Detection]:
 
 
 def _yolo_names(folder: Path) -> list[str]:
-    from ..formats.yolo import NAMES_FILES, read_class_names
+    from ..formats.yolo import class_names_in
 
     for parent in (folder, folder.parent, folder.parent.parent):  # the last: Roboflow's <split>/labels
-        if (parent / "data.yaml").is_file():
-            return read_class_names(parent / "data.yaml")
-        for name in NAMES_FILES:  # classes.txt (X-AnyLabeling, labelImg), obj.names (Darknet)
-            if (parent / name).is_file():
-                return [n.strip() for n in read_lines(parent / name)]
+        names = class_names_in(parent)
+        if names is not None:
+            return names
     return []
 
 
@@ -240,12 +237,11 @@ def _list(value) -> list:
 def read_label_studio(path: Path, frames: FrameIndex) -> list[Detection]:
     """A Label Studio JSON export: each region's box (around its mask) on the frame its task names, or a
     video task's boxes on every frame; the score of a prediction where it has one, else 1."""
-    from ..formats.dataset import FrameInfo
+    from ..formats.dataset import FrameInfo, video_fps
     from ..formats.label_studio_import import import_label_studio
 
     infos = [FrameInfo(i, frames.source.frame_name(i), *frames.size(i)) for i in range(frames.count)]
-    is_video = getattr(frames.source, "files", None) is None
-    dataset = import_label_studio(path, infos, getattr(frames.source, "fps", None) if is_video else None)
+    dataset = import_label_studio(path, infos, video_fps(frames.source))
     return [
         Detection(frame, instance.box, instance.label, 1.0 if instance.score is None else instance.score)
         for frame, items in sorted(dataset.instances.items())

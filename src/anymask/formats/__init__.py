@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import AnnotationFormatError, MediaError
 from .coco import export_coco, import_coco
 from .cvat import export_cvat_video, import_cvat
-from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store, frame_infos, united
+from .dataset import OUTPUT_MODES, Dataset, FrameInfo, Instance, dataset_from_store, frame_infos, united, video_fps
 from .davis import export_davis, import_davis
 from .detect import format_hint, guess_format
 from .label_studio import export_label_studio
@@ -155,8 +155,7 @@ def import_into(store, source, format_name: str, path: str | Path) -> ImportRepo
     if readable is None:
         raise MediaError(f"{source.path}: no frame can be read")
     frames = [f or FrameInfo(i, source.frame_name(i), readable.height, readable.width) for i, f in enumerate(frames)]
-    fps = getattr(source, "fps", None) if getattr(source, "files", None) is None else None  # a video's
-    dataset = import_annotations(format_name, path, frames, fps)
+    dataset = import_annotations(format_name, path, frames, video_fps(source))
     id_map = store_dataset(store, dataset)
     masks = sum(len(items) for items in dataset.instances.values())
     return ImportReport(len(id_map), masks, len(dataset.instances), tuple(dataset.notes))

@@ -275,6 +275,11 @@ def frame_infos(source) -> list[FrameInfo | None]:
     return frames
 
 
+def video_fps(source) -> float | None:
+    """A video source's frame rate; None for a folder of images (its rate is a made-up one)."""
+    return getattr(source, "fps", None) if getattr(source, "files", None) is None else None
+
+
 def united(first: Instance, part: Instance) -> Instance:
     """`first` with `part`'s mask added: one object given in parts, or twice, on one frame."""
     return Instance(first.object_id, first.label, rle_codec.encode(first.mask | part.mask), first.score)

@@ -35,8 +35,8 @@ class Numbering:
         )
 
 
-def frames_by_number(
-    names: list[str], folder: Path | list[Path], frames: list[FrameInfo], where: Path
+def _frames_by_number(
+    names: list[str], folders: list[Path], frames: list[FrameInfo], where: Path
 ) -> tuple[list[FrameInfo], str] | None:
     """The video frame each image name (`<prefix><n>.<ext>`, one prefix for all) was extracted from, and a
     note saying how; None where the names are not so numbered.
@@ -44,12 +44,12 @@ def frames_by_number(
     X-AnyLabeling saves a video's frames as `frame_00000.jpg`, `frame_00001.jpg`, ... (its prefix and
     digits can be changed), every frame or every k-th (its frame interval), and keeps the labels beside
     them; CVAT names a video task's frames `frame_000000` in its COCO, YOLO and VOC exports. How many such
-    images lie in `folder` (or the first of several folders that has some) tells which: about the video's
+    images lie in the first of `folders` that has some tells which: about the video's
     length, or about a k-th of it; none there: every frame."""
     found = [NUMBERED.match(PurePath(name).stem) for name in names]
     if not names or not all(found) or len({match.group(1) for match in found}) != 1:
         return None
-    numbering = _numbering(found[0].group(1), folder, len(frames), where)
+    numbering = _numbering(found[0].group(1), folders, len(frames), where)
     matched = []
     for name, match in zip(names, found):
         index = int(match.group(2)) * numbering.step
@@ -62,9 +62,9 @@ def frames_by_number(
     return matched, numbering.note(names[0], len(names))
 
 
-def _numbering(prefix: str, folder: Path | list[Path], total: int, where: Path) -> Numbering:
+def _numbering(prefix: str, folders: list[Path], total: int, where: Path) -> Numbering:
     """How the images were extracted: the step that turns `total` video frames into the images found."""
-    extracted = _extracted_count(folder, prefix)
+    extracted = _extracted_count(folders, prefix)
     if extracted is None:
         return Numbering(prefix, 1, None)
     step = max(1, round(total / extracted))
@@ -76,10 +76,10 @@ def _numbering(prefix: str, folder: Path | list[Path], total: int, where: Path) 
     return Numbering(prefix, step, extracted)
 
 
-def _extracted_count(folders: Path | list[Path], prefix: str) -> int | None:
+def _extracted_count(folders: list[Path], prefix: str) -> int | None:
     """1 + the highest n of the images `<prefix><n>.<image suffix>` in the first of `folders` holding any;
     None where none does."""
-    for folder in [folders] if isinstance(folders, Path) else folders:
+    for folder in folders:
         numbers = [
             int(match.group(2))
             for path in (folder.iterdir() if folder.is_dir() else ())
@@ -96,8 +96,8 @@ def match_frames(
     names: list[str], found: list[FrameInfo | None], frames: list[FrameInfo], folders: list[Path], where: Path
 ) -> tuple[list[FrameInfo | None], list[str]]:
     """The frames `found` for `names` by name and the notes to report; where none was found, the frames
-    their numbers say (see frames_by_number)."""
+    their numbers say (see _frames_by_number)."""
     if any(frame is not None for frame in found):
         return found, []
-    numbered = frames_by_number(names, folders, frames, where)
+    numbered = _frames_by_number(names, folders, frames, where)
     return (found, []) if numbered is None else (list(numbered[0]), [numbered[1]])

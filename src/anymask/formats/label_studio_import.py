@@ -17,7 +17,7 @@ from ..annotations.geometry import edge_polygon_mask, ellipse_mask, turned_box_m
 from ..checks import is_finite_number, read_json_file
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, add_part, check_frame_size, frames_by_name, safe_file_name
-from .frame_numbers import frames_by_number
+from .frame_numbers import match_frames
 from .label_studio import OBJECT_ID_PREFIX, TASKS_FILE, VIDEO_TASKS_FILE
 from .label_studio_brush import decode_brush
 
@@ -87,9 +87,12 @@ class _Reading:
     regions: list[_Region] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     counts: Counter[str] = field(default_factory=Counter)
-    by_name: dict[str, FrameInfo] | None = None
+    by_name: dict[str, FrameInfo] = field(init=False)  # the media's frames under their names
     by_number: dict[str, FrameInfo] = field(default_factory=dict)  # where no image is named as a frame
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.by_name = frames_by_name(self.frames or [])
 
     def task(self, task, where: str) -> None:
         if isinstance(task, dict) and "data" not in task and {"image", "video"} & set(task):
@@ -141,13 +144,12 @@ class _Reading:
             and isinstance(task.get("data"), dict)
             and isinstance(task["data"].get("image"), str)
         ]
-        self.by_name = frames_by_name(self.frames)
-        if not names or any(self.by_name.get(n) or self.by_name.get(PurePosixPath(n).stem) for n in names):
-            return
-        numbered = frames_by_number(names, [self.path.parent / "images", self.path.parent], self.frames, self.path)
-        if numbered is not None:
-            self.by_number = dict(zip(names, numbered[0]))
-            self.notes.append(numbered[1])
+        named = [self.by_name.get(n) or self.by_name.get(PurePosixPath(n).stem) for n in names]
+        folders = [self.path.parent / "images", self.path.parent]
+        matched, notes = match_frames(names, named, self.frames, folders, self.path)
+        if notes:
+            self.by_number = dict(zip(names, matched))
+            self.notes += notes
 
     def _frame(self, data: dict, results: list[dict], where: str) -> FrameInfo:
         names = [data.get("image")] + [value for key, value in data.items() if key != "image"]
@@ -156,8 +158,6 @@ class _Reading:
             raise AnnotationFormatError(f"{where}: data names no image")
         if self.frames is None:
             return self._new_frame(names[0], results, where)
-        if self.by_name is None:
-            self.by_name = frames_by_name(self.frames)
         for name in names:
             for candidate in (name, UPLOAD_PREFIX.sub("", name)):
                 frame = self.by_name.get(candidate) or self.by_name.get(PurePosixPath(candidate).stem)

@@ -14,7 +14,7 @@ from ..annotations.label_file import LabelFile, read_label_file, write_label_fil
 from ..annotations.shapes import Shape
 from ..errors import AnnotationFormatError
 from .dataset import Dataset, FrameInfo, Instance, Tracing, check_frame_size
-from .frame_numbers import frames_by_number
+from .frame_numbers import match_frames
 
 
 def export_xanylabeling(
@@ -115,17 +115,14 @@ def _frames_of(
     by_stem = {Path(f.file_name).stem: f for f in frames}
     matched = [by_stem.get(Path(lf.image_path).stem, by_stem.get(p.stem)) for p, lf in zip(files, label_files)]
     names = [Path(lf.image_path).name or f"{p.stem}.jpg" for p, lf in zip(files, label_files)]
-    numbered = None if any(matched) else frames_by_number(names, files[0].parent, frames, folder)
-    if numbered is None:
-        return matched, []
-    matched, note = numbered
+    matched, notes = match_frames(names, matched, frames, [files[0].parent], folder)
     for path, frame, label_file in zip(files, matched, label_files):
-        if (label_file.image_height, label_file.image_width) != (frame.height, frame.width):
+        if notes and (label_file.image_height, label_file.image_width) != (frame.height, frame.width):
             raise AnnotationFormatError(
                 f"{path}: its image is {label_file.image_width}x{label_file.image_height} but frame {frame.index} "
                 f"of this video is {frame.width}x{frame.height}; is it this video's?"
             )
-    return matched, [note]
+    return matched, notes
 
 
 def _shape_mask(shape, frame: FrameInfo, path: Path, index: int) -> np.ndarray | None:

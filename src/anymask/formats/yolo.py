@@ -13,7 +13,7 @@ from ..annotations.geometry import box_to_mask, mask_to_rotated_box, polygons_to
 from ..atomic import atomic_write_text
 from ..checks import read_text_file
 from ..errors import AnnotationFormatError
-from .dataset import Dataset, FrameInfo, Instance, Tracing
+from .dataset import Dataset, FrameInfo, Instance, Tracing, read_lines
 from .frame_numbers import match_frames
 
 TASKS = ("detect", "segment", "obb")
@@ -162,17 +162,24 @@ def _layout(path: Path) -> tuple[Path, list[str], list[Path]]:
         path = path.parent
     elif path.name in NAMES_FILES and path.is_file():
         path = path.parent
-    if (path / "data.yaml").is_file():
-        classes = read_class_names(path / "data.yaml")
-        return path, classes, [f for f in sorted(path.rglob("*.txt")) if "labels" in f.relative_to(path).parts[:-1]]
-    names_file = next((path / name for name in NAMES_FILES if (path / name).is_file()), None)
-    if names_file is None:
+    classes = class_names_in(path)
+    if classes is None:
         raise AnnotationFormatError(
             f"{path}: no data.yaml (Ultralytics), classes.txt (X-AnyLabeling) or obj.names (Darknet) naming the classes"
         )
-    classes = [name.strip() for name in read_text_file(names_file, "YOLO class names").splitlines() if name.strip()]
-    skipped = {names_file, *(path / name for name in IMAGE_LISTS)}
+    if (path / "data.yaml").is_file():
+        return path, classes, [f for f in sorted(path.rglob("*.txt")) if "labels" in f.relative_to(path).parts[:-1]]
+    skipped = {path / name for name in (*NAMES_FILES, *IMAGE_LISTS)}
     return path, classes, [f for f in sorted(path.rglob("*.txt")) if f not in skipped]
+
+
+def class_names_in(folder: Path) -> list[str] | None:
+    """The class names a YOLO folder declares: its data.yaml's, else the lines of its classes.txt or
+    obj.names; None where it has none of them."""
+    if (folder / "data.yaml").is_file():
+        return read_class_names(folder / "data.yaml")
+    names_file = next((folder / name for name in NAMES_FILES if (folder / name).is_file()), None)
+    return None if names_file is None else [name.strip() for name in read_lines(names_file)]
 
 
 def _image_folder(root: Path, label_file: Path) -> Path:
