@@ -23,6 +23,10 @@ def one_line_error(result, *fragments):
         assert fragment in err, err
 
 
+# one xdist worker runs the whole module, so its expensive module fixtures run once (scripts/test.sh: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("segmented-photos")
+
+
 @pytest.fixture(scope="module")
 def photos(media_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("photos")

@@ -29,6 +29,10 @@ VENV_PYTHON = ROOT / "build" / "edgetam-venv" / "bin" / "python"
 RUNNER = Path(__file__).parent / "edgetam" / "official_run.py"
 
 
+# one xdist worker runs the whole module, so its expensive module fixtures run once (scripts/test.sh: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("edgetam-official")
+
+
 @pytest.fixture(scope="module")
 def clip(media_dir, tmp_path_factory):
     return write_clip(media_dir, tmp_path_factory.mktemp("edgetam-clip"), count=4, step=3)
