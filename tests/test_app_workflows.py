@@ -54,8 +54,8 @@ def test_file_import_adds_another_tools_annotations(qtbot, settings, clip, tmp_p
     window.close()
 
 
-def test_tracking_with_an_unfinished_object_asks_first(qtbot, clip, present_checkpoint, settings):
-    window, session = window_marking(qtbot, settings, clip, present_checkpoint)
+def test_tracking_with_an_unfinished_object_asks_first(qtbot, clip, edgetam_checkpoint, settings):
+    window, session = window_marking(qtbot, settings, clip, edgetam_checkpoint)
     when_modal(lambda dialog: dialog.reject())  # Cancel: nothing happens, the prompts stay
     qtbot.keyClick(window, Qt.Key_M, Qt.ControlModifier)
     activate(qtbot, window)
@@ -128,7 +128,7 @@ def test_track_a_range_then_retrack_a_correction_only_there(qtbot, media_dir, tm
     window.close()
 
 
-def test_an_image_folder_is_separate_images(qtbot, media_dir, tmp_path, present_checkpoint, settings):
+def test_an_image_folder_is_separate_images(qtbot, media_dir, tmp_path, edgetam_checkpoint, settings):
     from PIL import Image
 
     from anymask.media import open_source
@@ -138,7 +138,7 @@ def test_an_image_folder_is_separate_images(qtbot, media_dir, tmp_path, present_
     folder.mkdir()
     for index, name in enumerate(("street.jpg", "corner.jpg", "crossing.jpg")):
         Image.fromarray(video.frame(40 * index)).save(folder / name)
-    settings.set_model(str(present_checkpoint), "auto", "cpu")
+    settings.set_model(str(edgetam_checkpoint), "auto", "cpu")
     window = open_window(qtbot, settings)
     assert window.open_path(folder)
     c, session = window.controller, window.controller.session

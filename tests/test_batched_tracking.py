@@ -23,7 +23,7 @@ TOLERANCE = 1e-4
 
 @pytest.fixture(scope="module")
 def clip(media_dir, tmp_path_factory):
-    return write_clip(media_dir, tmp_path_factory.mktemp("batch-clip"), count=5, step=2)
+    return write_clip(media_dir, tmp_path_factory.mktemp("batch-clip"), count=4, step=2)
 
 
 @pytest.fixture(scope="module")

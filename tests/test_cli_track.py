@@ -197,14 +197,14 @@ def test_ctrl_c_keeps_every_tracked_frame(media_dir, edgetam_checkpoint, tmp_pat
 
 
 @pytest.mark.slow
-def test_track_a_frame_range_then_export_with_a_tolerance(media_dir, present_checkpoint, tmp_path):
+def test_track_a_frame_range_then_export_with_a_tolerance(media_dir, edgetam_checkpoint, tmp_path):
     clip = write_clip(media_dir, tmp_path / "clip3", count=3, step=4)
     prompts = write_prompts(tmp_path / "p.json", [{"id": 3, "label": "person", "frame": 0, "points": [[300, 200, 1]]}])
     result = anymask(
         "track",
         clip,
         "--model",
-        present_checkpoint,
+        edgetam_checkpoint,
         "--prompts",
         prompts,
         "--out",
