@@ -137,14 +137,14 @@ class _Reading:
         names end with (a video's frames extracted by X-AnyLabeling or CVAT: see frame_numbers)."""
         if not self.frames:
             return
-        names = [
-            UPLOAD_PREFIX.sub("", _file_name(task["data"]["image"]))
+        images = [
+            _file_name(task["data"]["image"])
             for task in tasks
             if isinstance(task, dict)
             and isinstance(task.get("data"), dict)
             and isinstance(task["data"].get("image"), str)
         ]
-        named = [self.by_name.get(n) or self.by_name.get(PurePosixPath(n).stem) for n in names]
+        names, named = [UPLOAD_PREFIX.sub("", image) for image in images], [self._named_frame(i) for i in images]
         folders = [self.path.parent / "images", self.path.parent]
         matched, notes = match_frames(names, named, self.frames, folders, self.path)
         if notes:
@@ -159,14 +159,22 @@ class _Reading:
         if self.frames is None:
             return self._new_frame(names[0], results, where)
         for name in names:
-            for candidate in (name, UPLOAD_PREFIX.sub("", name)):
-                frame = self.by_name.get(candidate) or self.by_name.get(PurePosixPath(candidate).stem)
-                if frame is not None:
-                    return frame
+            frame = self._named_frame(name)
+            if frame is not None:
+                return frame
         frame = self.by_number.get(UPLOAD_PREFIX.sub("", names[0]))
         if frame is not None:
             return frame
         raise AnnotationFormatError(f"{where}: image {names[0]!r} is not a frame of this video or folder")
+
+    def _named_frame(self, name: str) -> FrameInfo | None:
+        """The media's frame an image name names: as given or without Label Studio's upload prefix, by file
+        name or by stem."""
+        for candidate in (name, UPLOAD_PREFIX.sub("", name)):
+            frame = self.by_name.get(candidate) or self.by_name.get(PurePosixPath(candidate).stem)
+            if frame is not None:
+                return frame
+        return None
 
     def _new_frame(self, name: str, results: list[dict], where: str) -> FrameInfo:
         sized = next((r for r in results if "original_width" in r and "original_height" in r), None)
