@@ -252,7 +252,7 @@ def test_a_killed_worker_is_retried_and_resumes_where_its_frames_stop(media_dir,
     assert [v.status for v in again.videos] == ["skipped"]
 
 
-def test_a_project_cut_off_while_prompting_is_redone_and_a_whole_one_kept(media_dir, present_checkpoint, tmp_path):
+def test_a_project_cut_off_while_prompting_is_redone_and_a_whole_one_kept(media_dir, edgetam_checkpoint, tmp_path):
     """The project keeps the digest of the prompts it holds (as anymask track does): objects without it
     mean a run stopped while applying them, so the job starts that video's project again."""
     from anymask.batch.job import _open
@@ -267,7 +267,7 @@ def test_a_project_cut_off_while_prompting_is_redone_and_a_whole_one_kept(media_
     }
     (tmp_path / "m.json").write_text(json.dumps({"videos": [{"path": "clip", "prompts": prompts}]}))
     (entry,) = read_manifest(tmp_path / "m.json")
-    options = BatchOptions(model=str(present_checkpoint), precision="fp32")
+    options = BatchOptions(model=str(edgetam_checkpoint), precision="fp32")
     project = tmp_path / "out" / "project"
     session, entries = _open(entry, options, project, "f1")
     with session:

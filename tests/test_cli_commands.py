@@ -36,7 +36,7 @@ def photos(media_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def segmented(photos, present_checkpoint, tmp_path_factory):
+def segmented(photos, edgetam_checkpoint, tmp_path_factory):
     out = tmp_path_factory.mktemp("segment")
     prompts = out / "prompts.json"
     prompts.write_text(
@@ -56,7 +56,7 @@ def segmented(photos, present_checkpoint, tmp_path_factory):
                 "segment",
                 str(photos),
                 "--model",
-                str(present_checkpoint),
+                str(edgetam_checkpoint),
                 "--prompts",
                 str(prompts),
                 "--out",

@@ -1,4 +1,4 @@
-"""ImagePredictor input checking and output shapes (no official package needed)."""
+"""ImagePredictor input checking and output shapes, on EdgeTAM (SAM 2 is in test_image_parity.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from anymask.sam2 import load_checkpoint
 
 
 @pytest.fixture(scope="module")
-def predictor(own_checkpoint):
-    predictor = ImagePredictor(load_checkpoint(own_checkpoint))
+def predictor(edgetam_checkpoint):
+    predictor = ImagePredictor(load_checkpoint(edgetam_checkpoint))
     predictor.set_image(np.full((120, 200, 3), 90, dtype=np.uint8))
     return predictor
 
 
-def test_predict_before_set_image(own_checkpoint):
+def test_predict_before_set_image(edgetam_checkpoint):
     with pytest.raises(RuntimeError, match="set_image"):
-        ImagePredictor(load_checkpoint(own_checkpoint)).predict(point_coords=[[1, 1]], point_labels=[1])
+        ImagePredictor(load_checkpoint(edgetam_checkpoint)).predict(point_coords=[[1, 1]], point_labels=[1])
 
 
 def test_output_shapes(predictor):
@@ -60,8 +60,8 @@ def test_bad_images(predictor):
         predictor.set_image("picture.png")
 
 
-def test_pil_grayscale_is_converted(own_checkpoint):
-    predictor = ImagePredictor(load_checkpoint(own_checkpoint))
+def test_pil_grayscale_is_converted(edgetam_checkpoint):
+    predictor = ImagePredictor(load_checkpoint(edgetam_checkpoint))
     predictor.set_image(Image.new("L", (64, 48), 128))
     assert predictor.original_size == (48, 64)
     assert predictor.predict(point_coords=[[10, 10]], point_labels=[1])[0].shape == (3, 48, 64)

@@ -49,8 +49,8 @@ def test_mark_track_export_reopen(clip, edgetam_checkpoint, tmp_path):
         assert reopened.track("backward", end=1) == [2, 1]  # stored prompts replayed into a new tracker
 
 
-def test_clear_prompts_and_errors(clip, present_checkpoint):
-    with Session(clip, model=present_checkpoint) as session:
+def test_clear_prompts_and_errors(clip, edgetam_checkpoint):
+    with Session(clip, model=edgetam_checkpoint) as session:
         with pytest.raises(ValueError, match="add a point"):
             session.finish_object()
         with pytest.raises(ValueError, match="finish at least one object"):
@@ -67,10 +67,10 @@ def test_clear_prompts_and_errors(clip, present_checkpoint):
             session.track("sideways")
 
 
-def test_mask_mode_exports_coco_rle_and_draws_an_outline(clip, present_checkpoint, tmp_path):
+def test_mask_mode_exports_coco_rle_and_draws_an_outline(clip, edgetam_checkpoint, tmp_path):
     import json
 
-    with Session(clip, model=present_checkpoint, output_mode="mask") as session:
+    with Session(clip, model=edgetam_checkpoint, output_mode="mask") as session:
         session.add_box(250, 150, 420, 420)
         object_id = session.finish_object("person")
         assert session.shapes()[object_id].shape_type == "polygon"  # what a person sees and edits

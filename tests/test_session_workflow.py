@@ -139,8 +139,8 @@ def test_background_tracking_cancel_and_busy(clip, edgetam_checkpoint):
         assert session.store.annotated_frames() == [0]
 
 
-def test_prefetch_computes_the_frame_ahead(clip, own_checkpoint):
-    with Session(clip, model=own_checkpoint, prefetch=True) as session:
+def test_prefetch_computes_the_frame_ahead(clip, edgetam_checkpoint):
+    with Session(clip, model=edgetam_checkpoint, prefetch=True) as session:
         session.set_frame(2)
         for _ in range(600):
             if {2, 3} <= set(session.host.embedded_frames):
