@@ -13,7 +13,9 @@ import pytest
 
 from anymask.project import ProjectStore
 
+import kill_workflow
 from conftest import write_clip
+from kill_workflow import PHASES
 
 pytestmark = pytest.mark.slow
 
@@ -204,42 +206,6 @@ def test_a_full_disk_during_export_leaves_no_partial_files(media_dir, tmp_path, 
     assert not any(tiny_disk.iterdir())
 
 
-WORKFLOW = """
-import itertools, sys
-from pathlib import Path
-from anymask.session import Session
-
-frames, project, checkpoint, out = sys.argv[1:5]
-session = Session(frames, project_folder=project, model=checkpoint)
-print("open", flush=True)
-for cycle in itertools.count():
-    step = lambda name: print(name, cycle, flush=True)
-    objects = session.store.objects()
-    if len(objects) >= 2:  # keep the work per cycle small
-        session.remove_object(min(objects))
-        step("remove")
-    object_id = max(objects, default=0) + 1
-    session.set_frame(cycle % 2)
-    session.mark(object_id)
-    session.add_point(150 + 40 * (object_id % 10), 200, True)
-    step("prompt")
-    session.finish_object(f"class{object_id % 3}")
-    step("finish")
-    session.track("forward", end=cycle % 2 + 1, resume=True)
-    step("track")
-    session.undo()
-    step("undo")
-    session.redo()
-    step("redo")
-    names = session.labels.names()
-    session.labels.rename(names[0], names[0] + "x" if len(names[0]) < 12 else "class0")
-    step("rename")
-    session.export("coco", Path(out) / "coco")
-    step("export")
-"""
-PHASES = ["open", "prompt", "finish", "track", "undo", "redo", "rename", "export"]
-
-
 def test_twenty_random_kills_across_the_workflow_lose_nothing(media_dir, edgetam_checkpoint, tmp_path):
     """SIGKILL at random moments of prompting, tracking, undo/redo, label renames and exports: after each, the
     store is intact, every saved frame reads back, no export is partial, and the project reopens and tracks."""
@@ -252,22 +218,26 @@ def test_twenty_random_kills_across_the_workflow_lose_nothing(media_dir, edgetam
     project, out = tmp_path / "project", tmp_path / "out"
     rng = random.Random(11)
     killed_after = []
+    forkserver = kill_workflow.context()
     for trial in range(20):
-        child = subprocess.Popen(
-            [sys.executable, "-c", WORKFLOW, str(frames), str(project), str(edgetam_checkpoint), str(out)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        phases, child_end = forkserver.Pipe(duplex=False)
+        arguments = (str(frames), str(project), str(edgetam_checkpoint), str(out), child_end)
+        child = forkserver.Process(target=kill_workflow.run, args=arguments)
+        child.start()
+        child_end.close()  # the child's copy is the only writer left: its death ends the pipe
         last = PHASES[trial % len(PHASES)]  # the kill lands in the phase after this one (rotating)
         while True:
-            line = child.stdout.readline()
-            assert line, f"trial {trial}: the workflow stopped early"
-            if line.split()[0] == last:
+            try:
+                phase = phases.recv()
+            except EOFError:
+                pytest.fail(f"trial {trial}: the workflow stopped early (exit code {child.exitcode})")
+            if phase == last:
                 break
         killed_after.append(last)
         time.sleep(rng.random() * 0.5)
         os.kill(child.pid, signal.SIGKILL)
-        child.wait()
+        child.join()
+        phases.close()
         with ProjectStore.open(project) as store:
             assert store.integrity_check() == "ok", trial
             for frame in store.annotated_frames():
