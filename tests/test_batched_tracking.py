@@ -188,8 +188,9 @@ def test_compiled_step_equals_eager(clip, checkpoint, tmp_path, monkeypatch):
     for mode in (StepMode.EAGER, StepMode.COMPILED):
         tracker = VideoTracker(model, clip, fill_hole_area=0, step_mode=mode)
         tracker.add_prompt(0, 1, points=[[300, 200]], labels=[1])
-        results[mode] = [logits for _, _, logits in tracker.propagate(max_frames=2)]
+        results[mode] = [logits for _, _, logits in tracker.propagate(max_frames=1)]  # one shape: one compile
         tracker.close()
+    assert len(results[StepMode.COMPILED]) == 2  # frame 0 (the prompt's) and frame 1 (the compiled step's)
     for eager, compiled in zip(results[StepMode.EAGER], results[StepMode.COMPILED], strict=True):
         np.testing.assert_allclose(compiled, eager, atol=TOLERANCE, rtol=0)
 
