@@ -81,9 +81,6 @@ def test_objects_forward_correction_reverse(jpeg_clip, tmp_path, object_bias=0.3
         _same(expected, actual)
     scores = [ours.object_scores(frame)[obj][0] for frame in range(4) for obj in (1, 2)]
     assert all(0 < score < 0.5 for score in scores), scores  # present, and near the decision
-    if object_bias < 1:
-        scores = [ours.object_scores(frame)[obj][0] for frame in range(4) for obj in (1, 2)]
-        assert min(abs(score) for score in scores) < 0.5, scores
 
 
 @pytest.mark.parity
