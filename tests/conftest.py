@@ -25,6 +25,13 @@ torch.set_num_threads(THREADS)
 MEDIA = Path(__file__).parent / "data" / "opencv"
 
 
+def pytest_collection_modifyitems(items):
+    """Parity tests first, then the other slow ones, then the rest (otherwise in file order). pytest-xdist
+    hands tests out in this order and queues up to three per worker, so in file order the last long tests
+    (the tracker parity test, the workflow tests) ran at the end while the other worker sat idle."""
+    items.sort(key=lambda item: (item.get_closest_marker("parity") is None, item.get_closest_marker("slow") is None))
+
+
 @pytest.fixture(scope="session")
 def media_dir() -> Path:
     """Real videos and photos from Debian's opencv-doc (scripts/fetch_test_media.sh); required on CI."""
