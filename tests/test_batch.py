@@ -106,6 +106,9 @@ def test_the_fingerprint_follows_inputs_not_threads(tmp_path):
             ["formats"],
         ),
         ('{"videos": [{"path": 3, "seeds": {}}]}', ["videos[0].path"]),
+        ('{"videos": [{"path": "\\u0000"}]}', ["videos[0].path", "NUL"]),  # found by test_fuzz.py
+        ('{"videos": [{"path": "a.mp4", "prompts": "p\\u0000.json"}]}', ["videos[0].prompts", "NUL"]),
+        ('{"videos": [{"path": "a.mp4", "seeds": {"format": "mot", "file": "\\u0000"}}]}', ["seeds.file", "NUL"]),
     ],
 )
 def test_bad_manifests_get_one_line(tmp_path, document, fragments):

@@ -105,9 +105,7 @@ def _is_media(path: Path, stem: str) -> bool:
 def _entry(raw, where: str, base: Path, names: set[str]) -> VideoEntry:
     if not isinstance(raw, dict):
         raise AnnotationFormatError(f'{where}: expected an object with a "path"')
-    media = raw.get("path")
-    if not isinstance(media, str) or not media:
-        raise AnnotationFormatError(f"{where}.path: expected a video file or frame folder path")
+    media = _path_text(raw.get("path"), f"{where}.path", "a video file or frame folder path")
     media_path = (base / media).resolve() if not Path(media).is_absolute() else Path(media)
     prompts, seeds = raw.get("prompts"), raw.get("seeds")
     if (prompts is None) == (seeds is None):
@@ -127,7 +125,7 @@ def _entry(raw, where: str, base: Path, names: set[str]) -> VideoEntry:
 
 def _prompts(value, where: str, base: Path) -> list[dict]:
     if isinstance(value, str):  # a prompts.json file beside the manifest
-        return read_prompts(base / value)
+        return read_prompts(base / _path_text(value, where, "a prompts file"))
     return parse_prompts(value, where)
 
 
@@ -137,9 +135,7 @@ def _seeds(value, where: str, base: Path) -> Seeds:
     kind = value.get("format")
     if kind not in SEED_FORMATS:
         raise AnnotationFormatError(f"{where}.format: expected one of {', '.join(SEED_FORMATS)}, got {kind!r}")
-    file = value.get("file")
-    if not isinstance(file, str) or not file:
-        raise AnnotationFormatError(f"{where}.file: expected a path")
+    file = _path_text(value.get("file"), f"{where}.file", "a path")
     frames = value.get("frames", [0])
     if not isinstance(frames, list) or not frames or not all(_frame(f, f"{where}.frames") is not None for f in frames):
         raise AnnotationFormatError(f"{where}.frames: expected a list of frame numbers")
@@ -150,6 +146,15 @@ def _seeds(value, where: str, base: Path) -> Seeds:
     if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
         raise AnnotationFormatError(f"{where}.classes: expected a list of class names")
     return Seeds(kind, base / file, tuple(frames), float(score), None if classes is None else tuple(classes))
+
+
+def _path_text(value, where: str, expected: str) -> str:
+    """A path as the manifest gives it: a non-empty string the operating system can take."""
+    if not isinstance(value, str) or not value:
+        raise AnnotationFormatError(f"{where}: expected {expected}")
+    if "\0" in value:
+        raise AnnotationFormatError(f"{where}: a path cannot hold a NUL character")
+    return value
 
 
 def _choices(value, allowed, where: str) -> tuple[str, ...] | None:
