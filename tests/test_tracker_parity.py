@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from anymask.sam2 import load_checkpoint
+from anymask.sam2 import fast_ops, load_checkpoint
+from anymask.sam2.checkpoint import infer_config, read_state_dict
 from anymask.tracking import VideoTracker
 
 from conftest import write_clip
@@ -19,18 +22,24 @@ def jpeg_clip(media_dir, tmp_path_factory):
     return write_clip(media_dir, tmp_path_factory.mktemp("clip"), count=4, step=3)
 
 
-def _pair(folder, tmp_path, object_bias):
+def _pair(folder, tmp_path, object_bias, image_size=1024):
+    """The official predictor and ours on the same random weights, both at `image_size` pixels of input."""
     official = build_official(
         "sam2.1-tiny",
         video=True,
         object_bias=object_bias,
-        hydra_overrides_extra=["++model.fill_hole_area=0", "++model.add_all_frames_to_correct_as_cond=true"],
+        hydra_overrides_extra=[
+            "++model.fill_hole_area=0",
+            "++model.add_all_frames_to_correct_as_cond=true",
+            f"++model.image_size={image_size}",
+        ],
     )
     checkpoint = save_official_checkpoint(official, tmp_path / "random.pt")
+    config = replace(infer_config(read_state_dict(checkpoint), str(checkpoint)), image_size=image_size)
     return (
         official,
         official.init_state(str(folder)),
-        VideoTracker(load_checkpoint(checkpoint), folder, fill_hole_area=0),
+        VideoTracker(load_checkpoint(checkpoint, config), folder, fill_hole_area=0),
     )
 
 
@@ -42,7 +51,7 @@ def _same(expected, actual):
 
 @pytest.mark.parity
 @pytest.mark.slow
-def test_objects_forward_correction_reverse(jpeg_clip, tmp_path, object_bias=0.3):
+def test_objects_forward_correction_reverse(jpeg_clip, tmp_path, monkeypatch, object_bias=0.3):
     """Clicks + box on frame 0, forward, a correction of object 1 and a new object 3 on frame 2, reverse from
     there. Objects 1 and 2 run in one batch where their memories align; object 3 attends to other memories
     and runs in its own. (The official predictor cannot track an object on frames before its first prompt
@@ -50,8 +59,21 @@ def test_objects_forward_correction_reverse(jpeg_clip, tmp_path, object_bias=0.3
     occlusion bias objects are surely present; with +0.3 their presence logits sit within 0.5 of zero,
     where any divergence in the memory path would flip a presence decision (a 1024 jump in the logits).
     Every object stays present here, with real logits, so a +6 bias (surely present) would add no path,
-    only time; the absent path is the next test's (bias 0)."""
-    official, state, ours = _pair(jpeg_clip, tmp_path, object_bias=object_bias)
+    only time; the absent path is the next test's (bias 0).
+
+    Both run at 512 pixels of input (a quarter of the tokens, a sixth of the time at 1024): the scenario's
+    paths do not depend on the size, and the next test runs at the official 1024. So that memory attention
+    takes the kernels it takes at 1024 (chunked, values folded), the chunking threshold is lowered from
+    4096 x 1024 query x key pairs to a sixteenth: frame 1's 1024 queries x 1 memory frame pass it."""
+    monkeypatch.setattr(fast_ops, "CHUNKED_ATTENTION_MIN_PAIRS", fast_ops.CHUNKED_ATTENTION_MIN_PAIRS // 16)
+    chunked, folded = [], fast_ops._chunked_attention
+
+    def counted(q, k, v, bias):
+        chunked.append(v.shape[-1] < q.shape[-1])  # values folded (64 wide) into 256-wide queries
+        return folded(q, k, v, bias)
+
+    monkeypatch.setattr(fast_ops, "_chunked_attention", counted)
+    official, state, ours = _pair(jpeg_clip, tmp_path, object_bias=object_bias, image_size=512)
     points, labels = np.array([[300, 200], [350, 250]], np.float32), np.array([1, 0], np.int32)
     _same(
         official.add_new_points_or_box(state, 0, 1, points=points, labels=labels)[2],
@@ -81,12 +103,14 @@ def test_objects_forward_correction_reverse(jpeg_clip, tmp_path, object_bias=0.3
         _same(expected, actual)
     scores = [ours.object_scores(frame)[obj][0] for frame in range(4) for obj in (1, 2)]
     assert all(0 < score < 0.5 for score in scores), scores  # present, and near the decision
+    assert any(chunked), "memory attention did not take the chunked fp32 kernel with folded values"
 
 
 @pytest.mark.parity
 @pytest.mark.slow
 def test_absent_objects_and_mask_prompt(jpeg_clip, tmp_path):
-    """Plain random weights: every object scored absent (the no-object pointer path); a mask prompt."""
+    """Plain random weights: every object scored absent (the no-object pointer path); a mask prompt. At the
+    official 1024 pixels of input, so the video path's parity is also checked at the shapes users run."""
     official, state, ours = _pair(jpeg_clip, tmp_path, object_bias=0.0)
     mask = np.zeros((576, 768), bool)
     mask[200:320, 250:330] = True

@@ -14,18 +14,20 @@ import torch
 from ..leftovers import remove_dead
 from .step import FrameOutput
 
-LOW_RES = 256
+LOW_RES = 256  # the decoder's mask side for the official 1024-pixel input (image_size / 4)
 
 
 class LogitStore:
-    """Per-frame low-res logits (float32 256x256) of one object, in a fixed-record file on disk."""
+    """Per-frame low-res logits (float32, side x side: 256 x 256 for 1024-pixel input) of one object, in a
+    fixed-record file on disk."""
 
-    def __init__(self, folder: Path, name: str) -> None:
+    def __init__(self, folder: Path, name: str, side: int = LOW_RES) -> None:
         self.path = folder / f"{name}.logits"
+        self.side = side
         self._slots: dict[int, int] = {}
         self._free: list[int] = []
         self._file = open(self.path, "w+b")
-        self._record = LOW_RES * LOW_RES * 4
+        self._record = side * side * 4
 
     def put(self, frame: int, logits: torch.Tensor) -> None:
         if frame not in self._slots:
@@ -40,7 +42,7 @@ class LogitStore:
             return None
         self._file.seek(slot * self._record)
         data = np.frombuffer(self._file.read(self._record), dtype=np.float32).copy()
-        return torch.from_numpy(data).view(1, 1, LOW_RES, LOW_RES)
+        return torch.from_numpy(data).view(1, 1, self.side, self.side)
 
     def discard(self, frame: int) -> None:
         slot = self._slots.pop(frame, None)
@@ -71,14 +73,14 @@ class PromptState:
 class ObjectMemory:
     """Everything the tracker keeps for one object."""
 
-    def __init__(self, object_id: int, spill_folder: Path, ram_window: int = 16) -> None:
+    def __init__(self, object_id: int, spill_folder: Path, ram_window: int = 16, low_res: int = LOW_RES) -> None:
         self.object_id = object_id
         self.conditioning: dict[int, FrameOutput] = {}  # prompted frames (never dropped)
         self.pending: dict[int, tuple[FrameOutput, bool]] = {}  # prompted, memory not encoded yet -> from_points
         self.tracked: dict[int, bool] = {}  # frame -> tracked in reverse
         self.scores: dict[int, tuple[float, float]] = {}  # frame -> (object score logit, predicted IoU)
         self.points: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-        self.logits = LogitStore(spill_folder, f"object{object_id}")
+        self.logits = LogitStore(spill_folder, f"object{object_id}", low_res)
         self._recent: OrderedDict[int, FrameOutput] = OrderedDict()
         self._spilled: dict[int, Path] = {}
         self._spill_folder = spill_folder

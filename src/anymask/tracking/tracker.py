@@ -116,7 +116,8 @@ class VideoTracker:
 
     def _object(self, obj_id: int) -> ObjectMemory:
         if obj_id not in self.objects:
-            self.objects[obj_id] = ObjectMemory(obj_id, Path(self._spill.name), self.ram_window)
+            low_res = self.model.config.image_size // 4  # the decoder's mask side
+            self.objects[obj_id] = ObjectMemory(obj_id, Path(self._spill.name), self.ram_window, low_res)
         return self.objects[obj_id]
 
     # prompts ----------------------------------------------------------------------------------------
@@ -251,13 +252,15 @@ class VideoTracker:
         stacked = []
         for memory in self.objects.values():
             logits = memory.logits.get(frame)
-            stacked.append(logits if logits is not None else torch.full((1, 1, 256, 256), NO_OBJECT_SCORE))  # CPU
+            if logits is None:  # on the CPU
+                logits = torch.full((1, 1, memory.logits.side, memory.logits.side), NO_OBJECT_SCORE)
+            stacked.append(logits)
         if not stacked:
             return np.zeros((0, height, width), np.float32)
         return self._upscale(torch.cat(stacked, dim=0), frame)
 
     def _upscale(self, low_res: torch.Tensor, frame: int) -> np.ndarray:
-        """(N, 1, 256, 256) logits -> (N, H, W) at the frame's resolution."""
+        """(N, 1, 256, 256) logits (for 1024-pixel input) -> (N, H, W) at the frame's resolution."""
         height, width = self.frame_size(frame)
         return F.interpolate(low_res, size=(height, width), mode="bilinear", align_corners=False)[:, 0].numpy()
 
