@@ -6,6 +6,7 @@ predictor, two objects in one batch, is in test_tracker_parity.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 import torch
 
 from anymask import load_model
+from anymask.sam2 import fast_ops, infer_config, load_checkpoint, read_state_dict
 from anymask.tracking import VideoTracker, batched
 from anymask.tracking.static_step import BankSlots, PaddedMemory, StepMode, bank_slots
 
@@ -123,15 +125,25 @@ def test_an_absent_object_batches_with_present_ones(clip, checkpoint, monkeypatc
 
 
 @pytest.mark.slow
-def test_padded_step_equals_eager_for_sam2(present_checkpoint, clip, batch_sizes):
-    """SAM 2's memory frames (4096 rotated tokens each) padded: a click on frame 0 and a box on frame 2."""
+def test_padded_step_equals_eager_for_sam2(present_checkpoint, clip, batch_sizes, monkeypatch):
+    """SAM 2's memory frames (rotated tokens on a grid, where EdgeTAM's are perceiver latents) padded: a click
+    on frame 0 and a box on frame 2. At 512 pixels of input (1024 tokens a frame instead of 4096; a padded
+    bank of 7 frames still takes the chunked attention with its padding bias), a quarter of the time."""
 
     def scenario(tracker):
         tracker.add_prompt(0, 1, points=[[300, 200]], labels=[1])
         tracker.add_prompt(2, 2, box=[500, 300, 650, 500])
         return list(tracker.propagate(max_frames=1))
 
-    model = load_model(present_checkpoint, precision="fp32")
+    padded_chunks, chunked = [], fast_ops._chunked_attention
+
+    def counted(q, k, v, bias):
+        padded_chunks.append(bias is not None)
+        return chunked(q, k, v, bias)
+
+    monkeypatch.setattr(fast_ops, "_chunked_attention", counted)
+    config = replace(infer_config(read_state_dict(present_checkpoint)), image_size=512)
+    model = load_checkpoint(present_checkpoint, config)
     results = {}
     for mode, object_batch in ((StepMode.EAGER, 1), (StepMode.GRAPHED, 8)):
         batch_sizes[:] = []
@@ -143,6 +155,7 @@ def test_padded_step_equals_eager_for_sam2(present_checkpoint, clip, batch_sizes
     eager, padded = results[StepMode.EAGER], results[StepMode.GRAPHED]
     for (frame, _, logits), (_, _, logits_1) in zip(eager, padded, strict=True):
         np.testing.assert_allclose(logits_1, logits, atol=TOLERANCE, rtol=0, err_msg=f"frame {frame}")
+    assert any(padded_chunks), "the padded memory did not take the chunked attention with its padding bias"
 
 
 def test_bank_slots_hold_a_full_bank_and_grow_by_whole_banks():
