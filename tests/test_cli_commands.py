@@ -162,7 +162,7 @@ def test_bench_with_random_weights(capsys, monkeypatch):
         return original(*args)
 
     monkeypatch.setattr(bench, "bench_tracking", tracking)
-    code, out, err = run(capsys, "bench", "--random-weights", "sam2.1-tiny", "--frames", "2", "--repeats", "1")
+    code, out, err = run(capsys, "bench", "--random-weights", "sam2.1-tiny", "--frames", "1", "--repeats", "1")
     assert code == 0, err
     assert "embed an image (set_image):" in printed[0] and "click -> mask:" in printed[0]
     assert f"CPU capability {torch.backends.cpu.get_cpu_capability()}" in printed[0]
