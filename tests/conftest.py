@@ -112,6 +112,40 @@ def write_clip(media_dir: Path, folder: Path, count: int, step: int, name: str =
     return folder
 
 
+SMALL_INPUT = 512  # pixels: a quarter of the official 1024's tokens
+
+
+def small_input_model(checkpoint: Path, monkeypatch) -> torch.nn.Module:
+    """The checkpoint's model (fp32, CPU) taking 512-pixel input, for tests whose subject is not the input
+    size (batching, padding, parity of the memory path): a quarter of the tokens, about a sixth of the time.
+
+    Attention is chunked from a sixteenth of the query x key pairs it is chunked from at 1024 pixels, so the
+    same kernels run as at 1024 (memory attention's chunked fp32 attention with folded values or a padding
+    bias). The image parity tests and the fast mode's bounds keep the official size.
+    """
+    from dataclasses import replace
+
+    from anymask.sam2 import fast_ops, infer_config, load_checkpoint, read_state_dict
+
+    monkeypatch.setattr(fast_ops, "CHUNKED_ATTENTION_MIN_PAIRS", fast_ops.CHUNKED_ATTENTION_MIN_PAIRS // 16)
+    config = replace(infer_config(read_state_dict(checkpoint), str(checkpoint)), image_size=SMALL_INPUT)
+    return load_checkpoint(checkpoint, config)
+
+
+def count_chunked_attention(monkeypatch) -> list[tuple[bool, bool]]:
+    """(values folded, padding bias given) for each call of the chunked CPU attention from now on."""
+    from anymask.sam2 import fast_ops
+
+    calls, chunked = [], fast_ops._chunked_attention
+
+    def counted(q, k, v, bias):
+        calls.append((v.shape[-1] < q.shape[-1], bias is not None))
+        return chunked(q, k, v, bias)
+
+    monkeypatch.setattr(fast_ops, "_chunked_attention", counted)
+    return calls
+
+
 @contextmanager
 def step(name: str):
     """A named stage of a scenario test: a failure inside says which stage failed."""

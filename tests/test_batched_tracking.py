@@ -6,7 +6,6 @@ predictor, two objects in one batch, is in test_tracker_parity.py).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +13,10 @@ import pytest
 import torch
 
 from anymask import load_model
-from anymask.sam2 import fast_ops, infer_config, load_checkpoint, read_state_dict
 from anymask.tracking import VideoTracker, batched
 from anymask.tracking.static_step import BankSlots, PaddedMemory, StepMode, bank_slots
 
-from conftest import write_clip
+from conftest import count_chunked_attention, small_input_model, write_clip
 
 TOLERANCE = 1e-4
 
@@ -62,11 +60,13 @@ def _scenario(tracker: VideoTracker) -> list[tuple[int, list[int], np.ndarray]]:
 
 
 @pytest.mark.slow
-def test_together_and_padded_equal_one_by_one(clip, checkpoint, batch_sizes):
+def test_together_and_padded_equal_one_by_one(clip, checkpoint, batch_sizes, monkeypatch):
     """Batched by layout, and padded to fixed slots (StepMode.GRAPHED, which on the CPU runs the padded
-    step without a graph), objects give the one-by-one results."""
+    step without a graph), objects give the one-by-one results. At 512 pixels of input (`small_input_model`:
+    30 against 119 s at 1024, one thread)."""
     results, sizes = {}, {}
-    model = load_model(checkpoint, precision="fp32")
+    chunked = count_chunked_attention(monkeypatch)
+    model = small_input_model(checkpoint, monkeypatch)
     for way, mode, object_batch in (("together", "eager", 8), ("alone", "eager", 1), ("padded", "graphed", 8)):
         batch_sizes[:] = []
         tracker = VideoTracker(model, clip, fill_hole_area=0, object_batch=object_batch, step_mode=mode)
@@ -82,6 +82,7 @@ def test_together_and_padded_equal_one_by_one(clip, checkpoint, batch_sizes):
             assert (frame, ids) == (frame_1, ids_1)
             np.testing.assert_allclose(logits, logits_1, atol=TOLERANCE, rtol=0, err_msg=f"{way}, frame {frame}")
     assert [ids for _, ids, _ in results["together"]][-1] == [1, 3]
+    assert any(bias for _, bias in chunked) and any(not bias for _, bias in chunked)  # padded, and not
 
 
 def test_each_object_owns_its_memory(clip, checkpoint):
@@ -99,10 +100,10 @@ def test_each_object_owns_its_memory(clip, checkpoint):
 
 def test_an_absent_object_batches_with_present_ones(clip, checkpoint, monkeypatch):
     """Objects the occlusion head calls absent on a frame keep their own no-object pointers and memories in
-    the batch, and come back, exactly as when tracked alone."""
+    the batch, and come back, exactly as when tracked alone (at 512 pixels of input: `small_input_model`)."""
     from anymask.bench import PRESENCE_BIAS_KEY
 
-    model = load_model(checkpoint, precision="fp32")
+    model = small_input_model(checkpoint, monkeypatch)
     outputs = {}
     for object_batch in (8, 1):
         tracker = VideoTracker(model, clip, fill_hole_area=0, object_batch=object_batch)
@@ -127,23 +128,15 @@ def test_an_absent_object_batches_with_present_ones(clip, checkpoint, monkeypatc
 @pytest.mark.slow
 def test_padded_step_equals_eager_for_sam2(present_checkpoint, clip, batch_sizes, monkeypatch):
     """SAM 2's memory frames (rotated tokens on a grid, where EdgeTAM's are perceiver latents) padded: a click
-    on frame 0 and a box on frame 2. At 512 pixels of input (1024 tokens a frame instead of 4096; a padded
-    bank of 7 frames still takes the chunked attention with its padding bias), a quarter of the time."""
+    on frame 0 and a box on frame 2. At 512 pixels of input (`small_input_model`)."""
 
     def scenario(tracker):
         tracker.add_prompt(0, 1, points=[[300, 200]], labels=[1])
         tracker.add_prompt(2, 2, box=[500, 300, 650, 500])
         return list(tracker.propagate(max_frames=1))
 
-    padded_chunks, chunked = [], fast_ops._chunked_attention
-
-    def counted(q, k, v, bias):
-        padded_chunks.append(bias is not None)
-        return chunked(q, k, v, bias)
-
-    monkeypatch.setattr(fast_ops, "_chunked_attention", counted)
-    config = replace(infer_config(read_state_dict(present_checkpoint)), image_size=512)
-    model = load_checkpoint(present_checkpoint, config)
+    chunked = count_chunked_attention(monkeypatch)
+    model = small_input_model(present_checkpoint, monkeypatch)
     results = {}
     for mode, object_batch in ((StepMode.EAGER, 1), (StepMode.GRAPHED, 8)):
         batch_sizes[:] = []
@@ -155,7 +148,7 @@ def test_padded_step_equals_eager_for_sam2(present_checkpoint, clip, batch_sizes
     eager, padded = results[StepMode.EAGER], results[StepMode.GRAPHED]
     for (frame, _, logits), (_, _, logits_1) in zip(eager, padded, strict=True):
         np.testing.assert_allclose(logits_1, logits, atol=TOLERANCE, rtol=0, err_msg=f"frame {frame}")
-    assert any(padded_chunks), "the padded memory did not take the chunked attention with its padding bias"
+    assert any(bias for _, bias in chunked), "the padded memory did not take the chunked attention with its bias"
 
 
 def test_bank_slots_hold_a_full_bank_and_grow_by_whole_banks():

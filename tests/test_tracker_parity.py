@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from anymask.sam2 import fast_ops, load_checkpoint
-from anymask.sam2.checkpoint import infer_config, read_state_dict
+from anymask.sam2 import load_checkpoint
 from anymask.tracking import VideoTracker
 
-from conftest import write_clip
+from conftest import SMALL_INPUT, count_chunked_attention, small_input_model, write_clip
 from reference import build_official, save_official_checkpoint
 
 TOLERANCE = 1e-4
@@ -22,8 +19,10 @@ def jpeg_clip(media_dir, tmp_path_factory):
     return write_clip(media_dir, tmp_path_factory.mktemp("clip"), count=4, step=3)
 
 
-def _pair(folder, tmp_path, object_bias, image_size=1024):
-    """The official predictor and ours on the same random weights, both at `image_size` pixels of input."""
+def _pair(folder, tmp_path, object_bias, small_input: pytest.MonkeyPatch | None = None):
+    """The official predictor and ours on the same random weights, at 1024 pixels of input, or both at
+    SMALL_INPUT where `small_input` (the test's monkeypatch) is given: see `small_input_model`."""
+    image_size = SMALL_INPUT if small_input else 1024
     official = build_official(
         "sam2.1-tiny",
         video=True,
@@ -35,12 +34,8 @@ def _pair(folder, tmp_path, object_bias, image_size=1024):
         ],
     )
     checkpoint = save_official_checkpoint(official, tmp_path / "random.pt")
-    config = replace(infer_config(read_state_dict(checkpoint), str(checkpoint)), image_size=image_size)
-    return (
-        official,
-        official.init_state(str(folder)),
-        VideoTracker(load_checkpoint(checkpoint, config), folder, fill_hole_area=0),
-    )
+    model = small_input_model(checkpoint, small_input) if small_input else load_checkpoint(checkpoint)
+    return official, official.init_state(str(folder)), VideoTracker(model, folder, fill_hole_area=0)
 
 
 def _same(expected, actual):
@@ -61,19 +56,10 @@ def test_objects_forward_correction_reverse(jpeg_clip, tmp_path, monkeypatch, ob
     Every object stays present here, with real logits, so a +6 bias (surely present) would add no path,
     only time; the absent path is the next test's (bias 0).
 
-    Both run at 512 pixels of input (a quarter of the tokens, a sixth of the time at 1024): the scenario's
-    paths do not depend on the size, and the next test runs at the official 1024. So that memory attention
-    takes the kernels it takes at 1024 (chunked, values folded), the chunking threshold is lowered from
-    4096 x 1024 query x key pairs to a sixteenth: frame 1's 1024 queries x 1 memory frame pass it."""
-    monkeypatch.setattr(fast_ops, "CHUNKED_ATTENTION_MIN_PAIRS", fast_ops.CHUNKED_ATTENTION_MIN_PAIRS // 16)
-    chunked, folded = [], fast_ops._chunked_attention
-
-    def counted(q, k, v, bias):
-        chunked.append(v.shape[-1] < q.shape[-1])  # values folded (64 wide) into 256-wide queries
-        return folded(q, k, v, bias)
-
-    monkeypatch.setattr(fast_ops, "_chunked_attention", counted)
-    official, state, ours = _pair(jpeg_clip, tmp_path, object_bias=object_bias, image_size=512)
+    Both run at 512 pixels of input (`small_input_model`: a sixth of the time at 1024, on the same kernels);
+    the next test runs at the official 1024."""
+    chunked = count_chunked_attention(monkeypatch)
+    official, state, ours = _pair(jpeg_clip, tmp_path, object_bias=object_bias, small_input=monkeypatch)
     points, labels = np.array([[300, 200], [350, 250]], np.float32), np.array([1, 0], np.int32)
     _same(
         official.add_new_points_or_box(state, 0, 1, points=points, labels=labels)[2],
@@ -103,7 +89,7 @@ def test_objects_forward_correction_reverse(jpeg_clip, tmp_path, monkeypatch, ob
         _same(expected, actual)
     scores = [ours.object_scores(frame)[obj][0] for frame in range(4) for obj in (1, 2)]
     assert all(0 < score < 0.5 for score in scores), scores  # present, and near the decision
-    assert any(chunked), "memory attention did not take the chunked fp32 kernel with folded values"
+    assert any(folded for folded, _ in chunked), "memory attention did not take its chunked kernel (values folded)"
 
 
 @pytest.mark.parity
