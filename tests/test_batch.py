@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from anymask.batch import BatchOptions, read_manifest
+from anymask.cli import main
 from anymask.errors import AnnotationFormatError
 from anymask.session.runs import resume_passes
 
@@ -143,12 +144,13 @@ ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}  # `anymask track` with the 
 
 @pytest.fixture(scope="module")
 def collection(media_dir, tmp_path_factory):
-    """Three short real clips (an H.264 file with prompts, a frame folder with COCO seeds, an H.264 file with
-    YOLO seeds), a damaged video, the manifest, and the prompts `anymask track` needs for the same objects."""
+    """Three short real clips of 2 frames (an H.264 file with prompts, a frame folder with COCO seeds, an H.264
+    file with YOLO seeds), a damaged video, the manifest, and the prompts `anymask track` needs for the same
+    objects."""
     root = tmp_path_factory.mktemp("collection")
-    street = write_video(media_dir / "vtest.avi", root / "street.mp4", count=3, step=5)
-    folder = write_clip(media_dir, root / "frames", count=3, step=7, name="img{:03d}.jpg")
-    tree = write_video(media_dir / "tree.avi", root / "tree.mp4", count=3, step=4)
+    street = write_video(media_dir / "vtest.avi", root / "street.mp4", count=2, step=5)
+    folder = write_clip(media_dir, root / "frames", count=2, step=7, name="img{:03d}.jpg")
+    tree = write_video(media_dir / "tree.avi", root / "tree.mp4", count=2, step=4)
     (root / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(3000))
     street_prompts = {"objects": [{"id": 1, "label": "person", "frame": 0, "points": [[300, 200, 1]]}]}
     street_prompts["objects"].append({"id": 2, "label": "car", "frame": 0, "box": [500, 300, 650, 500]})
@@ -205,7 +207,7 @@ def test_batch_equals_anymask_track_per_video_and_reruns_skip(collection, edgeta
         "failed"
     ]
     assert "broken.mp4" in summary["broken.mp4"]["error"] and "\n" not in summary["broken.mp4"]["error"]
-    assert (summary["street.mp4"]["frames"], summary["street.mp4"]["objects"]) == (3, 2)
+    assert (summary["street.mp4"]["frames"], summary["street.mp4"]["objects"]) == (2, 2)
     assert summary["frames"]["objects"] == 1 and summary["tree.mp4"]["objects"] == 1  # the 0.1 detection dropped
     for name, (media, prompts, formats) in single.items():
         (tmp_path / f"{name}.json").write_text(json.dumps(prompts))
@@ -213,15 +215,15 @@ def test_batch_equals_anymask_track_per_video_and_reruns_skip(collection, edgeta
         args = ["track", media, "--prompts", tmp_path / f"{name}.json", "--out", alone, "--format", formats[0]]
         result = anymask(*args, *model, "--quiet", env=ONE_THREAD)
         assert result.returncode == 0, result.stderr
-        for format_name in formats[1:]:
-            result = anymask("export", alone / "project", "--format", format_name, "--out", alone / format_name)
-            assert result.returncode == 0, result.stderr
+        for format_name in formats[1:]:  # in this process: an export computes nothing a thread count changes
+            export = ["export", alone / "project", "--format", format_name, "--out", alone / format_name]
+            assert main([str(arg) for arg in export]) == 0
         for format_name in formats:
             assert read_outputs(out / name / format_name) == read_outputs(alone / format_name), (name, format_name)
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and "broken" not in str(p)}
     rerun = anymask("batch", root / "manifest.json", "--out", out, "--format", "coco", "mot", *model)
     assert rerun.returncode == 1 and "(3 already done before), 1 failed" in rerun.stdout, rerun.stdout
-    assert "skipped street: 3 frame(s), 2 object(s)" in rerun.stdout
+    assert "skipped street: 2 frame(s), 2 object(s)" in rerun.stdout
     assert {p: p.stat().st_mtime_ns for p in stamps if p.name != "summary.json"} == {
         p: t for p, t in stamps.items() if p.name != "summary.json"
     }
