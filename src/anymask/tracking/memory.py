@@ -14,14 +14,12 @@ import torch
 from ..leftovers import remove_dead
 from .step import FrameOutput
 
-LOW_RES = 256  # the decoder's mask side for the official 1024-pixel input (image_size / 4)
-
 
 class LogitStore:
     """Per-frame low-res logits (float32, side x side: 256 x 256 for 1024-pixel input) of one object, in a
     fixed-record file on disk."""
 
-    def __init__(self, folder: Path, name: str, side: int = LOW_RES) -> None:
+    def __init__(self, folder: Path, name: str, side: int) -> None:
         self.path = folder / f"{name}.logits"
         self.side = side
         self._slots: dict[int, int] = {}
@@ -73,7 +71,7 @@ class PromptState:
 class ObjectMemory:
     """Everything the tracker keeps for one object."""
 
-    def __init__(self, object_id: int, spill_folder: Path, ram_window: int = 16, low_res: int = LOW_RES) -> None:
+    def __init__(self, object_id: int, spill_folder: Path, low_res: int, ram_window: int = 16) -> None:
         self.object_id = object_id
         self.conditioning: dict[int, FrameOutput] = {}  # prompted frames (never dropped)
         self.pending: dict[int, tuple[FrameOutput, bool]] = {}  # prompted, memory not encoded yet -> from_points

@@ -116,8 +116,8 @@ class VideoTracker:
 
     def _object(self, obj_id: int) -> ObjectMemory:
         if obj_id not in self.objects:
-            low_res = self.model.config.image_size // 4  # the decoder's mask side
-            self.objects[obj_id] = ObjectMemory(obj_id, Path(self._spill.name), self.ram_window, low_res)
+            low_res, _ = self.model.sam_prompt_encoder.mask_input_size  # the decoder's mask side
+            self.objects[obj_id] = ObjectMemory(obj_id, Path(self._spill.name), low_res, self.ram_window)
         return self.objects[obj_id]
 
     # prompts ----------------------------------------------------------------------------------------
