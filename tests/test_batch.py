@@ -4,7 +4,6 @@ seeds: test_batch_seeds.py)."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -233,16 +232,12 @@ def test_batch_equals_anymask_track_per_video_and_reruns_skip(collection, edgeta
 def ray_on_our_cores():
     """A local Ray cluster with this pytest worker's share of the cores, which a batch run joins instead of
     starting one on all of them. On 2 cores shared by 2 pytest workers, a task's 2 OpenMP threads beside
-    the other worker's tests took 2-3x as long as one thread (129 against 66 s for this test's run)."""
+    the other worker's tests took 2-3x as long as one thread (129 against 64-66 s for this test's run)."""
     import ray
 
-    ray.init(
-        num_cpus=THREADS,
-        include_dashboard=False,
-        logging_level=logging.ERROR,
-        log_to_driver=False,
-        object_store_memory=256 * 1024**2,
-    )
+    from anymask.batch.runner import _start_ray
+
+    _start_ray(ray, None, cpus=THREADS)
     yield
     ray.shutdown()
 

@@ -129,10 +129,13 @@ def _run_on_ray(todo, options, out, address, workers, gpus_per_task, max_retries
             ray.shutdown()
 
 
-def _start_ray(ray, address: str | None) -> None:
+def _start_ray(ray, address: str | None, cpus: int | None = None) -> None:
+    """Join the cluster at `address`, or start a local one on `cpus` of this machine's cores (default: all)."""
     settings = {"logging_level": logging.ERROR, "log_to_driver": False}
     if address is None:  # a local cluster on this machine
-        settings.update(num_cpus=os.cpu_count() or 1, include_dashboard=False, object_store_memory=256 * 1024**2)
+        settings.update(
+            num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False, object_store_memory=256 * 1024**2
+        )
     try:
         ray.init(address=address, **settings)
     except (ConnectionError, ValueError, RuntimeError) as exc:
