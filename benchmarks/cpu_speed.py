@@ -140,10 +140,15 @@ def tracking_agreement(exact: np.ndarray, fast: np.ndarray) -> tuple[list[float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="sam2.1-tiny")
-    parser.add_argument("--frames", type=int, default=14)
+    parser.add_argument("--frames", type=int, default=14, help=f"frames tracked (more than {STEADY_FROM})")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    if args.frames <= STEADY_FROM:
+        parser.error(
+            f"--frames must be more than {STEADY_FROM}: tracking is timed from frame {STEADY_FROM} on, "
+            "once the memory bank is full"
+        )
     torch.set_num_threads(args.threads)
     from PIL import Image
 
