@@ -32,6 +32,26 @@ def test_fused_linear_equals_linear_then_activation(activation):
     assert (out - expected).abs().max() < 1e-5
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_gelu_in_the_gemm_or_after_it_gives_the_same_values(monkeypatch, fused):
+    monkeypatch.setattr(linear_module, "gelu_fused", lambda dtype: fused)
+    torch.manual_seed(0)
+    layer, x = nn.Linear(96, 384), torch.randn(4096, 96)
+    with torch.inference_mode():
+        assert (linear(x, layer, Activation.GELU) - F.gelu(F.linear(x, layer.weight, layer.bias))).abs().max() < 1e-5
+
+
+def test_gelu_runs_after_the_gemm_only_in_fp32_at_avx2_or_below(monkeypatch):
+    try:
+        for capability, fp32_fused in (("AVX2", False), ("DEFAULT", False), ("AVX512", True), ("ZVECTOR", True)):
+            monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda c=capability: c)
+            linear_module.gelu_fused.cache_clear()
+            assert linear_module.gelu_fused(torch.float32) is fp32_fused, capability
+            assert linear_module.gelu_fused(torch.bfloat16), capability
+    finally:
+        linear_module.gelu_fused.cache_clear()
+
+
 def test_small_inputs_autograd_and_other_devices_keep_f_linear():
     layer = nn.Linear(8, 8)
     assert not onednn_applies(torch.ones(10, 8), layer.weight)  # the decoder's few prompt tokens

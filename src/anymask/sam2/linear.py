@@ -129,9 +129,28 @@ def release_packed_weights(module: nn.Module) -> None:
 def _onednn_linear(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, activation: Activation
 ) -> torch.Tensor:
-    """One oneDNN inner product with the activation fused; `weight` plain or packed."""
+    """One oneDNN inner product with the activation fused (but see `gelu_fused`); `weight` plain or packed."""
+    if activation is Activation.GELU and not gelu_fused(x.dtype):
+        return torch.ops.aten.gelu_(_onednn_linear(x, weight, bias, Activation.NONE))
     attr, algorithm, _ = activation.value
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, attr, [], algorithm)
+
+
+@cache
+def gelu_fused(dtype: torch.dtype) -> bool:
+    """Whether a GELU after a oneDNN linear runs inside the GEMM (a post-op) rather than as PyTorch's own
+    in-place pass over its output: everywhere except fp32 where torch's CPU kernels are AVX2 or below.
+
+    On 2 real AVX2-only Zen 3 cores oneDNN's erf-GELU post-op cost more than the separate pass: 4096 x 384
+    -> 1536 (Hiera's stage-3 MLP) 48-50 against 42-44 ms, 16384 x 192 -> 768 60-62 against 51-54 ms, and an
+    fp32 set_image took 0.94-0.95x the time unfused in three of four runs of 20 alternating pairs (0.99x in
+    the fourth). In bf16 the separate pass costs more than the GEMM saves (see docs/performance.md); fp32
+    with AVX-512 was not measured unfused, so it keeps the post-op.
+    """
+    return dtype != torch.float32 or torch.backends.cpu.get_cpu_capability() not in _AVX2_OR_BELOW
+
+
+_AVX2_OR_BELOW = {"DEFAULT", "NO AVX", "AVX", "AVX2"}
 
 
 def _activate(y: torch.Tensor, activation: Activation) -> torch.Tensor:
