@@ -54,7 +54,10 @@ class PatchEmbed(nn.Module):
         self.proj = nn.Conv2d(3, embed_dim, kernel_size=7, stride=4, padding=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x).permute(0, 2, 3, 1)
+        # contiguous: a permuted view kept its NCHW strides through the adds of the first stage (elementwise
+        # outputs follow the first operand's layout), so every LayerNorm, window partition and the neck's
+        # stride-4 projection read it strided (fp32 set_image 0.94x the time on 2 Zen 3 cores, same values)
+        return self.proj(x).permute(0, 2, 3, 1).contiguous()
 
 
 class MultiScaleAttention(nn.Module):
