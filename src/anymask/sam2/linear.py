@@ -6,6 +6,7 @@ applies the activation inside the GEMM (what inductor's CPU fusion calls), and o
 AVX-512 where MKL keeps to AVX2 kernels. Measured on 2 Zen 5 cores (old and new alternating in one
 process), fp32 set_image took 0.68x the time (0.94x with every kernel library held to AVX2) and bf16
 set_image 0.88x (bf16 GEMMs were oneDNN's already; the fused GELU is the gain).
+In fp32 on CPUs without AVX-512 a GELU runs after the GEMM instead, where it measured faster (`gelu_fused`).
 Results equal `F.linear` up to float rounding. Small inputs, other devices, int8 layers, autograd and
 torch.compile (whose inductor fuses on its own) keep `F.linear`.
 """
