@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ..errors import AnymaskError
+from ..sam2.linear import X86_WITHOUT_AVX512
 from ..vocabulary import PRECISION_HELP, PRECISION_NAMES, Precision
 
 __all__ = [
@@ -28,10 +29,6 @@ __all__ = [
     "device_summary",
     "resolve_precision",
 ]
-
-
-# CPUs whose kernels torch selects at run time; at AVX2 or below bfloat16 math is emulated.
-_X86_WITHOUT_AVX512 = {"DEFAULT", "NO AVX", "AVX", "AVX2"}
 
 
 class PrecisionWarning(UserWarning):
@@ -81,7 +78,7 @@ def bf16_support(device: torch.device | str = "cpu") -> Bf16Support:
     if device.type != "cpu":
         return Bf16Support(False, f"bf16 is not used on {device.type}")
     capability = cpu_capability()
-    if capability in _X86_WITHOUT_AVX512:
+    if capability in X86_WITHOUT_AVX512:
         return Bf16Support(False, f"CPU capability {capability}: bfloat16 is emulated there (5-80x slower than fp32)")
     if capability.startswith("AVX512"):
         avx512_bf16, amx = cpu_bf16_flags()

@@ -25,8 +25,9 @@ from .caches import cached, weights_key
 # Fewer rows than this (the decoder's prompt tokens) stay with F.linear: oneDNN's per-call cost would dominate.
 MIN_ROWS = 1024
 PACKED_ATTRIBUTE = "_onednn_packed_weight"  # where `packed_weight` keeps its copy on an nn.Linear
-# torch CPU capabilities without AVX-512, where fp32 GELU runs after the GEMM (see `gelu_fused`)
-_AVX2_OR_BELOW = {"DEFAULT", "NO AVX", "AVX", "AVX2"}
+# torch's CPU capabilities below AVX-512: bf16 is emulated there (models/precision.py), and fp32 GELU runs
+# after the GEMM (see `gelu_fused`)
+X86_WITHOUT_AVX512 = frozenset({"DEFAULT", "NO AVX", "AVX", "AVX2"})
 
 
 class Activation(Enum):
@@ -150,7 +151,7 @@ def gelu_fused(dtype: torch.dtype) -> bool:
     the fourth). In bf16 the separate pass costs more than the GEMM saves (see docs/performance.md); fp32
     with AVX-512 was not measured unfused, so it keeps the post-op.
     """
-    return dtype != torch.float32 or torch.backends.cpu.get_cpu_capability() not in _AVX2_OR_BELOW
+    return dtype != torch.float32 or torch.backends.cpu.get_cpu_capability() not in X86_WITHOUT_AVX512
 
 
 def _activate(y: torch.Tensor, activation: Activation) -> torch.Tensor:
