@@ -26,8 +26,8 @@ bash scripts/edgetam_venv.sh || echo "scripts/edgetam_venv.sh failed (offline?):
 ruff check .  # lint (pyproject.toml [tool.ruff]); a failure stops the run (set -e)
 ruff format --check . >/dev/null
 # pytest-xdist: one worker per core (at most 4); tests/conftest.py gives each its share of torch threads. On
-# 2 cores this takes the suite from 16 to 13 minutes (Zen 5 held to AVX2; 16.0-18.3 on a real AVX2-only Zen 3). An -n
-# given here wins (-n 0: no workers).
+# 2 cores this takes the suite from 16 to 13 minutes (Zen 5 held to AVX2; 16.0-18.3 on a real AVX2-only
+# Zen 3). An -n given here wins (-n 0: no workers).
 # --dist loadgroup keeps a module marked xdist_group on one worker, so its costly module fixtures run once.
 workers=$(python -c "import os; print(min(4, os.cpu_count() or 1))")
 python -m pytest -q -n "$workers" --dist loadgroup "$@"
