@@ -54,6 +54,8 @@ def browser_playable(video: Path) -> bool:
             if stream.codec_context.name != "h264" or stream.codec_context.pix_fmt not in PLAYABLE_PIXEL_FORMATS:
                 return False
             times = [packet.pts for packet in container.demux(stream) if packet.pts is not None]
+            # read while open: PyAV 18.1.1 refuses a stream's attributes once its container is closed
+            time_base, rate = stream.time_base, stream.average_rate
             audio_ends = [
                 float((s.start_time or 0) + s.duration) * s.time_base
                 for s in container.streams.audio
@@ -64,8 +66,8 @@ def browser_playable(video: Path) -> bool:
     steps = set(np.diff(sorted(times)).tolist())
     if len(times) < 2 or len(steps) != 1:
         return False
-    video_end = float((max(times) + steps.pop()) * stream.time_base)
-    frame_seconds = 1.0 / float(stream.average_rate or 30)
+    video_end = float((max(times) + steps.pop()) * time_base)
+    frame_seconds = 1.0 / float(rate or 30)
     return all(abs(end - video_end) <= frame_seconds for end in audio_ends)
 
 
