@@ -408,6 +408,19 @@ def test_model_dialog_says_what_auto_picks(qtbot, monkeypatch):
     assert dialog.choice()["spec"] == "edgetam"
 
 
+def test_model_dialog_says_fast_is_slower_where_bf16_is_native(qtbot, monkeypatch):
+    from anymask.models import precision as precision_module
+
+    monkeypatch.setattr(precision_module, "cpu_capability", lambda: "AVX512")
+    monkeypatch.setattr(precision_module, "cpu_bf16_flags", lambda: (True, False))
+    dialog = ModelDialog({"spec": "sam2.1-tiny", "precision": "fast", "device": "cpu"})
+    qtbot.addWidget(dialog)
+    assert "Auto picks bf16 here" in dialog.precision_note.text()
+    assert "Fast is slower than Auto" in dialog.precision_note.text()
+    dialog.precision.setCurrentIndex(dialog.precision.findData("auto"))
+    assert "Fast is slower" not in dialog.precision_note.text()
+
+
 def test_model_dialog_traps_are_gone(qtbot, settings, present_checkpoint, monkeypatch):
     import torch
 

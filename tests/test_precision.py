@@ -72,6 +72,24 @@ def test_explicit_bf16_without_native_support_warns_once(monkeypatch, own_checkp
     assert not [w for w in caught if issubclass(w.category, PrecisionWarning)]
 
 
+def test_fast_where_bf16_is_native_warns_once_that_auto_is_faster(monkeypatch):
+    simulate_cpu(monkeypatch, "AVX512", avx512_bf16=True)
+    precision_module.forget_warnings()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        choice = resolve_precision("fast", "cpu")
+        resolve_precision("fast", "cpu")
+    assert choice.precision == "fast"  # still honoured
+    ours = [str(w.message) for w in caught if issubclass(w.category, PrecisionWarning)]
+    assert len(ours) == 1 and "slower here than auto" in ours[0] and "AVX512_BF16" in ours[0] and "\n" not in ours[0]
+    simulate_cpu(monkeypatch, "AVX2")  # what the fast mode is for: no warning
+    precision_module.forget_warnings()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resolve_precision("fast", "cpu")
+    assert not [w for w in caught if issubclass(w.category, PrecisionWarning)]
+
+
 def test_sam2_in_fp32_on_a_cpu_without_bf16_points_to_edgetam(monkeypatch):
     from anymask.models.precision import cpu_speed_tip, describe_device
 

@@ -126,6 +126,8 @@ class ModelDialog(QDialog):
                 text = f"Auto picks {auto.precision} here: {auto.reason}."
                 if self.precision.currentData() == "bf16" and auto.precision != "bf16":
                     text += " bf16 will be much slower than fp32 on this device."
+                if self.precision.currentData() == "fast" and auto.precision == "bf16":
+                    text += " Fast is slower than Auto on this device, and approximate."
                 if cpu_speed_tip(self.device.currentText(), auto.precision, edgetam=False):
                     text += " SAM 2 then runs at about the official speed; EdgeTAM tracks about 5x faster here."
         except AnymaskError as exc:

@@ -146,12 +146,17 @@ _warned: set[str] = set()
 
 
 def resolve_precision(requested: str, device: torch.device | str = "cpu") -> PrecisionChoice:
-    """Turn `auto` into fp32 or bf16 for this device; warn once when bf16 is asked for where it is slow."""
+    """Turn `auto` into fp32 or bf16 for this device; warn once when bf16 is asked for where it is emulated,
+    or fast where bf16 is native (on 2 Zen 4 cores with AVX512_BF16 the fast mode's int8 linears took 1.30x
+    auto's set_image time and 1.22x its tracked frame: docs/performance.md)."""
     requested = check_precision_name(requested)
     device = torch.device(device)
     if requested == Precision.FAST.value:
         if device.type != "cpu":
             raise AnymaskError(f"precision 'fast' runs on the CPU only; use auto, fp32 or bf16 on {device.type}")
+        support = bf16_support(device)
+        if support.native:
+            warn_once(f"precision fast is slower here than auto, which runs bf16 ({support.reason}); use auto")
         return PrecisionChoice(requested, requested, "int8 linears and fewer memory frames (approximate, CPU)")
     if requested == Precision.FP32.value:
         return PrecisionChoice(requested, requested, "asked for")
