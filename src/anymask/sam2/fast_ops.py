@@ -18,8 +18,8 @@ ATTENTION_QUERY_CHUNK = 512
 # keys is 29 MB, under glibc's 32 MB mmap ceiling, so freed blocks are reused; 59 MB blocks of 512 queries
 # were mapped and page-faulted in again every chunk (3.5% slower per tracked frame than MKL, held to AVX2).
 ONEDNN_QUERY_CHUNK = 256
-# bf16 attention with at most this many queries and keys per window (Hiera's windows) runs as explicit
-# matmuls over contiguous q, k and v (see _window_attention)
+# bf16 attention with at most this many queries and keys (Hiera's windows; also the decoder's prompt tokens
+# attending to each other) runs as explicit matmuls over contiguous q, k and v (see _window_attention)
 WINDOW_TOKENS = 256
 
 
