@@ -147,8 +147,8 @@ _warned: set[str] = set()
 
 def resolve_precision(requested: str, device: torch.device | str = "cpu") -> PrecisionChoice:
     """Turn `auto` into fp32 or bf16 for this device; warn once when bf16 is asked for where it is emulated,
-    or fast where bf16 is native (on 2 Zen 4 cores with AVX512_BF16 the fast mode's int8 linears took 1.30x
-    auto's set_image time and 1.22x its tracked frame: docs/performance.md)."""
+    or fast where bf16 is native (on 2 Zen 4 cores with AVX512_BF16 the fast mode's int8 linears took
+    1.21-1.30x auto's set_image time and 1.19-1.22x its tracked frame: docs/performance.md)."""
     requested = check_precision_name(requested)
     device = torch.device(device)
     if requested == Precision.FAST.value:
